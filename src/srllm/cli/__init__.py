@@ -1,0 +1,12 @@
+"""The `srllm` command line: thin typer commands over the Python API."""
+
+from __future__ import annotations
+
+from srllm.cli import taxonomy  # noqa: F401  (registers commands)
+from srllm.cli._app import app
+
+__all__ = ["app", "main"]
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,39 @@
+"""The typer app objects. Command modules attach to them; no logic lives in the CLI."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from functools import wraps
+
+import typer
+from rich.console import Console
+
+from srllm.errors import SrllmError
+
+app = typer.Typer(name="srllm", help="Detect unsafe text, rewrite it benignly, fine-tune and evaluate LLMs.",
+                  no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
+train_app = typer.Typer(help="Train the detector or an SR adapter (SFT/SIT with LoRA, QLoRA, prefix tuning).",
+                        no_args_is_help=True)
+data_app = typer.Typer(help="Build and inspect CMD data.", no_args_is_help=True)
+app.add_typer(train_app, name="train")
+app.add_typer(data_app, name="data")
+
+err_console = Console(stderr=True)
+
+
+def friendly_errors(fn: Callable) -> Callable:
+    """Turn srllm's own errors into one clear line on stderr and exit code 2 (no traceback)."""
+
+    @wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except SrllmError as e:
+            err_console.print(f"[bold red]error:[/] {e}", markup=True, highlight=False)
+            sys.exit(2)
+        except KeyboardInterrupt:
+            err_console.print("interrupted; re-run the same command to resume where it stopped")
+            sys.exit(130)
+
+    return wrapper

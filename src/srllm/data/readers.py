@@ -1,0 +1,146 @@
+"""Readers of the inputs `srllm check` takes: JSONL, CSV/TSV, plain text (one per line) and stdin.
+
+Every reader yields `InputRow`s in file order and raises `SrllmDataError` naming file, line and field for a
+malformed row. Lines are decoded one at a time so invalid UTF-8 is reported with its line number.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from srllm.errors import SrllmDataError
+from srllm.schema import text_id
+
+__all__ = ["InputRow", "read_inputs", "detect_format", "FORMATS"]
+
+FORMATS = ("jsonl", "csv", "tsv", "txt")
+_EXT = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".tsv": "tsv", ".txt": "txt"}
+
+
+@dataclass(frozen=True)
+class InputRow:
+    line: int
+    id: str
+    text: str
+
+
+def detect_format(path: str | Path, fmt: str | None = None) -> str:
+    if fmt:
+        if fmt not in FORMATS:
+            raise SrllmDataError(f"unknown format '{fmt}'; use one of {', '.join(FORMATS)}")
+        return fmt
+    if str(path) == "-":
+        return "txt"
+    ext = Path(path).suffix.lower()
+    if ext not in _EXT:
+        raise SrllmDataError(f"cannot tell the format from the extension '{ext or '(none)'}'; "
+                             f"pass --format {'|'.join(FORMATS)}", file=str(path))
+    return _EXT[ext]
+
+
+def _decoded_lines(raw: Iterable[bytes], name: str) -> Iterator[tuple[int, str]]:
+    for n, b in enumerate(raw, start=1):
+        try:
+            yield n, b.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise SrllmDataError(f"invalid UTF-8 at byte {e.start} of the line ({b[max(0, e.start - 10):e.start + 10]!r}); "
+                                 "re-encode the file as UTF-8", file=name, line=n) from e
+
+
+def _open_lines(path: str | Path) -> tuple[Iterable[bytes], str]:
+    if str(path) == "-":
+        return sys.stdin.buffer, "<stdin>"
+    p = Path(path)
+    if not p.is_file():
+        raise SrllmDataError(f"input file '{p}' does not exist" if not p.exists() else f"'{p}' is not a file")
+    return p.open("rb"), str(p)
+
+
+def _row(text, rid, *, name: str, line: int, text_field: str | None) -> InputRow:
+    if not isinstance(text, str):
+        raise SrllmDataError(f"expected a string, got {type(text).__name__}", file=name, line=line, field=text_field)
+    if not text.strip():
+        raise SrllmDataError("the text is empty", file=name, line=line, field=text_field)
+    return InputRow(line=line, id=str(rid) if rid not in (None, "") else text_id(text), text=text)
+
+
+def _read_jsonl(lines, name, text_field, id_field) -> Iterator[InputRow]:
+    for n, line in _decoded_lines(lines, name):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise SrllmDataError(f"not valid JSON ({e.msg} at column {e.colno})", file=name, line=n) from e
+        if not isinstance(obj, dict):
+            raise SrllmDataError(f"expected a JSON object, got {type(obj).__name__}", file=name, line=n)
+        if text_field not in obj:
+            raise SrllmDataError(f"no field '{text_field}'; the object has {', '.join(map(repr, obj)) or 'no keys'}. "
+                                 f"Use --text-field NAME", file=name, line=n, field=text_field)
+        if id_field and id_field not in obj:
+            raise SrllmDataError(f"no field '{id_field}' (--id-field)", file=name, line=n, field=id_field)
+        yield _row(obj[text_field], obj.get(id_field) if id_field else None, name=name, line=n, text_field=text_field)
+
+
+def _read_delimited(lines, name, text_field, id_field, delimiter) -> Iterator[InputRow]:
+    # csv needs text lines; a generator keeps line decoding lazy and UTF-8 errors line-numbered.
+    text_lines = (line for _, line in _decoded_lines(lines, name))
+    reader = csv.reader(text_lines, delimiter=delimiter)
+    try:
+        header = next(reader)
+    except StopIteration:
+        return
+    except csv.Error as e:
+        raise SrllmDataError(f"cannot parse the header: {e}", file=name, line=1) from e
+    if text_field not in header:
+        hint = next((h for h in header if h.lower() in ("text", "comment", "sentence", "biased_text", "toxic")), None)
+        raise SrllmDataError(f"you set --text-field {text_field}, but the header has columns {', '.join(header)}"
+                             + (f". Use --text-field {hint}" if hint else ""), file=name, line=1, field=text_field)
+    if id_field and id_field not in header:
+        raise SrllmDataError(f"you set --id-field {id_field}, but the header has columns {', '.join(header)}",
+                             file=name, line=1, field=id_field)
+    ti = header.index(text_field)
+    ii = header.index(id_field) if id_field else None
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as e:
+            raise SrllmDataError(f"malformed row: {e}", file=name, line=reader.line_num) from e
+        n = reader.line_num
+        if not cells:
+            continue
+        if len(cells) != len(header):
+            raise SrllmDataError(f"row has {len(cells)} cells, the header has {len(header)}", file=name, line=n)
+        yield _row(cells[ti], cells[ii] if ii is not None else None, name=name, line=n, text_field=text_field)
+
+
+def _read_txt(lines, name) -> Iterator[InputRow]:
+    for n, line in _decoded_lines(lines, name):
+        line = line.rstrip("\r\n")
+        if line.strip():
+            yield InputRow(line=n, id=text_id(line), text=line)
+
+
+def read_inputs(path: str | Path, *, fmt: str | None = None, text_field: str = "text",
+                id_field: str | None = None) -> Iterator[InputRow]:
+    """Yield the texts of a file (or '-' for stdin) in order."""
+    kind = detect_format(path, fmt)
+    lines, name = _open_lines(path)
+    try:
+        if kind == "jsonl":
+            yield from _read_jsonl(lines, name, text_field, id_field)
+        elif kind in ("csv", "tsv"):
+            yield from _read_delimited(lines, name, text_field, id_field, "," if kind == "csv" else "\t")
+        else:
+            yield from _read_txt(lines, name)
+    finally:
+        if isinstance(lines, io.IOBase) and lines is not sys.stdin.buffer:
+            lines.close()

@@ -1,0 +1,99 @@
+"""Atomic, resumable JSONL output.
+
+Results are appended to `<output>.partial` as they are made (flushed per batch), and the finished file is moved
+into place with `os.replace`, so `<output>` is either absent, the old complete file, or the new complete file.
+Re-running on the same output resumes: ids already in `<output>` or `<output>.partial` are skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+__all__ = ["ResumableJsonlWriter", "write_jsonl_atomic", "read_jsonl_records"]
+
+
+def read_jsonl_records(path: Path) -> list[dict]:
+    """The complete JSON lines of a file; a torn last line (a killed writer) is dropped."""
+    out = []
+    if not path.exists():
+        return out
+    with path.open("r", encoding="utf-8", errors="replace") as f:
+        for line in f:
+            if not line.endswith("\n"):
+                break
+            try:
+                out.append(json.loads(line))
+            except json.JSONDecodeError:
+                break
+    return out
+
+
+class ResumableJsonlWriter:
+    def __init__(self, output: str | Path, *, key: str = "id", resume: bool = True):
+        self.output = Path(output)
+        self.partial = self.output.with_name(self.output.name + ".partial")
+        self.key = key
+        self.output.parent.mkdir(parents=True, exist_ok=True)
+        done: list[dict] = []
+        if resume:
+            seen = set()
+            for rec in read_jsonl_records(self.output) + read_jsonl_records(self.partial):
+                if rec.get(key) not in seen:
+                    seen.add(rec.get(key))
+                    done.append(rec)
+        self.done_ids = {r.get(key) for r in done}
+        # Rewrite the partial file from the clean records so a torn line never survives.
+        tmp = self.partial.with_name(self.partial.name + ".tmp")
+        with tmp.open("w", encoding="utf-8") as f:
+            for rec in done:
+                f.write(json.dumps(rec, ensure_ascii=False) + "\n")
+        os.replace(tmp, self.partial)
+        self._f = self.partial.open("a", encoding="utf-8")
+        self.written = 0
+
+    def write(self, records: list[dict]) -> None:
+        for rec in records:
+            self._f.write(json.dumps(rec, ensure_ascii=False) + "\n")
+            self.done_ids.add(rec.get(self.key))
+        self._f.flush()
+        os.fsync(self._f.fileno())
+        self.written += len(records)
+
+    def close(self, *, finished: bool) -> None:
+        """Close; when finished, move the partial file into place atomically."""
+        self._f.close()
+        if finished:
+            os.replace(self.partial, self.output)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        self.close(finished=exc_type is None)
+        return False
+
+
+def write_jsonl_atomic(path: str | Path, records, *, indent: int | None = None) -> None:
+    """Write records (dicts or pydantic models) as JSONL to a temp file in the same folder, then rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            for rec in records:
+                obj = rec.model_dump(exclude_none=True) if hasattr(rec, "model_dump") else rec
+                f.write(json.dumps(obj, ensure_ascii=False, indent=indent) + "\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def copy_atomic(src: Path, dst: Path) -> None:
+    tmp = dst.with_name(dst.name + ".tmp")
+    shutil.copyfile(src, tmp)
+    os.replace(tmp, dst)

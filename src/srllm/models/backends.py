@@ -1,0 +1,128 @@
+"""Generation backends behind one interface: transformers in-process (batched, greedy by default) and any
+OpenAI-compatible chat endpoint (vLLM, llama.cpp server, Ollama, ...)."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+from srllm.errors import SrllmModelError
+
+__all__ = ["GenerationConfig", "GenerationBackend", "TransformersBackend", "OpenAIBackend", "make_backend",
+           "Messages"]
+
+Messages = list[dict[str, str]]
+
+
+@dataclass
+class GenerationConfig:
+    max_new_tokens: int = 96
+    temperature: float = 0.0  # 0 = greedy
+    top_p: float = 1.0
+    batch_size: int = 16
+    repetition_penalty: float = 1.0
+
+
+class GenerationBackend(ABC):
+    """Turns chat conversations into assistant replies."""
+
+    name: str = "backend"
+
+    @abstractmethod
+    def generate(self, conversations: list[Messages], config: GenerationConfig | None = None) -> list[str]:
+        """One reply per conversation, in order."""
+
+
+class TransformersBackend(GenerationBackend):
+    """In-process generation with transformers (and an optional PEFT adapter)."""
+
+    def __init__(self, *, model=None, tokenizer=None, model_name: str | None = None, adapter: str | None = None,
+                 dtype: str = "float32"):
+        if model is None:
+            from srllm.models.loading import load_causal_lm
+
+            model, tokenizer = load_causal_lm(model_name, adapter=adapter, dtype=dtype)
+        if tokenizer is None:
+            raise SrllmModelError("TransformersBackend(model=...) also needs tokenizer=...")
+        self.model, self.tokenizer = model, tokenizer
+        self.name = f"transformers:{model_name or getattr(model.config, '_name_or_path', 'model')}" + (
+            f"+{adapter}" if adapter else "")
+        if self.tokenizer.pad_token is None:
+            self.tokenizer.pad_token = self.tokenizer.eos_token
+
+    def prompt_text(self, conversation: Messages) -> str:
+        if getattr(self.tokenizer, "chat_template", None):
+            return self.tokenizer.apply_chat_template(conversation, tokenize=False, add_generation_prompt=True)
+        # Models without a chat template (tiny test models, base LMs): a plain role-prefixed transcript.
+        return "".join(f"{m['role']}: {m['content']}\n" for m in conversation) + "assistant:"
+
+    def generate(self, conversations: list[Messages], config: GenerationConfig | None = None) -> list[str]:
+        import torch
+
+        cfg = config or GenerationConfig()
+        tok = self.tokenizer
+        tok.padding_side = "left"  # decoder-only models continue from the right edge
+        replies: list[str] = []
+        for i in range(0, len(conversations), cfg.batch_size):
+            prompts = [self.prompt_text(c) for c in conversations[i:i + cfg.batch_size]]
+            enc = tok(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
+            kwargs = dict(max_new_tokens=cfg.max_new_tokens, pad_token_id=tok.pad_token_id,
+                          repetition_penalty=cfg.repetition_penalty)
+            if cfg.temperature > 0:
+                kwargs.update(do_sample=True, temperature=cfg.temperature, top_p=cfg.top_p)
+            else:
+                kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
+            with torch.inference_mode():
+                out = self.model.generate(**enc, **kwargs)
+            new = out[:, enc["input_ids"].shape[1]:]
+            replies.extend(tok.batch_decode(new, skip_special_tokens=True))
+        return replies
+
+
+class OpenAIBackend(GenerationBackend):
+    """Any server that speaks the OpenAI chat-completions API (`POST {base_url}/chat/completions`)."""
+
+    def __init__(self, *, base_url: str, model: str | None = None, api_key: str | None = None,
+                 timeout: float = 120.0, max_concurrency: int = 8):
+        import httpx
+
+        self.base_url = base_url.rstrip("/")
+        self.model = model or "default"
+        self.name = f"openai:{self.base_url}:{self.model}"
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self.client = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout)
+        self.max_concurrency = max_concurrency
+
+    def _one(self, conversation: Messages, cfg: GenerationConfig) -> str:
+        import httpx
+
+        body = {"model": self.model, "messages": conversation, "max_tokens": cfg.max_new_tokens,
+                "temperature": cfg.temperature, "top_p": cfg.top_p}
+        try:
+            resp = self.client.post("/chat/completions", json=body)
+        except httpx.HTTPError as e:
+            raise SrllmModelError(f"could not reach {self.base_url}/chat/completions: {e}") from e
+        if resp.status_code != 200:
+            raise SrllmModelError(f"{self.base_url}/chat/completions answered {resp.status_code}: {resp.text[:300]}")
+        try:
+            return resp.json()["choices"][0]["message"]["content"] or ""
+        except (ValueError, KeyError, IndexError) as e:
+            raise SrllmModelError(f"{self.base_url} did not return a chat completion: {resp.text[:300]}") from e
+
+    def generate(self, conversations: list[Messages], config: GenerationConfig | None = None) -> list[str]:
+        from concurrent.futures import ThreadPoolExecutor
+
+        cfg = config or GenerationConfig()
+        with ThreadPoolExecutor(max_workers=self.max_concurrency) as pool:
+            return list(pool.map(lambda c: self._one(c, cfg), conversations))
+
+
+def make_backend(*, model: str | None = None, adapter: str | None = "default", base_url: str | None = None,
+                 api_key: str | None = None) -> GenerationBackend:
+    """The backend for a model option: an OpenAI-compatible server when base_url is set, else transformers."""
+    if base_url:
+        return OpenAIBackend(base_url=base_url, model=model, api_key=api_key)
+    from srllm.models.loading import _DEFAULT_NAMES, resolve_adapter
+
+    is_default = model in _DEFAULT_NAMES
+    return TransformersBackend(model_name=model, adapter=resolve_adapter(adapter, model_is_default=is_default))

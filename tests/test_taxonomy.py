@@ -1,0 +1,51 @@
+import pytest
+
+from srllm.errors import SrllmConfigError
+from srllm.taxonomy import LLAMA_GUARD_3, default_taxonomy, load_policy
+
+
+def test_default_taxonomy_has_the_design_categories():
+    tax = default_taxonomy()
+    for cid in ["bias.gender", "bias.race", "bias.religion", "bias.age", "bias.nationality", "bias.political",
+                "bias.socioeconomic", "bias.disability", "bias.sexual_orientation", "bias.body", "toxicity",
+                "toxicity.insult", "stereotyping", "harm.violence", "harm.self_harm"]:
+        assert cid in tax
+        assert tax[cid].severity in ("low", "medium", "high")
+    assert all(code in LLAMA_GUARD_3 for c in tax for code in c.llama_guard)
+
+
+def test_policy_adds_disables_and_rethresholds(tmp_path):
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(
+        "default_threshold: 0.6\n"
+        "categories:\n  - {id: bias.caste, description: Caste discrimination, severity: high, llama_guard: [S10]}\n"
+        "disable: [bias.political]\n"
+        "thresholds: {toxicity: 0.8}\n"
+    )
+    tax = load_policy(policy)
+    assert "bias.caste" in tax and tax["bias.caste"].severity == "high"
+    assert "bias.political" not in tax
+    assert tax.threshold("toxicity") == 0.8
+    assert tax.threshold("bias.gender") == 0.6
+
+
+def test_disabling_a_parent_disables_children(tmp_path):
+    policy = tmp_path / "p.yaml"
+    policy.write_text("disable: [harm]\n")
+    tax = load_policy(policy)
+    assert not tax.enabled("harm.violence") and tax.enabled("bias.age")
+
+
+@pytest.mark.parametrize("text,needle", [
+    ("thresholds: {toxcity: 0.3}\n", "Did you mean toxicity"),
+    ("thresholds: {toxicity: 1.5}\n", "between 0 and 1"),
+    ("colour: red\n", "unknown key"),
+    ("categories:\n  - {id: new.thing}\n", "needs a 'description'"),
+    ("categories:\n  - {id: bias.x, description: d, llama_guard: [S99]}\n", "S1..S14"),
+])
+def test_bad_policy_gives_clear_error(tmp_path, text, needle):
+    policy = tmp_path / "bad.yaml"
+    policy.write_text(text)
+    with pytest.raises(SrllmConfigError, match=needle) as info:
+        load_policy(policy)
+    assert str(policy) in str(info.value)
