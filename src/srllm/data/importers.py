@@ -141,7 +141,8 @@ def read_paradetox(path: str | Path) -> list[Record]:
     records = []
     for line, header, cells in _tsv_lines(p):
         if header[:2] != ["toxic", "neutral1"]:
-            raise SrllmDataError(f"expected columns toxic, neutral1, ...; found {', '.join(header)}", file=str(p), line=1)
+            raise SrllmDataError(f"expected columns toxic, neutral1, ...; found {', '.join(header)}",
+                                 file=str(p), line=1)
         cells = (cells + [""] * len(header))[: len(header)]
         toxic = cells[0].strip()
         if not toxic:
@@ -158,7 +159,7 @@ def read_paradetox_cannot_rewrite(path: str | Path) -> list[Record]:
     """Toxic texts ParaDetox annotators could not detoxify (no rewrite)."""
     p = Path(path)
     records = []
-    for line, _header, cells in _tsv_lines(p):
+    for _line, _header, cells in _tsv_lines(p):
         if len(cells) < 2 or not cells[1].strip():
             continue
         text = cells[1].strip()
@@ -182,5 +183,6 @@ def read_counterfactual(path: str | Path) -> list[dict]:
     with p.open(newline="", encoding="utf-8") as f:
         reader = csv.DictReader(f)
         if "Original" not in (reader.fieldnames or []):
-            raise SrllmDataError(f"no column 'Original'; found {', '.join(reader.fieldnames or [])}", file=str(p), line=1)
+            raise SrllmDataError(f"no column 'Original'; found {', '.join(reader.fieldnames or [])}",
+                                 file=str(p), line=1)
         return [dict(r) for r in reader]

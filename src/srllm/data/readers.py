@@ -44,13 +44,19 @@ def detect_format(path: str | Path, fmt: str | None = None) -> str:
     return _EXT[ext]
 
 
-def _decoded_lines(raw: Iterable[bytes], name: str) -> Iterator[tuple[int, str]]:
+def _decoded_lines(raw: Iterable[bytes], name: str, *, collect: bool = False):
+    """(line number, text) pairs; with collect=True a bad line yields (n, SrllmDataError) instead of raising."""
     for n, b in enumerate(raw, start=1):
         try:
             yield n, b.decode("utf-8")
         except UnicodeDecodeError as e:
-            raise SrllmDataError(f"invalid UTF-8 at byte {e.start} of the line ({b[max(0, e.start - 10):e.start + 10]!r}); "
-                                 "re-encode the file as UTF-8", file=name, line=n) from e
+            err = SrllmDataError(f"invalid UTF-8 at byte {e.start} of the line "
+                                 f"({b[max(0, e.start - 10):e.start + 10]!r}); re-encode the file as UTF-8",
+                                 file=name, line=n)
+            err.__cause__ = e
+            if not collect:
+                raise err from e
+            yield n, err
 
 
 def _open_lines(path: str | Path) -> tuple[Iterable[bytes], str]:
@@ -70,26 +76,37 @@ def _row(text, rid, *, name: str, line: int, text_field: str | None) -> InputRow
     return InputRow(line=line, id=str(rid) if rid not in (None, "") else text_id(text), text=text)
 
 
-def _read_jsonl(lines, name, text_field, id_field) -> Iterator[InputRow]:
-    for n, line in _decoded_lines(lines, name):
+def _read_jsonl(lines, name, text_field, id_field) -> Iterator[InputRow | SrllmDataError]:
+    for n, line in _decoded_lines(lines, name, collect=True):
+        if isinstance(line, SrllmDataError):
+            yield line
+            continue
         if not line.strip():
             continue
         try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise SrllmDataError(f"not valid JSON ({e.msg} at column {e.colno})", file=name, line=n) from e
-        if not isinstance(obj, dict):
-            raise SrllmDataError(f"expected a JSON object, got {type(obj).__name__}", file=name, line=n)
-        if text_field not in obj:
-            raise SrllmDataError(f"no field '{text_field}'; the object has {', '.join(map(repr, obj)) or 'no keys'}. "
-                                 f"Use --text-field NAME", file=name, line=n, field=text_field)
-        if id_field and id_field not in obj:
-            raise SrllmDataError(f"no field '{id_field}' (--id-field)", file=name, line=n, field=id_field)
-        yield _row(obj[text_field], obj.get(id_field) if id_field else None, name=name, line=n, text_field=text_field)
+            yield _jsonl_row(line, n, name, text_field, id_field)
+        except SrllmDataError as e:
+            yield e
+
+
+def _jsonl_row(line: str, n: int, name: str, text_field: str, id_field: str | None) -> InputRow:
+    try:
+        obj = json.loads(line)
+    except json.JSONDecodeError as e:
+        raise SrllmDataError(f"not valid JSON ({e.msg} at column {e.colno})", file=name, line=n) from e
+    if not isinstance(obj, dict):
+        raise SrllmDataError(f"expected a JSON object, got {type(obj).__name__}", file=name, line=n)
+    if text_field not in obj:
+        raise SrllmDataError(f"no field '{text_field}'; the object has {', '.join(map(repr, obj)) or 'no keys'}. "
+                             f"Use --text-field NAME", file=name, line=n, field=text_field)
+    if id_field and id_field not in obj:
+        raise SrllmDataError(f"no field '{id_field}' (--id-field)", file=name, line=n, field=id_field)
+    return _row(obj[text_field], obj.get(id_field) if id_field else None, name=name, line=n, text_field=text_field)
 
 
 def _read_delimited(lines, name, text_field, id_field, delimiter) -> Iterator[InputRow]:
-    # csv needs text lines; a generator keeps line decoding lazy and UTF-8 errors line-numbered.
+    # csv needs text lines; a generator keeps decoding lazy and UTF-8 errors line-numbered. A CSV cannot be
+    # re-synchronised after an undecodable line (quoted fields span lines), so that error always stops the file.
     text_lines = (line for _, line in _decoded_lines(lines, name))
     reader = csv.reader(text_lines, delimiter=delimiter)
     try:
@@ -118,29 +135,46 @@ def _read_delimited(lines, name, text_field, id_field, delimiter) -> Iterator[In
         if not cells:
             continue
         if len(cells) != len(header):
-            raise SrllmDataError(f"row has {len(cells)} cells, the header has {len(header)}", file=name, line=n)
-        yield _row(cells[ti], cells[ii] if ii is not None else None, name=name, line=n, text_field=text_field)
+            yield SrllmDataError(f"row has {len(cells)} cells, the header has {len(header)}", file=name, line=n)
+            continue
+        try:
+            yield _row(cells[ti], cells[ii] if ii is not None else None, name=name, line=n, text_field=text_field)
+        except SrllmDataError as e:
+            yield e
 
 
-def _read_txt(lines, name) -> Iterator[InputRow]:
-    for n, line in _decoded_lines(lines, name):
+def _read_txt(lines, name) -> Iterator[InputRow | SrllmDataError]:
+    for n, line in _decoded_lines(lines, name, collect=True):
+        if isinstance(line, SrllmDataError):
+            yield line
+            continue
         line = line.rstrip("\r\n")
         if line.strip():
             yield InputRow(line=n, id=text_id(line), text=line)
 
 
 def read_inputs(path: str | Path, *, fmt: str | None = None, text_field: str = "text",
-                id_field: str | None = None) -> Iterator[InputRow]:
-    """Yield the texts of a file (or '-' for stdin) in order."""
+                id_field: str | None = None, bad_rows: str = "raise") -> Iterator[InputRow | SrllmDataError]:
+    """Yield the texts of a file (or '-' for stdin) in order.
+
+    bad_rows='raise' stops at the first malformed row; 'yield' yields its SrllmDataError in its place so the
+    caller can report it and go on. Whole-file problems (missing column, unknown format) always raise.
+    """
+    if bad_rows not in ("raise", "yield"):
+        raise ValueError(f"bad_rows must be 'raise' or 'yield', got {bad_rows!r}")
     kind = detect_format(path, fmt)
     lines, name = _open_lines(path)
     try:
         if kind == "jsonl":
-            yield from _read_jsonl(lines, name, text_field, id_field)
+            rows = _read_jsonl(lines, name, text_field, id_field)
         elif kind in ("csv", "tsv"):
-            yield from _read_delimited(lines, name, text_field, id_field, "," if kind == "csv" else "\t")
+            rows = _read_delimited(lines, name, text_field, id_field, "," if kind == "csv" else "\t")
         else:
-            yield from _read_txt(lines, name)
+            rows = _read_txt(lines, name)
+        for row in rows:
+            if isinstance(row, SrllmDataError) and bad_rows == "raise":
+                raise row
+            yield row
     finally:
         if isinstance(lines, io.IOBase) and lines is not sys.stdin.buffer:
             lines.close()
