@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from srllm.cli import taxonomy  # noqa: F401  (registers commands)
+from srllm.cli import check, taxonomy  # noqa: F401  (registers commands)
 from srllm.cli._app import app
 
 __all__ = ["app", "main"]

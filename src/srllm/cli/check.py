@@ -1,0 +1,98 @@
+"""`srllm check`: the main job (a thin shell over srllm.guard)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from srllm.cli._app import app, err_console, friendly_errors
+from srllm.errors import SrllmDataError
+
+
+def _count_lines(path: Path) -> int | None:
+    try:
+        with path.open("rb") as f:
+            return sum(1 for _ in f)
+    except OSError:
+        return None
+
+
+@app.command("check")
+@friendly_errors
+def check_command(
+    text: str | None = typer.Argument(None, help="A text to check. Omit it to read --input or stdin."),
+    input: str | None = typer.Option(None, "--input", "-i", help="File to check (.jsonl, .csv, .tsv, .txt), or '-' "
+                                     "for stdin (one text per line)."),
+    output: Path | None = typer.Option(None, "--output", "-o", help="JSONL output, written atomically; re-running "
+                                       "resumes by id. Default: stdout."),
+    text_field: str = typer.Option("text", help="Field/column holding the text (jsonl, csv, tsv)."),
+    id_field: str | None = typer.Option(None, help="Field/column holding an id (default: a hash of the text)."),
+    fmt: str | None = typer.Option(None, "--format", help="jsonl|csv|tsv|txt (default: from the extension)."),
+    no_rewrite: bool = typer.Option(False, "--no-rewrite", help="Detection only: never call the LLM."),
+    model: str | None = typer.Option(None, help="Rewriting LLM: hub id, local path, or the model name served at "
+                                     "--base-url. Default: the embedded SmolLM2-135M-Instruct."),
+    adapter: str = typer.Option("default", help="PEFT adapter: 'default' (the shipped SR adapter, embedded model "
+                                "only), 'none', a local path or a hub id."),
+    base_url: str | None = typer.Option(None, help="OpenAI-compatible server (vLLM, llama.cpp, Ollama), e.g. "
+                                        "http://localhost:8000/v1.", envvar="SRLLM_BASE_URL"),
+    api_key: str | None = typer.Option(None, help="API key for --base-url.", envvar="SRLLM_API_KEY"),
+    encoder: str | None = typer.Option(None, help="Sentence encoder of the detector (default: embedded MiniLM)."),
+    policy: Path | None = typer.Option(None, help="YAML policy (add/disable categories, thresholds)."),
+    similarity_threshold: float = typer.Option(0.6, help="Minimum meaning similarity to accept a rewrite."),
+    max_attempts: int = typer.Option(2, help="LLM attempts before the span-edit fallback."),
+    batch_size: int = typer.Option(32, help="Texts per batch."),
+    bad_rows: str = typer.Option("stop", help="A malformed input row: 'stop' (exit 2; what was written is kept) or "
+                                 "'skip' (report it, go on, exit 1 at the end)."),
+    max_chars: int = typer.Option(20_000, help="Longest text accepted, in characters."),
+    restart: bool = typer.Option(False, "--restart", help="Ignore earlier results in --output instead of resuming."),
+):
+    """Screen texts for bias, toxicity, stereotyping and harm; rewrite unsafe ones into a benign version that keeps
+    the meaning. Writes one JSON line per input: id, text, unsafe, categories, severity, spans, output, action
+    (kept | rewritten | edited | failed), similarity."""
+    from srllm.guard import Guard, check_file
+    from srllm.rewrite import RewriteConfig
+
+    if text is not None and input is not None:
+        raise SrllmDataError("give either a TEXT argument or --input, not both")
+    if text is None and input is None:
+        if sys.stdin.isatty():
+            raise SrllmDataError("nothing to check: give a TEXT argument, --input FILE, or pipe text on stdin")
+        input = "-"
+    guard = Guard(model=model, adapter=adapter, base_url=base_url, api_key=api_key, encoder=encoder, policy=policy,
+                  rewrite_config=RewriteConfig(similarity_threshold=similarity_threshold, max_attempts=max_attempts,
+                                               batch_size=min(batch_size, 16)),
+                  max_chars=max_chars)
+    if text is not None:
+        guard.validate(text, where={"field": "TEXT"})
+        result = guard.check([text], rewrite=not no_rewrite)[0]
+        line = json.dumps(result.model_dump(mode="json"), ensure_ascii=False)
+        if output:
+            from srllm.data.writers import write_jsonl_atomic
+
+            write_jsonl_atomic(output, [result])
+        else:
+            typer.echo(line)
+        return
+
+    total = _count_lines(Path(input)) if input != "-" else None
+    with Progress(TextColumn("[bold]check[/]"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=err_console, disable=output is None and input == "-", transient=False) as progress:
+        task = progress.add_task("check", total=total)
+        report = check_file(
+            input, output, guard=guard, text_field=text_field, id_field=id_field, fmt=fmt, batch_size=batch_size,
+            rewrite=not no_rewrite, bad_rows=bad_rows, resume=not restart,
+            on_progress=lambda n: progress.advance(task, n),
+            on_bad_row=lambda e: err_console.print(f"[yellow]skipped:[/] {e}", highlight=False),
+        )
+    summary = (f"{report.processed} checked" + (f", {report.resumed} already done (resumed)" if report.resumed else "")
+               + f", {report.unsafe} unsafe, actions {report.actions}")
+    if report.output:
+        summary += f" -> {report.output}"
+    err_console.print(summary, highlight=False)
+    if report.bad_rows:
+        err_console.print(f"[yellow]{len(report.bad_rows)} bad row(s) skipped[/]", highlight=False)
+        raise typer.Exit(1)

@@ -1,0 +1,187 @@
+"""The main job: screen texts with the detector and rewrite the unsafe ones. `srllm.check(...)` and
+`srllm check` are this module; the HTTP server calls it too."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from srllm.errors import SrllmDataError
+from srllm.rewrite.rewriter import RewriteConfig, Rewriter
+from srllm.schema import CheckResult, text_id
+
+__all__ = ["Guard", "check", "check_file", "CheckFileReport", "MAX_CHARS"]
+
+MAX_CHARS = 20_000
+
+
+class Guard:
+    """A detector plus a rewriter. The LLM is loaded only when a text needs rewriting.
+
+    model/adapter/base_url/api_key choose the rewriting LLM: the embedded SmolLM2 with the shipped SR adapter by
+    default; a hub id or local path; or any OpenAI-compatible server (`base_url`).
+    """
+
+    def __init__(self, *, detector=None, backend=None, model: str | None = None, adapter: str | None = "default",
+                 base_url: str | None = None, api_key: str | None = None, policy=None, encoder: str | None = None,
+                 rewrite_config: RewriteConfig | None = None, max_chars: int = MAX_CHARS):
+        if detector is None:
+            from srllm.detect import Detector
+
+            detector = Detector(encoder=encoder, policy=policy)
+        self.detector = detector
+        self._backend = backend
+        self._backend_args = dict(model=model, adapter=adapter, base_url=base_url, api_key=api_key)
+        self.rewrite_config = rewrite_config or RewriteConfig()
+        self.max_chars = max_chars
+
+    @property
+    def backend(self):
+        if self._backend is None:
+            from srllm.models.backends import make_backend
+
+            self._backend = make_backend(**self._backend_args)
+        return self._backend
+
+    def validate(self, text, *, where: dict | None = None) -> None:
+        where = where or {}
+        if not isinstance(text, str):
+            raise SrllmDataError(f"expected a string, got {type(text).__name__}", **where)
+        if not text.strip():
+            raise SrllmDataError("the text is empty", **where)
+        if len(text) > self.max_chars:
+            raise SrllmDataError(f"the text is {len(text):,} characters; the limit is {self.max_chars:,}. Split it "
+                                 "into paragraphs (one per line of a .txt file) or raise max_chars / --max-chars",
+                                 **where)
+
+    def check(self, texts: list[str], *, ids: list[str] | None = None, rewrite: bool = True,
+              spans: bool = True) -> list[CheckResult]:
+        """One CheckResult per text, in order. Safe texts come back unchanged (`action='kept'`)."""
+        for i, t in enumerate(texts):
+            self.validate(t, where={"field": f"texts[{i}]"} if len(texts) > 1 else None)
+        ids = ids or [text_id(t) for t in texts]
+        verdicts = self.detector.predict(texts, spans=spans)
+        unsafe_idx = [i for i, v in enumerate(verdicts) if v.unsafe]
+        rewrites = {}
+        if rewrite and unsafe_idx:
+            rewriter = Rewriter(backend=self.backend if self.rewrite_config.max_attempts else None,
+                                detector=self.detector, config=self.rewrite_config)
+            for i, r in zip(unsafe_idx, rewriter.rewrite([texts[i] for i in unsafe_idx]), strict=True):
+                rewrites[i] = r
+        results = []
+        for i, (text, v) in enumerate(zip(texts, verdicts, strict=True)):
+            r = rewrites.get(i)
+            if not v.unsafe:
+                output, action, sim = text, "kept", 1.0
+            elif r is None:  # detection only
+                output, action, sim = text, "failed" if rewrite else "kept", None
+            else:
+                output, action, sim = r.output, r.action, r.similarity
+            results.append(CheckResult(id=ids[i], text=text, unsafe=v.unsafe, categories=v.categories,
+                                       severity=v.severity, spans=v.spans, output=output, action=action,
+                                       similarity=None if sim is None else round(float(sim), 4)))
+        return results
+
+
+_DEFAULT_GUARDS: dict[tuple, Guard] = {}
+
+
+def check(texts: str | list[str], *, rewrite: bool = True, **guard_options) -> CheckResult | list[CheckResult]:
+    """Quick start: `srllm.check("some text")` → CheckResult; a list gives a list. Guard options (model, adapter,
+    base_url, policy, ...) choose the models; the Guard is cached per option set."""
+    key = tuple(sorted((k, str(v)) for k, v in guard_options.items()))
+    if key not in _DEFAULT_GUARDS:
+        _DEFAULT_GUARDS[key] = Guard(**guard_options)
+    guard = _DEFAULT_GUARDS[key]
+    if isinstance(texts, str):
+        return guard.check([texts], rewrite=rewrite)[0]
+    return guard.check(list(texts), rewrite=rewrite)
+
+
+@dataclass
+class CheckFileReport:
+    output: str | None
+    processed: int = 0
+    resumed: int = 0
+    unsafe: int = 0
+    actions: dict[str, int] = field(default_factory=dict)
+    bad_rows: list[str] = field(default_factory=list)
+
+
+def _batches(rows: Iterable, size: int):
+    batch = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def check_file(input: str | Path, output: str | Path | None = None, *, guard: Guard, text_field: str = "text",
+               id_field: str | None = None, fmt: str | None = None, batch_size: int = 32, rewrite: bool = True,
+               bad_rows: str = "stop", resume: bool = True,
+               on_progress: Callable[[int], None] | None = None,
+               on_bad_row: Callable[[SrllmDataError], None] | None = None) -> CheckFileReport:
+    """Check every text of a file (or '-' for stdin). With `output`, results go to `<output>.partial` as they
+    are made and are moved into place atomically at the end; re-running resumes by id. Without it, JSON lines go
+    to stdout. bad_rows='stop' raises at the first malformed row (what was written stays); 'skip' reports it
+    through `on_bad_row` and goes on."""
+    from srllm.data.readers import read_inputs
+    from srllm.data.writers import ResumableJsonlWriter
+
+    if bad_rows not in ("stop", "skip"):
+        raise SrllmDataError(f"bad_rows must be 'stop' or 'skip', got {bad_rows!r}")
+    report = CheckFileReport(output=str(output) if output else None)
+    writer = ResumableJsonlWriter(output, resume=resume) if output else None
+    if writer:
+        report.resumed = len(writer.done_ids)
+    finished = False
+    try:
+        rows = read_inputs(input, fmt=fmt, text_field=text_field, id_field=id_field, bad_rows="yield")
+        for batch in _batches(rows, batch_size):
+            good = []
+            for row in batch:
+                if isinstance(row, SrllmDataError):
+                    if bad_rows == "stop":
+                        raise row
+                    report.bad_rows.append(str(row))
+                    if on_bad_row:
+                        on_bad_row(row)
+                    continue
+                try:
+                    guard.validate(row.text, where={"file": str(input), "line": row.line, "field": text_field})
+                except SrllmDataError as e:
+                    if bad_rows == "stop":
+                        raise
+                    report.bad_rows.append(str(e))
+                    if on_bad_row:
+                        on_bad_row(e)
+                    continue
+                if writer is None or row.id not in writer.done_ids:
+                    good.append(row)
+            if good:
+                results = guard.check([r.text for r in good], ids=[r.id for r in good], rewrite=rewrite)
+                records = [r.model_dump(mode="json") for r in results]
+                if writer:
+                    writer.write(records)
+                else:
+                    import json
+
+                    for rec in records:
+                        sys.stdout.write(json.dumps(rec, ensure_ascii=False) + "\n")
+                    sys.stdout.flush()
+                for r in results:
+                    report.processed += 1
+                    report.unsafe += int(r.unsafe)
+                    report.actions[r.action] = report.actions.get(r.action, 0) + 1
+            if on_progress:
+                on_progress(len(batch))
+        finished = True
+    finally:
+        if writer:
+            writer.close(finished=finished)
+    return report

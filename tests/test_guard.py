@@ -1,0 +1,97 @@
+import json
+
+import pytest
+
+import srllm
+from srllm.errors import SrllmDataError
+from srllm.guard import Guard, check_file
+from srllm.rewrite import RewriteConfig
+from tests.fakes import ScriptedBackend, WordDetector
+
+
+def make_guard(script=None, **kw):
+    return Guard(detector=WordDetector(), backend=ScriptedBackend(script or {}),
+                 rewrite_config=RewriteConfig(similarity_threshold=0.3), **kw)
+
+
+def test_safe_text_comes_back_unchanged_and_unsafe_is_rewritten():
+    guard = make_guard({"you idiot , you are wrong": ["you are wrong"]})
+    safe, unsafe = guard.check(["The team meets at noon.", "you idiot , you are wrong"])
+    assert (safe.action, safe.output, safe.unsafe) == ("kept", "The team meets at noon.", False)
+    assert unsafe.unsafe and unsafe.action == "rewritten" and unsafe.output == "you are wrong"
+    assert unsafe.spans[0].text == "idiot"
+    assert unsafe.text[unsafe.spans[0].start:unsafe.spans[0].end] == "idiot"
+
+
+def test_no_rewrite_gives_detection_only_and_never_calls_the_llm():
+    backend = ScriptedBackend({})
+    guard = Guard(detector=WordDetector(), backend=backend)
+    [r] = guard.check(["you idiot"], rewrite=False)
+    assert r.unsafe and r.output == "you idiot" and backend.calls == []
+
+
+@pytest.mark.parametrize("text,needle", [("", "empty"), ("   ", "empty"), ("x" * 1_000_000, "1,000,000 characters")])
+def test_bad_texts_give_clear_errors(text, needle):
+    with pytest.raises(SrllmDataError, match=needle):
+        make_guard().check([text])
+
+
+def _write(path, lines):
+    path.write_text("".join(json.dumps({"id": str(i), "text": t}) + "\n" for i, t in enumerate(lines)))
+
+
+def test_check_file_writes_atomically_and_resumes(tmp_path):
+    src, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    _write(src, ["fine text", "you idiot", "another fine one", "lazy people", "last"])
+
+    class Boom(Exception):
+        pass
+
+    calls = {"n": 0}
+
+    def stop_after_first(_n):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise Boom
+
+    with pytest.raises(Boom):
+        check_file(src, out, guard=make_guard(), id_field="id", batch_size=2, on_progress=stop_after_first)
+    assert not out.exists()  # no half-written output in place
+    partial = out.with_name(out.name + ".partial")
+    assert len(partial.read_text().splitlines()) == 4  # two finished batches kept
+    guard = make_guard()
+    report = check_file(src, out, guard=guard, id_field="id", batch_size=2)
+    assert report.resumed == 4 and report.processed == 1
+    rows = [json.loads(x) for x in out.read_text().splitlines()]
+    assert [r["id"] for r in rows] == ["0", "1", "2", "3", "4"]
+    assert not partial.exists()
+
+
+def test_bad_row_stops_and_keeps_what_was_written(tmp_path):
+    src, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    src.write_text('{"text": "one"}\n{"text": "two"}\n{broken json\n{"text": "four"}\n')
+    with pytest.raises(SrllmDataError, match=r"in.jsonl, line 3: not valid JSON"):
+        check_file(src, out, guard=make_guard(), batch_size=2)
+    kept = out.with_name(out.name + ".partial").read_text().splitlines()
+    assert [json.loads(x)["text"] for x in kept] == ["one", "two"]
+    report = check_file(src, out, guard=make_guard(), batch_size=2, bad_rows="skip")
+    assert report.processed == 1 and report.resumed == 2 and len(report.bad_rows) == 1
+    assert len(out.read_text().splitlines()) == 3
+
+
+def test_missing_column_names_file_and_columns(tmp_path):
+    src = tmp_path / "data.csv"
+    src.write_text("id,body\n1,hello\n")
+    with pytest.raises(SrllmDataError, match=r"data.csv, line 1, field 'text'.*columns id, body"):
+        check_file(src, None, guard=make_guard())
+
+
+def test_invalid_utf8_is_reported_with_line(tmp_path):
+    src = tmp_path / "in.txt"
+    src.write_bytes(b"fine\n\xff\xfe oops\n")
+    with pytest.raises(SrllmDataError, match=r"in.txt, line 2: invalid UTF-8"):
+        check_file(src, tmp_path / "o.jsonl", guard=make_guard())
+
+
+def test_public_quick_start_api_is_exported():
+    assert callable(srllm.check) and "check" in srllm.__all__ and "Guard" in srllm.__all__
