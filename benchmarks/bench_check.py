@@ -1,0 +1,74 @@
+"""Time `srllm check` end to end (detector + rewriting with the embedded SmolLM2 and its default adapter) and
+measure over-correction on neutral texts.
+
+    .venv/bin/python benchmarks/bench_check.py [--paradetox 1000] [--adapter default] [--no-record]
+
+Inputs: the 53 texts of infer_50.csv, N ParaDetox toxic texts (seeded sample), the 420 neutral `Original`
+sentences of counterfactual-inhouse.csv.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _report import machine_note, markdown_table, update_section  # noqa: E402
+
+from srllm.data import read_counterfactual, read_paradetox, read_srllm_csv, shared_data_dir  # noqa: E402
+from srllm.guard import Guard  # noqa: E402
+
+
+def run(guard: Guard, name: str, texts: list[str], rewrite: bool) -> dict:
+    t0 = time.perf_counter()
+    results = []
+    for i in range(0, len(texts), 64):
+        results += guard.check(texts[i:i + 64], rewrite=rewrite, spans=rewrite)
+    dt = time.perf_counter() - t0
+    actions = Counter(r.action for r in results)
+    unsafe_out = guard.detector.is_unsafe([r.output for r in results])
+    return {"set": name, "mode": "rewrite" if rewrite else "detect only", "n": len(texts),
+            "seconds": dt, "texts/s": len(texts) / dt, "flagged": sum(r.unsafe for r in results),
+            "kept": actions["kept"], "rewritten": actions["rewritten"], "edited": actions["edited"],
+            "failed": actions["failed"], "outputs still flagged": int(unsafe_out.sum()),
+            "unchanged": sum(r.output == r.text for r in results)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--paradetox", type=int, default=1000)
+    ap.add_argument("--adapter", default="default")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--no-record", action="store_true", help="Print only; do not update docs/benchmarks.md.")
+    args = ap.parse_args()
+    data = shared_data_dir()
+    if data is None:
+        sys.exit("needs ../shared/data (the benchmark sets)")
+    note = machine_note()
+    infer = [r.text for r in read_srllm_csv(data / "sr-llm" / "infer_50.csv")]
+    para = [r.text for r in read_paradetox(data / "paradetox" / "paradetox.tsv")]
+    para = random.Random(args.seed).sample(para, args.paradetox)
+    neutral = [r["Original"] for r in read_counterfactual(data / "sr-llm" / "counterfactual-inhouse.csv")]
+    guard = Guard(adapter=args.adapter)
+    guard.check(["warm up the detector"], rewrite=False)
+    rows = [run(guard, "infer_50", infer, False), run(guard, "ParaDetox sample", para, False),
+            run(guard, "counterfactual originals (neutral)", neutral, False),
+            run(guard, "infer_50", infer, True), run(guard, "ParaDetox sample", para, True)]
+    table = markdown_table(rows)
+    print(table)
+    over = rows[2]
+    body = (f"`.venv/bin/python benchmarks/bench_check.py --paradetox {args.paradetox} --adapter {args.adapter}` "
+            f"({note}).\n\nRewriting: embedded SmolLM2-135M-Instruct, adapter `{args.adapter}`, greedy, "
+            f"re-check by the detector, strict retry, span-edit fallback. `texts/s` includes spans and rewriting.\n\n"
+            f"{table}\n\nOver-correction on the 420 neutral counterfactual originals: {over['unchanged']}/{over['n']} "
+            f"returned unchanged ({100 * over['unchanged'] / over['n']:.1f}%).\n")
+    if not args.no_record:
+        update_section("check end to end", body)
+
+
+if __name__ == "__main__":
+    main()
