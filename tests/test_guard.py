@@ -71,7 +71,7 @@ def test_bad_row_stops_and_keeps_what_was_written(tmp_path):
     src, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
     src.write_text('{"text": "one"}\n{"text": "two"}\n{broken json\n{"text": "four"}\n')
     with pytest.raises(SrllmDataError, match=r"in.jsonl, line 3: not valid JSON"):
-        check_file(src, out, guard=make_guard(), batch_size=2)
+        check_file(src, out, guard=make_guard(), batch_size=10)
     kept = out.with_name(out.name + ".partial").read_text().splitlines()
     assert [json.loads(x)["text"] for x in kept] == ["one", "two"]
     report = check_file(src, out, guard=make_guard(), batch_size=2, bad_rows="skip")
@@ -84,6 +84,15 @@ def test_missing_column_names_file_and_columns(tmp_path):
     src.write_text("id,body\n1,hello\n")
     with pytest.raises(SrllmDataError, match=r"data.csv, line 1, field 'text'.*columns id, body"):
         check_file(src, None, guard=make_guard())
+
+
+def test_undecodable_csv_stops_even_when_skipping_and_keeps_earlier_rows(tmp_path):
+    src, out = tmp_path / "in.csv", tmp_path / "o.jsonl"
+    src.write_bytes(b"text\nfine\nalso fine\n\xff bad\nnever read\n")
+    with pytest.raises(SrllmDataError, match=r"in.csv, line 4: invalid UTF-8"):
+        check_file(src, out, guard=make_guard(), bad_rows="skip", batch_size=10)
+    kept = out.with_name(out.name + ".partial").read_text().splitlines()
+    assert [json.loads(x)["text"] for x in kept] == ["fine", "also fine"]
 
 
 def test_invalid_utf8_is_reported_with_line(tmp_path):

@@ -13,6 +13,7 @@ class SrllmDataError(SrllmError, ValueError):
     def __init__(self, message: str, *, file: str | None = None, line: int | None = None,
                  field: str | None = None):
         self.file, self.line, self.field = file, line, field
+        self.fatal = False  # True when reading cannot go on past this error
         where = []
         if file is not None:
             where.append(str(file))

@@ -27,15 +27,21 @@ class Guard:
     def __init__(self, *, detector=None, backend=None, model: str | None = None, adapter: str | None = "default",
                  base_url: str | None = None, api_key: str | None = None, policy=None, encoder: str | None = None,
                  rewrite_config: RewriteConfig | None = None, max_chars: int = MAX_CHARS):
-        if detector is None:
-            from srllm.detect import Detector
-
-            detector = Detector(encoder=encoder, policy=policy)
-        self.detector = detector
+        self._detector = detector
+        self._detector_args = dict(encoder=encoder, policy=policy)
         self._backend = backend
         self._backend_args = dict(model=model, adapter=adapter, base_url=base_url, api_key=api_key)
         self.rewrite_config = rewrite_config or RewriteConfig()
         self.max_chars = max_chars
+
+    @property
+    def detector(self):
+        # Loaded on first use, so bad input is reported before any model is read.
+        if self._detector is None:
+            from srllm.detect import Detector
+
+            self._detector = Detector(**self._detector_args)
+        return self._detector
 
     @property
     def backend(self):
@@ -121,6 +127,23 @@ def _batches(rows: Iterable, size: int):
         yield batch
 
 
+def _check_and_write(guard: Guard, rows: list, writer, report: CheckFileReport, rewrite: bool) -> None:
+    import json
+
+    results = guard.check([r.text for r in rows], ids=[r.id for r in rows], rewrite=rewrite)
+    records = [r.model_dump(mode="json") for r in results]
+    if writer:
+        writer.write(records)
+    else:
+        for rec in records:
+            sys.stdout.write(json.dumps(rec, ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+    for r in results:
+        report.processed += 1
+        report.unsafe += int(r.unsafe)
+        report.actions[r.action] = report.actions.get(r.action, 0) + 1
+
+
 def check_file(input: str | Path, output: str | Path | None = None, *, guard: Guard, text_field: str = "text",
                id_field: str | None = None, fmt: str | None = None, batch_size: int = 32, rewrite: bool = True,
                bad_rows: str = "stop", resume: bool = True,
@@ -143,41 +166,27 @@ def check_file(input: str | Path, output: str | Path | None = None, *, guard: Gu
     try:
         rows = read_inputs(input, fmt=fmt, text_field=text_field, id_field=id_field, bad_rows="yield")
         for batch in _batches(rows, batch_size):
-            good = []
+            good, stop_error = [], None
             for row in batch:
-                if isinstance(row, SrllmDataError):
-                    if bad_rows == "stop":
-                        raise row
-                    report.bad_rows.append(str(row))
+                error = row if isinstance(row, SrllmDataError) else None
+                if error is None:
+                    try:
+                        guard.validate(row.text, where={"file": str(input), "line": row.line, "field": text_field})
+                    except SrllmDataError as e:
+                        error = e
+                if error is not None:
+                    if bad_rows == "stop" or error.fatal:
+                        stop_error = error  # finish the rows before it first, so they are not lost
+                        break
+                    report.bad_rows.append(str(error))
                     if on_bad_row:
-                        on_bad_row(row)
-                    continue
-                try:
-                    guard.validate(row.text, where={"file": str(input), "line": row.line, "field": text_field})
-                except SrllmDataError as e:
-                    if bad_rows == "stop":
-                        raise
-                    report.bad_rows.append(str(e))
-                    if on_bad_row:
-                        on_bad_row(e)
-                    continue
-                if writer is None or row.id not in writer.done_ids:
+                        on_bad_row(error)
+                elif writer is None or row.id not in writer.done_ids:
                     good.append(row)
             if good:
-                results = guard.check([r.text for r in good], ids=[r.id for r in good], rewrite=rewrite)
-                records = [r.model_dump(mode="json") for r in results]
-                if writer:
-                    writer.write(records)
-                else:
-                    import json
-
-                    for rec in records:
-                        sys.stdout.write(json.dumps(rec, ensure_ascii=False) + "\n")
-                    sys.stdout.flush()
-                for r in results:
-                    report.processed += 1
-                    report.unsafe += int(r.unsafe)
-                    report.actions[r.action] = report.actions.get(r.action, 0) + 1
+                _check_and_write(guard, good, writer, report, rewrite)
+            if stop_error is not None:
+                raise stop_error
             if on_progress:
                 on_progress(len(batch))
         finished = True

@@ -171,10 +171,18 @@ def read_inputs(path: str | Path, *, fmt: str | None = None, text_field: str = "
             rows = _read_delimited(lines, name, text_field, id_field, "," if kind == "csv" else "\t")
         else:
             rows = _read_txt(lines, name)
-        for row in rows:
-            if isinstance(row, SrllmDataError) and bad_rows == "raise":
-                raise row
-            yield row
+        try:
+            for row in rows:
+                if isinstance(row, SrllmDataError) and bad_rows == "raise":
+                    raise row
+                yield row
+        except SrllmDataError as e:
+            if bad_rows == "raise":
+                raise
+            # The rest of the file cannot be read (e.g. undecodable CSV): hand the error over, marked fatal, so
+            # the caller can finish the rows it already has before stopping.
+            e.fatal = True
+            yield e
     finally:
         if isinstance(lines, io.IOBase) and lines is not sys.stdin.buffer:
             lines.close()
