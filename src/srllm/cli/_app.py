@@ -19,7 +19,7 @@ data_app = typer.Typer(help="Build and inspect CMD data.", no_args_is_help=True)
 app.add_typer(train_app, name="train")
 app.add_typer(data_app, name="data")
 
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)  # never wrap a message mid-path
 
 
 def friendly_errors(fn: Callable) -> Callable:
@@ -30,7 +30,7 @@ def friendly_errors(fn: Callable) -> Callable:
         try:
             return fn(*args, **kwargs)
         except SrllmError as e:
-            err_console.print(f"[bold red]error:[/] {e}", markup=True, highlight=False)
+            err_console.print(f"[bold red]error:[/] {e}", markup=True, highlight=False, soft_wrap=True)
             sys.exit(2)
         except KeyboardInterrupt:
             err_console.print("interrupted; re-run the same command to resume where it stopped")

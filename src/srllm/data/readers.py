@@ -116,7 +116,9 @@ def _read_delimited(lines, name, text_field, id_field, delimiter) -> Iterator[In
     except csv.Error as e:
         raise SrllmDataError(f"cannot parse the header: {e}", file=name, line=1) from e
     if text_field not in header:
-        hint = next((h for h in header if h.lower() in ("text", "comment", "sentence", "biased_text", "toxic")), None)
+        textish = [h for h in header if h.lower() in ("text", "comment", "sentence", "body", "biased_text", "toxic")]
+        others = [h for h in header if h.lower() not in ("id", "uid", "label", "index", "")]
+        hint = textish[0] if textish else (others[0] if len(others) == 1 else None)
         raise SrllmDataError(f"you set --text-field {text_field}, but the header has columns {', '.join(header)}"
                              + (f". Use --text-field {hint}" if hint else ""), file=name, line=1, field=text_field)
     if id_field and id_field not in header:
