@@ -1,0 +1,3 @@
+from srllm.cli import main
+
+main()
