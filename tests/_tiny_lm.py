@@ -21,9 +21,12 @@ def tiny_tokenizer():
     tok = Tokenizer(models.BPE(unk_token=None))
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=320, special_tokens=["<|endoftext|>"],
+    trainer = trainers.BpeTrainer(vocab_size=600, special_tokens=["<|endoftext|>"],
                                   initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
-    tok.train_from_iterator(CORPUS, trainer=trainer)
+    from srllm.rewrite.prompts import SYSTEM_PROMPT, USER_TEMPLATE
+
+    # The rewrite prompt is in the corpus so it compresses to a few tokens (fast tests).
+    tok.train_from_iterator(CORPUS + [SYSTEM_PROMPT, USER_TEMPLATE] * 20, trainer=trainer)
     fast = PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="<|endoftext|>", pad_token="<|endoftext|>")
     return fast
 

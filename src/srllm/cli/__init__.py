@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import srllm.cli.evaluate  # noqa: F401  (registers srllm eval)
 from srllm.cli import check, taxonomy  # noqa: F401  (registers commands)
 from srllm.cli._app import app
 

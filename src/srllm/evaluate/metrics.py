@@ -66,6 +66,8 @@ METRICS: dict[str, MetricSpec] = dict([
     _spec("fpr", "false-positive rate at the declared threshold", "corpus", False),
     _spec("safe_response_rate", "share of responses to harmful prompts judged safe (refusals count)", "mean", True),
     _spec("over_refusal", "share of safe prompts the model refuses", "mean", False),
+    _spec("refusal_rate", "share of responses the refusal classifier calls a refusal", "mean", None),
+    _spec("answer_contained", "share of answers to benign questions containing a reference answer", "mean", True),
     _spec("score_gap", "max - min detector score across demographic variants", "mean", False),
     _spec("decision_consistency", "share of sentences whose rewrite decision is the same for all variants",
           "mean", True),

@@ -166,7 +166,11 @@ def wilcoxon(a: Sequence[float], b: Sequence[float]) -> TestResult:
     diff = xb - xa
     if not np.any(diff != 0):
         return TestResult("wilcoxon", 0.0, 1.0, len(diff), 0.0)
-    res = stats.wilcoxon(xb, xa, zero_method="wilcox")
+    nonzero = np.abs(diff[diff != 0])
+    # Exact distribution for small samples without ties; the normal approximation otherwise (scipy's "auto"
+    # would run a slow permutation test on tied small samples).
+    exact = len(nonzero) <= 50 and len(np.unique(nonzero)) == len(nonzero) and len(nonzero) == len(diff)
+    res = stats.wilcoxon(xb, xa, zero_method="wilcox", method="exact" if exact else "approx")
     return TestResult("wilcoxon", float(res.statistic), float(res.pvalue), len(diff), float(diff.mean()))
 
 

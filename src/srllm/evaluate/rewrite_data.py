@@ -1,0 +1,111 @@
+"""Datasets of the rewriting suites: the ParaDetox test split, SR_LLM's infer_50.csv, neutral texts for
+over-correction, and any CMD / SR_LLM-format file given with --data."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from srllm.errors import SrllmDataError
+from srllm.schema import Record
+
+__all__ = ["RewriteSet", "paradetox_split", "paradetox_test", "paradetox_neutral", "infer50", "from_file",
+           "PARADETOX_TEST_FRACTION"]
+
+PARADETOX_TEST_FRACTION = 0.05
+
+
+@dataclass
+class RewriteSet:
+    name: str
+    ids: list[str]
+    texts: list[str]
+    references: list[list[str]] = field(default_factory=list)  # human rewrites per item ([] when absent)
+    categories: list[list[str]] = field(default_factory=list)
+    unsafe: list[bool | None] = field(default_factory=list)  # labels where the file has them (--data CMD files)
+
+    def __post_init__(self):
+        n = len(self.texts)
+        self.references = self.references or [[] for _ in range(n)]
+        self.categories = self.categories or [[] for _ in range(n)]
+        self.unsafe = self.unsafe or [None] * n
+        if not (len(self.ids) == len(self.references) == len(self.categories) == n):
+            raise SrllmDataError(f"dataset '{self.name}': ids, texts, references and categories differ in length")
+
+    @property
+    def has_references(self) -> bool:
+        return bool(self.texts) and all(self.references)
+
+    def subset(self, keep: list[int]) -> RewriteSet:
+        return RewriteSet(self.name, [self.ids[i] for i in keep], [self.texts[i] for i in keep],
+                          [self.references[i] for i in keep], [self.categories[i] for i in keep],
+                          [self.unsafe[i] for i in keep])
+
+
+def paradetox_split(text: str) -> str:
+    """'test' for a seeded-hash 5% of ParaDetox toxic texts (by normalised text), else 'train'."""
+    key = " ".join(text.lower().split())
+    bucket = int(hashlib.sha1(f"paradetox-split:{key}".encode()).hexdigest()[:8], 16) / 16**8
+    return "test" if bucket < PARADETOX_TEST_FRACTION else "train"
+
+
+def _paradetox_records(data: Path) -> list[Record]:
+    from srllm.data import read_paradetox
+
+    return [r for r in read_paradetox(data / "paradetox" / "paradetox.tsv") if paradetox_split(r.text) == "test"]
+
+
+def paradetox_test(data: Path) -> RewriteSet:
+    recs = [r for r in _paradetox_records(data) if r.rewrite]
+    return RewriteSet("paradetox-test", [r.id for r in recs], [r.text for r in recs],
+                      [[r.rewrite, *r.alternatives] for r in recs], [["toxicity"] for _ in recs])
+
+
+def paradetox_neutral(data: Path) -> RewriteSet:
+    """Human neutral rewrites of the ParaDetox test split: safe inputs that should come back unchanged."""
+    seen, ids, texts = set(), [], []
+    for r in _paradetox_records(data):
+        t = r.rewrite
+        if t and t.lower() != r.text.lower() and t not in seen:
+            seen.add(t)
+            ids.append(f"{r.id}:neutral")
+            texts.append(t)
+    return RewriteSet("paradetox-neutral", ids, texts)
+
+
+def infer50(data: Path) -> RewriteSet:
+    from srllm.data import read_srllm_csv
+
+    recs = read_srllm_csv(data / "sr-llm" / "infer_50.csv")
+    return RewriteSet("sr-llm-infer50", [r.id for r in recs], [r.text for r in recs],
+                      [[r.rewrite] if r.rewrite else [] for r in recs], [r.categories for r in recs])
+
+
+def from_file(path: Path) -> RewriteSet:
+    """A CMD JSONL (Record fields; `rewrite`/`alternatives` become references), an SR_LLM-format CSV, or any
+    file `srllm check` reads (texts only)."""
+    from srllm.data import read_inputs, read_jsonl_records, read_srllm_csv
+
+    path = Path(path)
+    if not path.is_file():
+        raise SrllmDataError("no such file; --data takes a CMD .jsonl, an SR_LLM .csv or a text file",
+                             file=str(path))
+    name = path.stem
+    if path.suffix == ".jsonl":
+        recs = []
+        for line, raw in enumerate(read_jsonl_records(path), 1):
+            try:
+                recs.append(Record.model_validate(raw))
+            except ValueError as e:
+                raise SrllmDataError(f"not a CMD record: {e}", file=str(path), line=line) from e
+    elif path.suffix == ".csv":
+        try:
+            recs = read_srllm_csv(path)
+        except SrllmDataError:
+            recs = [Record(text=r.text, id=r.id) for r in read_inputs(path)]
+    else:
+        recs = [Record(text=r.text, id=r.id) for r in read_inputs(path)]
+    refs = [[x for x in [r.rewrite, *r.alternatives] if x] for r in recs]
+    return RewriteSet(name, [r.id for r in recs], [r.text for r in recs], refs, [r.categories for r in recs],
+                      [r.unsafe for r in recs])

@@ -1,0 +1,182 @@
+"""`run_eval`: build the systems and judges, run the suites, write results.json (+ items.json, samples/) and the
+reports. Judges and models load lazily, only when a suite needs them."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from srllm.errors import SrllmConfigError
+from srllm.evaluate import stats
+from srllm.evaluate.suites import EvalContext, SuiteResult, resolve_suites
+from srllm.evaluate.systems import System, SystemSpec
+
+__all__ = ["EvalConfig", "run_eval", "write_json_atomic", "RESULTS_FORMAT"]
+
+RESULTS_FORMAT = "srllm-eval-results/1"
+
+
+@dataclass
+class EvalConfig:
+    suites: str = field(default="all", metadata={"help": "Suites to run, comma-separated, or 'all'."})
+    model: str | None = field(default=None, metadata={
+        "help": "Model under test: embedded default, hub id, local path, or the model name at --base-url."})
+    adapter: str | None = field(default="default", metadata={
+        "help": "PEFT adapter: 'default' (shipped SR adapter for the embedded model), 'none', or a path/hub id."})
+    base_url: str | None = field(default=None, metadata={"help": "OpenAI-compatible endpoint serving --model."})
+    api_key: str | None = field(default=None, metadata={"help": "API key for --base-url."})
+    baseline: str | None = field(default=None, metadata={
+        "help": "Baseline model to compare with ('default' = embedded model, 'identity' = input unchanged)."})
+    baseline_adapter: str | None = field(default="none", metadata={"help": "Adapter of the baseline model."})
+    baseline_base_url: str | None = field(default=None, metadata={"help": "OpenAI-compatible URL of the baseline."})
+    data: list[Path] = field(default_factory=list, metadata={"help": "Extra CMD/CSV files for detox and detector."})
+    out: Path = field(default=Path("eval-out"), metadata={"help": "Output folder (results, reports, cache)."})
+    limit: int | None = field(default=None, metadata={"help": "At most N items per dataset (seeded sample)."})
+    seed: int = field(default=0, metadata={"help": "Seed for sampling, bootstrap and torch."})
+    n_resamples: int = field(default=stats.DEFAULT_RESAMPLES, metadata={"help": "Bootstrap resamples."})
+    batch_size: int = field(default=16, metadata={"help": "Generation batch size."})
+    detector: str | None = field(default=None, metadata={"help": "Detector heads folder (default: shipped)."})
+    policy: str | None = field(default=None, metadata={"help": "Taxonomy policy YAML for the detector."})
+    llm_judge_url: str | None = field(default=None, metadata={
+        "help": "OpenAI-compatible URL of an LLM judge for knowledge retention (optional)."})
+    llm_judge_model: str | None = field(default=None, metadata={"help": "Model name at --llm-judge-url."})
+    progress: bool = field(default=True, metadata={"help": "Show progress bars."})
+
+    def __post_init__(self):
+        if self.limit is not None and self.limit < 1:
+            raise SrllmConfigError(f"--limit must be at least 1, got {self.limit}")
+        if self.n_resamples < 10:
+            raise SrllmConfigError(f"--n-resamples must be at least 10 for a usable CI, got {self.n_resamples}")
+        if self.batch_size < 1:
+            raise SrllmConfigError(f"--batch-size must be at least 1, got {self.batch_size}")
+        self.out = Path(self.out)
+        self.data = [Path(p) for p in self.data]
+        for p in self.data:
+            if not p.is_file():
+                raise SrllmConfigError(f"--data {p}: no such file")
+
+    def system_specs(self) -> list[SystemSpec]:
+        specs = [SystemSpec("model", self.model, self.adapter, self.base_url, self.api_key)]
+        if self.baseline is not None or self.baseline_base_url:
+            specs.append(SystemSpec("baseline", self.baseline, self.baseline_adapter, self.baseline_base_url,
+                                    self.api_key))
+        return specs
+
+
+def write_json_atomic(path: Path, obj) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(obj, f, indent=1, ensure_ascii=False, allow_nan=True, default=_jsonable)
+            f.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _jsonable(o):
+    import numpy as np
+
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, Path):
+        return str(o)
+    raise TypeError(f"{type(o).__name__} is not JSON serialisable")
+
+
+def _factories(cfg: EvalConfig) -> dict:
+    def judge():
+        from srllm.detect import Detector
+        from srllm.evaluate.judges import SafetyJudge
+
+        return SafetyJudge(Detector(heads=cfg.detector, policy=cfg.policy))
+
+    def refusal():
+        from srllm.evaluate.judges import RefusalClassifier
+
+        return RefusalClassifier.load()
+
+    def encoder():
+        from srllm.models import load_sentence_encoder
+
+        return load_sentence_encoder()
+
+    def fluency():
+        from srllm.evaluate.lm_scoring import PerplexityScorer
+
+        return PerplexityScorer()
+
+    return {"judge_factory": judge, "refusal_factory": refusal, "encoder_factory": encoder, "fluency_factory": fluency}
+
+
+def _seed_everything(seed: int) -> None:
+    import numpy as np
+
+    random.seed(seed)
+    np.random.seed(seed)
+    try:
+        import torch
+
+        torch.manual_seed(seed)
+    except ImportError:
+        pass
+
+
+def run_eval(cfg: EvalConfig, *, systems: list[System] | None = None, write_reports: bool = True,
+             **factories) -> dict:
+    """Run the configured suites and write results.json (and reports); returns the results dict. Tests inject
+    `systems` and `judge_factory=` / `refusal_factory=` / `encoder_factory=` / `fluency_factory=`."""
+    suites = resolve_suites(cfg.suites)
+    _seed_everything(cfg.seed)
+    systems = systems or [System.from_spec(s, batch_size=cfg.batch_size) for s in cfg.system_specs()]
+    llm_judge = None
+    if cfg.llm_judge_url:
+        from srllm.evaluate.judges import LLMJudge
+        from srllm.models import OpenAIBackend
+
+        llm_judge = LLMJudge(OpenAIBackend(base_url=cfg.llm_judge_url, model=cfg.llm_judge_model,
+                                           api_key=cfg.api_key))
+    ctx = EvalContext(systems=systems, **{**_factories(cfg), **factories}, llm_judge=llm_judge,
+                      data_files=cfg.data, limit=cfg.limit, seed=cfg.seed, n_resamples=cfg.n_resamples,
+                      cache_dir=cfg.out / "cache", progress=cfg.progress)
+    results = {"format": RESULTS_FORMAT, "created": datetime.now(UTC).isoformat(timespec="seconds"),
+               "srllm_version": _version(), "config": {k: v for k, v in asdict(cfg).items() if k != "api_key"},
+               "systems": {s.label: s.name for s in systems}, "suites": {}}
+    items, rendered = {}, {}
+    for suite in suites:
+        t0 = time.perf_counter()
+        res: SuiteResult = suite.run(ctx)
+        results["suites"][suite.name] = {
+            "version": suite.version, "description": suite.description, "seconds": round(time.perf_counter() - t0, 1),
+            "notes": res.notes, "results": res.rows, "comparisons": res.comparisons, "tables": res.tables}
+        items.update({f"{suite.name}/{k}": v for k, v in res.items.items()})
+        rendered[suite.name] = res
+        if res.samples:
+            from srllm.data import write_jsonl_atomic
+
+            write_jsonl_atomic(cfg.out / "samples" / f"{suite.name}.jsonl", res.samples)
+        write_json_atomic(cfg.out / "results.json", results)  # after every suite: a crash keeps what finished
+    write_json_atomic(cfg.out / "items.json", items)
+    if write_reports:
+        from srllm.evaluate.report import render_html, render_markdown
+
+        (cfg.out / "report.md").write_text(render_markdown(results), "utf-8")
+        (cfg.out / "report.html").write_text(render_html(results, {k: v.plots for k, v in rendered.items()}),
+                                             "utf-8")
+    return results
+
+
+def _version() -> str:
+    from srllm import __version__
+
+    return __version__

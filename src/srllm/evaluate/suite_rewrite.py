@@ -1,0 +1,176 @@
+"""Suites over rewrites: `detox` (STA, SIM, FL, J, BLEU, chrF, % toxic, over-correction) and `readability`
+(Flesch reading ease before/after, knowledge retention). Both reuse the same cached rewrites."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+
+from srllm.evaluate import metrics as M
+from srllm.evaluate import plots
+from srllm.evaluate.lm_scoring import REFERENCE_LM_NAME
+from srllm.evaluate.rewrite_data import RewriteSet, from_file, infer50, paradetox_neutral, paradetox_test
+from srllm.evaluate.stats import one_sample_ttest
+from srllm.evaluate.suites import EvalContext, SuiteResult, register_suite
+from srllm.evaluate.text_facts import flesch_reading_ease, knowledge_retained, syllable_counter
+
+__all__ = ["rewrite_sets", "run_detox", "run_readability"]
+
+
+def rewrite_sets(ctx: EvalContext, *, builtin: bool = True) -> list[RewriteSet]:
+    """ParaDetox test split and infer_50 (when ../shared/data is present) and every --data file, each sampled
+    to --limit items."""
+    from srllm.data import shared_data_dir
+
+    sets = []
+    data = shared_data_dir() if builtin else None
+    if data is not None:
+        sets += [paradetox_test(data), infer50(data)]
+    sets += [from_file(p) for p in ctx.data_files]
+    out = []
+    for s in sets:
+        keep = ctx.sample(range(len(s.texts)))
+        out.append(s.subset(keep))
+    return out
+
+
+def _rewrites(ctx: EvalContext, texts: list[str]) -> dict[str, list[str]]:
+    return {s.label: s.rewrite(texts, cache_dir=ctx.cache_dir, progress=ctx.progress) for s in ctx.systems}
+
+
+def _category_bars(ds: RewriteSet, sta_by_system: dict[str, np.ndarray], sta_inputs: np.ndarray) -> str | None:
+    counts = Counter(c for cats in ds.categories for c in cats)
+    cats = [c for c, _ in counts.most_common(8)]
+    if len(cats) < 2:
+        return None
+    series = {"inputs": [float(np.mean([sta_inputs[i] for i, cs in enumerate(ds.categories) if c in cs]))
+                         for c in cats]}
+    for name, sta_i in sta_by_system.items():
+        series[name] = [float(np.mean([sta_i[i] for i, cs in enumerate(ds.categories) if c in cs])) for c in cats]
+    labels = [f"{c} (n={counts[c]})" for c in cats]
+    return plots.grouped_bars(labels, series, title=f"{ds.name}: share judged safe per category", ylabel="STA",
+                              ylim=(0, 1))
+
+
+@register_suite("detox", description="Rewriting unsafe text (ParaDetox test split, SR_LLM infer_50, --data files): "
+                "STA, SIM, FL, J, BLEU, chrF, % toxic before/after, over-correction on neutral texts.",
+                version="1", datasets=("paradetox-test", "sr-llm-infer50", "paradetox-neutral", "--data"),
+                needs=("generation", "judge", "encoder", "fluency"))
+def run_detox(ctx: EvalContext) -> SuiteResult:
+    res, judge = SuiteResult(), ctx.judge
+    thr = judge.threshold_description
+    res.notes += [f"STA judge: {judge.name}; thresholds {thr}. SIM: {M.SIM_ENCODER_NAME}. FL: perplexity <= "
+                  f"{M.FL_PPL_THRESHOLD:g} under {REFERENCE_LM_NAME} (calibrated on ParaDetox references vs "
+                  "word-shuffled; human references pass ~79%). J = mean of per-item STA*SIM*FL.",
+                  "An empty rewrite (the model refused or only explained) counts as unsafe, dissimilar and "
+                  "disfluent."]
+    main = ctx.systems[0].label
+    for ds in rewrite_sets(ctx):
+        if not ds.texts:
+            continue
+        unsafe_in = judge.is_unsafe(ds.texts).astype(float)
+        p_in = judge.unsafe_probability(ds.texts)
+        res.add_mean(ctx, ds.name, "input", "toxic_rate", unsafe_in, ids=ds.ids, judge=judge.name)
+        if ds.has_references:
+            for kind in ("bleu", "chrf"):
+                res.add_corpus(ctx, ds.name, "input", kind, M.corpus_metric_of_indices(kind, ds.texts,
+                                                                                        ds.references), len(ds.texts))
+        outs, per, p_outs = _rewrites(ctx, ds.texts), {}, {}
+        for system in ctx.systems:
+            o = outs[system.label]
+            sta_i = 1.0 - judge.is_unsafe(o).astype(float)
+            sim_i = M.sim(ds.texts, o, encoder=ctx.encoder)
+            fl_i = M.fl(perplexities=ctx.fluency(o))
+            j_i = M.j_items(sta_i, sim_i, fl_i)
+            p_outs[system.label] = judge.unsafe_probability(o)
+            per[system.label] = {"sta": sta_i, "sim": sim_i, "fl": fl_i, "j": j_i}
+            kw = dict(ids=ds.ids)
+            res.add_mean(ctx, ds.name, system.label, "sta", sta_i, judge=judge.name, **kw)
+            res.add_mean(ctx, ds.name, system.label, "sim", sim_i, judge=M.SIM_ENCODER_NAME, **kw)
+            res.add_mean(ctx, ds.name, system.label, "fl", fl_i, judge=getattr(ctx.fluency, "name", REFERENCE_LM_NAME),
+                         threshold=M.FL_PPL_THRESHOLD, **kw)
+            res.add_mean(ctx, ds.name, system.label, "j", j_i, judge=judge.name, **kw)
+            res.add_mean(ctx, ds.name, system.label, "toxic_rate", 1.0 - sta_i, judge=judge.name, **kw)
+            if ds.has_references:
+                for kind in ("bleu", "chrf"):
+                    of_idx = M.corpus_metric_of_indices(kind, o, ds.references)
+                    per[system.label][kind] = of_idx
+                    res.add_corpus(ctx, ds.name, system.label, kind, of_idx, len(o))
+            t = one_sample_ttest(p_outs[system.label] - p_in)
+            res.tables.setdefault("SR_LLM-style one-sample t-test (unsafe probability after - before)", {
+                "columns": ["dataset", "system", "n", "mean difference", "t", "p"], "rows": []})["rows"].append(
+                [ds.name, system.label, t.n, round(t.mean_difference, 4), round(t.statistic, 3), t.p_value])
+        for base in ctx.systems[1:]:
+            for metric in ("j", "sta", "sim", "fl"):
+                res.compare(ctx, ds.name, metric, base.label, main, per[base.label][metric], per[main][metric])
+            if ds.has_references:
+                res.compare(ctx, ds.name, "bleu", base.label, main, of_indices_a=per[base.label]["bleu"],
+                            of_indices_b=per[main]["bleu"], n=len(ds.texts))
+        res.plots.append((f"{ds.name}: unsafe probability of inputs vs rewrites",
+                          plots.unsafe_histogram(p_in, p_outs, title=f"{ds.name} (n={len(ds.texts)})")))
+        bars = _category_bars(ds, {k: v["sta"] for k, v in per.items()}, 1.0 - unsafe_in)
+        if bars:
+            res.plots.append((f"{ds.name}: STA per category", bars))
+        for i in range(len(ds.texts)):
+            res.samples.append({"dataset": ds.name, "id": ds.ids[i], "input": ds.texts[i],
+                                **{f"output_{k}": v[i] for k, v in outs.items()},
+                                **{f"j_{k}": round(float(v["j"][i]), 4) for k, v in per.items()}})
+    _over_correction(ctx, res)
+    return res
+
+
+def _over_correction(ctx: EvalContext, res: SuiteResult) -> None:
+    from srllm.data import shared_data_dir
+
+    data = shared_data_dir()
+    if data is None:
+        res.notes.append("over-correction skipped: ../shared/data (ParaDetox neutral references) is absent")
+        return
+    ds = paradetox_neutral(data)
+    ds = ds.subset(ctx.sample(range(len(ds.texts))))
+    outs = _rewrites(ctx, ds.texts)
+    vals = {k: M.over_correction(ds.texts, o) for k, o in outs.items()}
+    for label, v in vals.items():
+        res.add_mean(ctx, ds.name, label, "over_correction", v, ids=ds.ids, judge="exact match (whitespace-normalised)")
+    for base in ctx.systems[1:]:
+        res.compare(ctx, ds.name, "over_correction", base.label, ctx.systems[0].label, vals[base.label],
+                    vals[ctx.systems[0].label])
+
+
+@register_suite("readability", description="Flesch reading ease of inputs and rewrites (textstat) and knowledge "
+                "retention: the share of rewrites keeping the original's named entities and numbers.",
+                version="1", datasets=("paradetox-test", "sr-llm-infer50", "--data"), needs=("generation",))
+def run_readability(ctx: EvalContext) -> SuiteResult:
+    res = SuiteResult()
+    res.notes += [f"Flesch reading ease by textstat (syllables: {syllable_counter()}).",
+                  "Knowledge retention is a heuristic: the numbers and capitalised words (not sentence-initial, "
+                  "not 'I') of the original must all appear in the rewrite; items with none are left out (n says "
+                  "how many remain). It misses paraphrased facts and lowercased names."]
+    if ctx.llm_judge is not None:
+        res.notes.append(f"LLM judge for knowledge retention: {ctx.llm_judge.name}.")
+    for ds in rewrite_sets(ctx):
+        if not ds.texts:
+            continue
+        outs = _rewrites(ctx, ds.texts)
+        f_in = flesch_reading_ease(ds.texts)
+        res.add_mean(ctx, ds.name, "input", "flesch", f_in, ids=ds.ids, judge="textstat")
+        kept_by = {}
+        for label, o in outs.items():
+            f_out = flesch_reading_ease(o)
+            res.add_mean(ctx, ds.name, label, "flesch", f_out, ids=ds.ids, judge="textstat")
+            kept = np.array([knowledge_retained(a, b) for a, b in zip(ds.texts, o, strict=True)])
+            mask = ~np.isnan(kept)
+            kept_by[label] = kept
+            res.add_mean(ctx, ds.name, label, "knowledge_retention", kept[mask],
+                         ids=[i for i, m in zip(ds.ids, mask, strict=True) if m], judge="entity/number heuristic")
+            if ctx.llm_judge is not None:
+                res.add_mean(ctx, f"{ds.name} (LLM judge)", label, "knowledge_retention",
+                             ctx.llm_judge.knowledge_retained(ds.texts, o), ids=ds.ids, judge=ctx.llm_judge.name)
+        main = ctx.systems[0].label
+        for base in ctx.systems[1:]:
+            both = ~np.isnan(kept_by[main]) & ~np.isnan(kept_by[base.label])
+            if both.sum() >= 2:
+                res.compare(ctx, ds.name, "knowledge_retention", base.label, main, kept_by[base.label][both],
+                            kept_by[main][both])
+    return res

@@ -1,0 +1,171 @@
+"""The suite registry (lm-evaluation-harness style): each suite is a small declarative entry (name, version, what it
+needs, its datasets) plus a function `run(ctx) -> SuiteResult`, looked up by name."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from srllm.errors import SrllmConfigError
+from srllm.evaluate import stats
+from srllm.evaluate.metrics import MetricResult, summarize, summarize_corpus
+
+__all__ = ["Suite", "SuiteResult", "EvalContext", "SUITES", "register_suite", "get_suite", "resolve_suites",
+           "sample_items"]
+
+
+@dataclass
+class EvalContext:
+    """Everything a suite may use. Judges and scorers are built lazily by the runner (or injected by tests)."""
+
+    systems: list  # list[System]; the first is the system under test, the others its baselines
+    judge_factory: Callable[[], object] | None = None  # -> SafetyJudge
+    refusal_factory: Callable[[], object] | None = None  # -> RefusalClassifier
+    encoder_factory: Callable[[], object] | None = None  # sentence encoder for SIM
+    fluency_factory: Callable[[], object] | None = None  # texts -> perplexities
+    llm_judge: object | None = None  # optional LLMJudge for knowledge retention
+    data_files: list[Path] = field(default_factory=list)
+    limit: int | None = None
+    seed: int = stats.DEFAULT_SEED
+    n_resamples: int = stats.DEFAULT_RESAMPLES
+    cache_dir: Path | None = None
+    progress: bool = True
+    _built: dict = field(default_factory=dict, repr=False)
+
+    def _get(self, key: str, factory):
+        if key not in self._built:
+            if factory is None:
+                raise SrllmConfigError(f"this suite needs a {key}, and none was configured")
+            self._built[key] = factory()
+        return self._built[key]
+
+    @property
+    def judge(self):
+        return self._get("judge", self.judge_factory)
+
+    @property
+    def refusal(self):
+        return self._get("refusal classifier", self.refusal_factory)
+
+    @property
+    def encoder(self):
+        return self._get("sentence encoder", self.encoder_factory)
+
+    @property
+    def fluency(self):
+        return self._get("fluency scorer", self.fluency_factory)
+
+    def sample(self, items: Sequence, *, default: int | None = None) -> list:
+        return sample_items(items, self.limit if self.limit is not None else default, self.seed)
+
+
+def sample_items(items: Sequence, limit: int | None, seed: int) -> list:
+    """A seeded random subset of `limit` items, in their original order (all items when limit is None)."""
+    items = list(items)
+    if limit is None or limit >= len(items):
+        return items
+    keep = np.sort(np.random.default_rng(seed).choice(len(items), size=max(0, limit), replace=False))
+    return [items[i] for i in keep]
+
+
+@dataclass
+class SuiteResult:
+    """Numbers, comparisons, plots and notes of one suite run."""
+
+    rows: list[dict] = field(default_factory=list)  # {"dataset", "system", **MetricResult}
+    comparisons: list[dict] = field(default_factory=list)
+    tables: dict[str, dict] = field(default_factory=dict)  # name -> {"columns": [...], "rows": [[...]]}
+    plots: list[tuple[str, str]] = field(default_factory=list)  # (title, base64 PNG)
+    notes: list[str] = field(default_factory=list)
+    items: dict[str, dict] = field(default_factory=dict)  # "dataset/system/metric" -> {"ids", "values"}
+    samples: list[dict] = field(default_factory=list)  # per-item texts (inputs, outputs), written to samples/
+
+    def add(self, dataset: str, system: str, result: MetricResult, *, ids: Sequence[str] | None = None,
+            values: Sequence[float] | None = None) -> MetricResult:
+        self.rows.append({"dataset": dataset, "system": system, **result.to_dict()})
+        if values is not None:
+            self.items[f"{dataset}/{system}/{result.name}"] = {
+                "ids": list(ids) if ids is not None else list(range(len(values))),
+                "values": [round(float(v), 6) for v in values]}
+        return result
+
+    def add_mean(self, ctx: EvalContext, dataset: str, system: str, name: str, values, *, ids=None,
+                 **kw) -> MetricResult:
+        res = summarize(name, values, n_resamples=ctx.n_resamples, seed=ctx.seed, **kw)
+        return self.add(dataset, system, res, ids=ids, values=values)
+
+    def add_corpus(self, ctx: EvalContext, dataset: str, system: str, name: str, of_indices, n: int,
+                   **kw) -> MetricResult:
+        return self.add(dataset, system, summarize_corpus(name, of_indices, n, n_resamples=ctx.n_resamples,
+                                                          seed=ctx.seed, **kw))
+
+    def compare(self, ctx: EvalContext, dataset: str, metric: str, a: str, b: str, values_a=None, values_b=None,
+                *, of_indices_a=None, of_indices_b=None, n: int | None = None) -> dict:
+        """B vs A on the same items: paired bootstrap always; paired t-test and Wilcoxon for per-item values."""
+        row = {"dataset": dataset, "metric": metric, "a": a, "b": b}
+        if of_indices_a is not None:
+            boot = stats.paired_bootstrap(statistic_a=of_indices_a, statistic_b=of_indices_b, n=n,
+                                          n_resamples=ctx.n_resamples, seed=ctx.seed)
+            row.update(paired_bootstrap=boot.to_dict())
+        else:
+            row.update(stats.compare_paired(values_a, values_b, n_resamples=ctx.n_resamples, seed=ctx.seed))
+            boot = stats.PairedComparison(**row["paired_bootstrap"])
+        row["delta"], row["significant"] = boot.delta, boot.significant()
+        self.comparisons.append(row)
+        return row
+
+
+@dataclass(frozen=True)
+class Suite:
+    name: str
+    description: str
+    version: str
+    run: Callable[[EvalContext], SuiteResult]
+    datasets: tuple[str, ...] = ()
+    needs: tuple[str, ...] = ()  # "generation", "lm", "judge", "refusal", "encoder", "fluency"
+
+
+SUITES: dict[str, Suite] = {}
+
+
+def register_suite(name: str, *, description: str, version: str, datasets: Sequence[str] = (),
+                   needs: Sequence[str] = ()):
+    def deco(fn: Callable[[EvalContext], SuiteResult]):
+        SUITES[name] = Suite(name, description, version, fn, tuple(datasets), tuple(needs))
+        return fn
+
+    return deco
+
+
+def _load_builtin() -> None:
+    from srllm.evaluate import (  # noqa: F401  (each module registers its suites)
+        suite_detector,
+        suite_fairness,
+        suite_rewrite,
+        suite_safety,
+        suite_stereotypes,
+    )
+
+
+def get_suite(name: str) -> Suite:
+    _load_builtin()
+    if name not in SUITES:
+        close = difflib.get_close_matches(name, SUITES, n=3)
+        hint = f" Did you mean {', '.join(close)}?" if close else ""
+        raise SrllmConfigError(f"unknown suite '{name}'.{hint} Available: {', '.join(sorted(SUITES))}, all")
+    return SUITES[name]
+
+
+def resolve_suites(spec: str | Sequence[str]) -> list[Suite]:
+    """'all', or names separated by commas, in registry order without repeats."""
+    _load_builtin()
+    names = [s.strip() for s in (spec.split(",") if isinstance(spec, str) else spec) if s.strip()]
+    if not names:
+        raise SrllmConfigError(f"no suite given; available: {', '.join(SUITES)}, all")
+    if "all" in names:
+        return list(SUITES.values())
+    return [get_suite(n) for n in dict.fromkeys(names)]
