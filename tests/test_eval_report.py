@@ -99,6 +99,10 @@ def test_cli_errors_are_one_line(tmp_path):
     missing = CliRunner().invoke(app, ["eval", "--compare", str(tmp_path / "a.json"), str(tmp_path / "b.json")])
     assert missing.exit_code == 2 and "no such results file" in missing.output
     assert CliRunner().invoke(app, ["eval", "--limit", "0"]).exit_code == 2
+    bad = CliRunner().invoke(app, ["eval", "--limit-for", "counterfactual", "--out", str(tmp_path)])
+    assert bad.exit_code == 2 and "SUITE=N" in bad.output
+    unknown = CliRunner().invoke(app, ["eval", "--limit-for", "nosuch=3", "--out", str(tmp_path)])
+    assert unknown.exit_code == 2 and "nosuch" in unknown.output
 
 
 def test_cli_runs_a_suite_on_a_saved_tiny_model(tmp_path):

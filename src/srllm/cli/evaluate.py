@@ -49,6 +49,10 @@ def eval_command(
     out: Path = typer.Option(Path("eval-out"), "--out", "-o", help="Output folder: results.json, report.html, "
                              "report.md, items.json, samples/, cache/ (re-running resumes generation)."),
     limit: int | None = typer.Option(None, help="At most N items per dataset (a seeded sample) for a quick run."),
+    limit_for: list[str] = typer.Option([], "--limit-for", help="SUITE=N: a per-suite limit that overrides --limit "
+                                        "(repeatable), e.g. --limit-for counterfactual=40."),
+    threads: int | None = typer.Option(None, help="torch CPU threads (1 is often fastest on a busy shared CPU)."),
+    max_new_tokens: int | None = typer.Option(None, help="Cap on the new tokens of every generation."),
     seed: int = typer.Option(0, help="Seed for sampling, bootstrap and torch."),
     n_resamples: int = typer.Option(1000, help="Bootstrap resamples for the 95% CIs and paired tests."),
     batch_size: int = typer.Option(16, help="Generation batch size."),
@@ -72,11 +76,20 @@ def eval_command(
                                n_resamples=n_resamples, seed=seed)
         _print_comparison(rows, *compare)
         return
+    from srllm.errors import SrllmConfigError
     from srllm.evaluate.runner import EvalConfig, run_eval
+
+    suite_limits = {}
+    for item in limit_for:
+        name, _, n = item.partition("=")
+        if not n.strip().isdigit():
+            raise SrllmConfigError(f"--limit-for {item!r}: expected SUITE=N, e.g. counterfactual=40")
+        suite_limits[name.strip()] = int(n)
 
     cfg = EvalConfig(suites=suite, model=model, adapter=adapter, base_url=base_url, api_key=api_key,
                      baseline=baseline, baseline_adapter=baseline_adapter, baseline_base_url=baseline_base_url,
-                     data=list(data), out=out, limit=limit, seed=seed, n_resamples=n_resamples, batch_size=batch_size,
+                     data=list(data), out=out, limit=limit, suite_limits=suite_limits, threads=threads,
+                     max_new_tokens=max_new_tokens, seed=seed, n_resamples=n_resamples, batch_size=batch_size,
                      detector=detector, policy=policy, llm_judge_url=llm_judge_url, llm_judge_model=llm_judge_model,
                      progress=not no_progress)
     results = run_eval(cfg)

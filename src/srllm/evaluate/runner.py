@@ -8,7 +8,7 @@ import os
 import random
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -38,6 +38,11 @@ class EvalConfig:
     data: list[Path] = field(default_factory=list, metadata={"help": "Extra CMD/CSV files for detox and detector."})
     out: Path = field(default=Path("eval-out"), metadata={"help": "Output folder (results, reports, cache)."})
     limit: int | None = field(default=None, metadata={"help": "At most N items per dataset (seeded sample)."})
+    suite_limits: dict[str, int] = field(default_factory=dict, metadata={
+        "help": "Per-suite item limits that override `limit`, e.g. {'counterfactual': 40}."})
+    threads: int | None = field(default=None, metadata={
+        "help": "torch CPU threads (1 is often fastest for small models on a busy shared CPU)."})
+    max_new_tokens: int | None = field(default=None, metadata={"help": "Cap on every generation's new tokens."})
     seed: int = field(default=0, metadata={"help": "Seed for sampling, bootstrap and torch."})
     n_resamples: int = field(default=stats.DEFAULT_RESAMPLES, metadata={"help": "Bootstrap resamples."})
     batch_size: int = field(default=16, metadata={"help": "Generation batch size."})
@@ -51,6 +56,11 @@ class EvalConfig:
     def __post_init__(self):
         if self.limit is not None and self.limit < 1:
             raise SrllmConfigError(f"--limit must be at least 1, got {self.limit}")
+        for name, n in self.suite_limits.items():
+            if int(n) < 1:
+                raise SrllmConfigError(f"--limit-for {name}={n}: a limit must be at least 1")
+        if self.threads is not None and self.threads < 1:
+            raise SrllmConfigError(f"--threads must be at least 1, got {self.threads}")
         if self.n_resamples < 10:
             raise SrllmConfigError(f"--n-resamples must be at least 10 for a usable CI, got {self.n_resamples}")
         if self.batch_size < 1:
@@ -137,8 +147,16 @@ def run_eval(cfg: EvalConfig, *, systems: list[System] | None = None, write_repo
     """Run the configured suites and write results.json (and reports); returns the results dict. Tests inject
     `systems` and `judge_factory=` / `refusal_factory=` / `encoder_factory=` / `fluency_factory=`."""
     suites = resolve_suites(cfg.suites)
+    unknown = sorted(set(cfg.suite_limits) - {s.name for s in resolve_suites("all")})
+    if unknown:
+        raise SrllmConfigError(f"--limit-for names unknown suite(s) {', '.join(unknown)}")
     _seed_everything(cfg.seed)
-    systems = systems or [System.from_spec(s, batch_size=cfg.batch_size) for s in cfg.system_specs()]
+    if cfg.threads:
+        import torch
+
+        torch.set_num_threads(cfg.threads)
+    systems = systems or [System.from_spec(s, batch_size=cfg.batch_size, max_new_tokens=cfg.max_new_tokens)
+                          for s in cfg.system_specs()]
     llm_judge = None
     if cfg.llm_judge_url:
         from srllm.evaluate.judges import LLMJudge
@@ -155,7 +173,7 @@ def run_eval(cfg: EvalConfig, *, systems: list[System] | None = None, write_repo
     items, rendered = {}, {}
     for suite in suites:
         t0 = time.perf_counter()
-        res: SuiteResult = suite.run(ctx)
+        res: SuiteResult = suite.run(replace(ctx, limit=cfg.suite_limits.get(suite.name, cfg.limit)))
         results["suites"][suite.name] = {
             "version": suite.version, "description": suite.description, "seconds": round(time.perf_counter() - t0, 1),
             "notes": res.notes, "results": res.rows, "comparisons": res.comparisons, "tables": res.tables}

@@ -4,6 +4,8 @@ return-the-input-unchanged baseline for the rewriting suites."""
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,7 +100,13 @@ class System:
         return self._lm
 
     def _cache(self, cache_dir: Path | None) -> GenerationCache:
-        return GenerationCache(cache_dir / f"{self.label}.jsonl" if cache_dir else None)
+        """One cache file per system name (not label), so a model's generations are reused whether it runs as
+        the model under test or as a baseline."""
+        if cache_dir is None:
+            return GenerationCache(None)
+        slug = re.sub(r"[^A-Za-z0-9._-]+", "_", self.name).strip("_")[:80]
+        digest = hashlib.sha1(self.name.encode()).hexdigest()[:8]
+        return GenerationCache(cache_dir / f"{slug}-{digest}.jsonl")
 
     def rewrite(self, texts: Sequence[str], *, cache_dir: Path | None = None, progress: bool = True,
                 desc: str = "rewriting") -> list[str]:
