@@ -42,6 +42,7 @@ def test_registry_lookup_and_did_you_mean():
         S.get_suite("detx")
     assert S.sample_items(range(10), 3, 0) == S.sample_items(range(10), 3, 0)
     assert S.sample_items(range(10), 3, 0) == sorted(S.sample_items(range(10), 3, 0))
+    assert set(S.sample_items(range(50), 5, 1)) <= set(S.sample_items(range(50), 20, 1))  # nested
 
 
 def test_detox_on_a_cmd_file(tmp_path, cmd_file, monkeypatch):

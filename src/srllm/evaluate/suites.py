@@ -64,11 +64,12 @@ class EvalContext:
 
 
 def sample_items(items: Sequence, limit: int | None, seed: int) -> list:
-    """A seeded random subset of `limit` items, in their original order (all items when limit is None)."""
+    """A seeded random subset of `limit` items, in their original order (all items when limit is None). Subsets
+    are nested: the items of a smaller limit are among those of a larger one (same seed)."""
     items = list(items)
     if limit is None or limit >= len(items):
         return items
-    keep = np.sort(np.random.default_rng(seed).choice(len(items), size=max(0, limit), replace=False))
+    keep = np.sort(np.random.default_rng(seed).permutation(len(items))[: max(0, limit)])
     return [items[i] for i in keep]
 
 
