@@ -1,0 +1,174 @@
+"""Build the CMD training file: one JSONL of `Record`s with train/dev/test splits, from the shared data.
+
+Sources: ParaDetox pairs (toxic → human rewrites), the SR_LLM authors' `train_500.csv` (train/dev only) and
+`infer_50.csv` (their test set: test only). Texts are deduplicated after normalisation (case, spacing,
+punctuation). A text's split is a seeded hash of its normalised form, so every copy of a text lands in the same
+split and no text is in two splits. Keep-unchanged examples (target == input) are neutral ParaDetox rewrites of
+texts in the same split; `counterfactual-inhouse.csv` is never used (it is the over-correction test set).
+
+For each ParaDetox pair the reference is the first neutral rewrite that is not a copy of the toxic text; the
+other non-copies become `alternatives`. In the train split, pairs whose every reference is a near-copy of the
+input (same words once case and punctuation are ignored) are dropped: they only teach the model to copy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import re
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from srllm.data.importers import read_paradetox, read_srllm_csv, shared_data_dir
+from srllm.data.writers import write_jsonl_atomic
+from srllm.errors import SrllmDataError
+from srllm.schema import Record
+
+__all__ = ["BuildStats", "build_cmd", "normalize", "assign_split", "stats_path"]
+
+SPLITS = ("train", "dev", "test")
+KEEP_SOURCE = "paradetox/neutral"
+
+
+def normalize(text: str) -> str:
+    """The form texts are compared in: lower case, words only (punctuation and spacing ignored)."""
+    return " ".join(re.findall(r"\w+", text.lower()))
+
+
+def assign_split(text: str, *, seed: int, dev: float, test: float) -> str:
+    """A deterministic split for a text: a seeded hash of its normalised form mapped to [0, 1)."""
+    h = int(hashlib.sha1(f"{seed}:{normalize(text)}".encode()).hexdigest()[:12], 16) / 16 ** 12
+    return "test" if h < test else "dev" if h < test + dev else "train"
+
+
+def stats_path(out: str | Path) -> Path:
+    out = Path(out)
+    return out.with_name(out.stem + ".stats.json")
+
+
+@dataclass
+class BuildStats:
+    out: str
+    seed: int
+    total: int = 0
+    by_source_split: dict[str, dict[str, int]] = field(default_factory=dict)
+    by_category_split: dict[str, dict[str, int]] = field(default_factory=dict)
+    dropped: dict[str, int] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2, sort_keys=True)
+
+
+def _paradetox_pairs(path: Path, dropped: Counter) -> list[Record]:
+    out = []
+    for rec in read_paradetox(path):
+        refs = [r for r in [rec.rewrite, *rec.alternatives] if r]
+        exact = [r for r in refs if r.strip() != rec.text.strip()]
+        if not refs:
+            dropped["paradetox: no rewrite"] += 1
+            continue
+        if not exact:
+            dropped["paradetox: every rewrite copies the text"] += 1
+            continue
+        # Prefer a reference that changes words; keep punctuation-only edits as alternatives.
+        exact.sort(key=lambda r: normalize(r) == normalize(rec.text))
+        out.append(rec.model_copy(update={"rewrite": exact[0], "alternatives": exact[1:]}))
+    return out
+
+
+def build_cmd(out: str | Path, *, data_dir: str | Path | None = None, seed: int = 13, dev: float = 0.03,
+              test: float = 0.05, srllm_dev: float = 0.1, keep_ratio: float = 0.2,
+              max_paradetox: int | None = None) -> BuildStats:
+    """Write the CMD JSONL to `out` (atomically) and its counts to `<out stem>.stats.json`; return the counts.
+
+    dev/test: shares of ParaDetox texts; srllm_dev: share of train_500 texts in dev; keep_ratio: keep-unchanged
+    examples per rewrite pair in each split; max_paradetox: cap on ParaDetox pairs (seeded sample), for tests.
+    """
+    if not (0 <= dev < 1 and 0 <= test < 1 and dev + test < 1):
+        raise SrllmDataError(f"dev={dev} and test={test} must be shares in [0, 1) with dev + test < 1")
+    if keep_ratio < 0:
+        raise SrllmDataError(f"keep_ratio={keep_ratio} must be >= 0")
+    root = Path(data_dir) if data_dir else shared_data_dir()
+    if root is None or not root.is_dir():
+        raise SrllmDataError("the shared data folder (paradetox/, sr-llm/) was not found; pass --data-dir or set "
+                             "SRLLM_DATA_DIR", file=str(data_dir) if data_dir else None)
+    dropped: Counter = Counter()
+    rng = random.Random(seed)
+
+    candidates: list[Record] = []  # in priority order: the authors' test set first, so it wins duplicates
+    infer = root / "sr-llm" / "infer_50.csv"
+    if infer.is_file():
+        candidates += [r.model_copy(update={"split": "test"}) for r in read_srllm_csv(infer)]
+    train500 = root / "sr-llm" / "train_500.csv"
+    if train500.is_file():
+        for r in read_srllm_csv(train500):
+            split = "dev" if assign_split(r.text, seed=seed, dev=srllm_dev, test=0) == "dev" else "train"
+            candidates.append(r.model_copy(update={"split": split}))
+    pd_path = root / "paradetox" / "paradetox.tsv"
+    pairs = _paradetox_pairs(pd_path, dropped) if pd_path.is_file() else []
+    if max_paradetox is not None and len(pairs) > max_paradetox:
+        pairs = sorted(rng.sample(pairs, max_paradetox), key=lambda r: r.id)
+    for r in pairs:
+        candidates.append(r.model_copy(update={"split": assign_split(r.text, seed=seed, dev=dev, test=test)}))
+    if not candidates:
+        raise SrllmDataError(f"no source files found under {root} (expected paradetox/paradetox.tsv, "
+                             "sr-llm/train_500.csv, sr-llm/infer_50.csv)")
+
+    records: list[Record] = []
+    split_of: dict[str, str] = {}
+    for r in candidates:
+        key = normalize(r.text)
+        if key in split_of:
+            dropped["duplicate text"] += 1
+            continue
+        if r.split == "train" and r.source == "paradetox" and normalize(r.rewrite or "") == key:
+            dropped["paradetox train: rewrite is a near-copy"] += 1
+            continue
+        split_of[key] = r.split
+        records.append(r)
+
+    # A reference of one split must not be a text of another: the model would see a test answer in training.
+    clean = []
+    for r in records:
+        if any(ref and split_of.get(normalize(ref), r.split) != r.split for ref in [r.rewrite, *r.alternatives]):
+            dropped["reference is a text of another split"] += 1
+            del split_of[normalize(r.text)]
+            continue
+        clean.append(r)
+    records = clean
+    ref_splits: dict[str, set[str]] = {}
+    for r in records:
+        for ref in [r.rewrite, *r.alternatives]:
+            if ref:
+                ref_splits.setdefault(normalize(ref), set()).add(r.split)
+
+    keep: list[Record] = []
+    for split in SPLITS:
+        pool = [r for r in records if r.split == split and r.source == "paradetox"]
+        want = round(keep_ratio * len([r for r in records if r.split == split and r.rewrite]))
+        for r in rng.sample(pool, min(want, len(pool))):
+            neutral = r.rewrite
+            key = normalize(neutral)
+            if key in split_of or ref_splits.get(key, {split}) != {split}:
+                dropped["keep-unchanged: text already present"] += 1
+                continue
+            split_of[key] = split
+            keep.append(Record(text=neutral, rewrite=neutral, toxicity="none", bias="none", source=KEEP_SOURCE,
+                               split=split))
+    records += keep
+    records.sort(key=lambda r: (SPLITS.index(r.split), r.source or "", r.id))
+
+    stats = BuildStats(out=str(out), seed=seed, total=len(records), dropped=dict(sorted(dropped.items())))
+    for r in records:
+        src = stats.by_source_split.setdefault(r.source or "?", dict.fromkeys(SPLITS, 0))
+        src[r.split] += 1
+        for cat in r.categories or ["none (keep unchanged)"]:
+            stats.by_category_split.setdefault(cat, dict.fromkeys(SPLITS, 0))[r.split] += 1
+    write_jsonl_atomic(out, records)
+    sp = stats_path(out)
+    tmp = sp.with_name(sp.name + ".tmp")
+    tmp.write_text(stats.to_json() + "\n", encoding="utf-8")
+    tmp.replace(sp)
+    return stats

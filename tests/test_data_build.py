@@ -1,0 +1,134 @@
+"""CMD build (splits by text, keep-unchanged examples, counts) and SIT mixing."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+
+from srllm.data.build import assign_split, build_cmd, normalize, stats_path
+from srllm.data.mix import mix_rows, parse_mix
+from srllm.errors import SrllmDataError
+
+SRLLM_HEADER = ["biased_text", "dimension", "biased_words", "aspect", "label", "Done (x)", "debiased_text",
+                "comments", "text_length"]
+
+
+def _fixture(root, n=60):
+    (root / "paradetox").mkdir(parents=True)
+    (root / "sr-llm").mkdir()
+    lines = ["toxic\tneutral1\tneutral2\tneutral3"]
+    for i in range(n):
+        lines.append(f"you idiot number {i} ruined it\tyou number {i} ruined it\tperson {i} ruined it\t")
+    lines.append("same text copied\tsame text copied\t\t")  # every rewrite is a copy: dropped
+    lines.append("copy first then good\tcopy first then good\tthe good one here\t")  # the non-copy is chosen
+    lines.append("You Idiot Number 3 ruined it!\tdup\t\t")  # a duplicate of row 3 after normalisation
+    (root / "paradetox" / "paradetox.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    for name, k in (("train_500.csv", 20), ("infer_50.csv", 5)):
+        with (root / "sr-llm" / name).open("w", newline="", encoding="utf-8") as f:
+            w = csv.writer(f)
+            w.writerow(SRLLM_HEADER)
+            for i in range(k):
+                w.writerow([f"{name} old people {i} are slow", "ageism", "['slow']", "ageism", "Highly Biased", "x",
+                            f"people {i} have their own pace", "", "5"])
+    return root
+
+
+def _assert_no_text_in_two_splits(rows):
+    """No input text is in two splits, and no input text of one split is a reference in another (two different
+    toxic texts may share a common neutral reference, e.g. "I agree")."""
+    text_split: dict[str, str] = {}
+    for r in rows:
+        assert text_split.setdefault(normalize(r["text"]), r["split"]) == r["split"], r["text"]
+    for r in rows:
+        for ref in [r.get("rewrite") or "", *r.get("alternatives", [])]:
+            assert text_split.get(normalize(ref), r["split"]) == r["split"], ref
+
+
+def test_build_on_fixture_splits_by_text(tmp_path):
+    root = _fixture(tmp_path / "data")
+    out = tmp_path / "runs" / "cmd.jsonl"
+    stats = build_cmd(out, data_dir=root, seed=1, dev=0.2, test=0.2, keep_ratio=0.5)
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(rows) == stats.total
+    _assert_no_text_in_two_splits(rows)
+    assert {r["split"] for r in rows if r["source"] == "sr-llm/infer_50"} == {"test"}
+    assert {r["split"] for r in rows if r["source"] == "sr-llm/train_500"} <= {"train", "dev"}
+    by_text = {r["text"]: r for r in rows}
+    assert "same text copied" not in by_text
+    assert by_text["copy first then good"]["rewrite"] == "the good one here"
+    keep = [r for r in rows if r["source"] == "paradetox/neutral"]
+    assert keep and all(r["text"] == r["rewrite"] and r["toxicity"] == "none" for r in keep)
+    assert stats.dropped["duplicate text"] == 1
+    saved = json.loads(stats_path(out).read_text())
+    assert saved["by_source_split"]["sr-llm/infer_50"]["test"] == 5
+    first = out.read_bytes()
+    build_cmd(out, data_dir=root, seed=1, dev=0.2, test=0.2, keep_ratio=0.5)
+    assert out.read_bytes() == first  # deterministic
+    assert not list(out.parent.glob("*.tmp"))
+
+
+def test_build_errors(tmp_path):
+    with pytest.raises(SrllmDataError, match="dev"):
+        build_cmd(tmp_path / "x.jsonl", data_dir=tmp_path, dev=0.6, test=0.5)
+    with pytest.raises(SrllmDataError, match="no source files"):
+        build_cmd(tmp_path / "x.jsonl", data_dir=tmp_path)
+
+
+def test_assign_split_ignores_case_and_punctuation():
+    a = assign_split("You are an IDIOT!", seed=3, dev=0.3, test=0.3)
+    assert a == assign_split("you are an idiot", seed=3, dev=0.3, test=0.3)
+
+
+@pytest.mark.shared
+def test_build_on_shared_data(shared_data, tmp_path):
+    from srllm.data import read_counterfactual
+
+    out = tmp_path / "cmd.jsonl"
+    stats = build_cmd(out, data_dir=shared_data)
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    _assert_no_text_in_two_splits(rows)
+    assert stats.by_source_split["sr-llm/infer_50"] == {"train": 0, "dev": 0, "test": 53}
+    originals = {normalize(r["Original"]) for r in read_counterfactual(shared_data / "sr-llm" /
+                                                                       "counterfactual-inhouse.csv")}
+    assert not originals & {normalize(r["text"]) for r in rows}  # the over-correction test set stays unseen
+
+
+def _jsonl(path, rows):
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def test_mix_by_ratio_is_seeded_and_reported(tmp_path):
+    general = _jsonl(tmp_path / "general.jsonl", [{"prompt": f"q{i}", "completion": f"a{i}"} for i in range(100)])
+    safety = _jsonl(tmp_path / "safety.jsonl", [{"text": f"bad {i}", "rewrite": f"ok {i}"} for i in range(10)])
+    rows, parts = mix_rows(f"{general}:0.8,{safety}:0.2", seed=7)
+    assert len(rows) == 50 and [p.taken for p in parts] == [40, 10] and not any(p.repeated for p in parts)
+    again, _ = mix_rows(f"{general}:0.8,{safety}:0.2", seed=7)
+    assert rows == again
+    rows, parts = mix_rows(f"{general}:0.8,{safety}:0.2", seed=7, total=100)
+    assert [p.taken for p in parts] == [80, 20] and parts[1].repeated
+
+
+def test_mix_errors(tmp_path):
+    with pytest.raises(SrllmDataError, match="FILE.jsonl:RATIO"):
+        parse_mix("general.jsonl")
+    with pytest.raises(SrllmDataError, match="not a number"):
+        parse_mix("a.jsonl:lots")
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"text": "a"}\nnot json\n')
+    with pytest.raises(SrllmDataError, match="line 2"):
+        mix_rows(f"{bad}:1")
+
+
+def test_cli_data_build(tmp_path):
+    from typer.testing import CliRunner
+
+    from srllm.cli import app
+
+    root = _fixture(tmp_path / "data")
+    out = tmp_path / "o" / "cmd.jsonl"
+    res = CliRunner().invoke(app, ["data", "build", "--out", str(out), "--data-dir", str(root)])
+    assert res.exit_code == 0, res.output
+    assert "paradetox/neutral" in res.output and out.is_file() and stats_path(out).is_file()
