@@ -3,6 +3,7 @@ report rendered by headless Chromium."""
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import shutil
@@ -76,8 +77,9 @@ def test_reports_say_the_same_thing(run):
     assert md.count("|") > 50
     imgs = re.findall(r"<img [^>]*src='data:image/png;base64,([A-Za-z0-9+/=]+)'", page)
     assert len(imgs) >= 2 and "http://" not in page and "https://" not in page
+    text = html.unescape(page)
     for title in re.findall(r"^#+ (.*)$", md, flags=re.M):
-        assert title.replace("`", "") in page
+        assert title.replace("`", "") in text
 
 
 def test_compare_two_runs(run, tmp_path):

@@ -103,6 +103,12 @@ def build_blocks(results: dict) -> list[tuple]:
                         + ". Every number: value [95% bootstrap CI]; ↑ higher is better, ↓ lower is better, →50 "
                           "closest to 50 is best."))
     blocks.append(("table", ["label", "system"], [[k, v] for k, v in results.get("systems", {}).items()]))
+    sig = [[name, *row[:5]] for name, suite in results["suites"].items()
+           for row, c in zip(_comparison_table(suite)[1], suite["comparisons"], strict=True) if c["significant"]]
+    if any(s["comparisons"] for s in results["suites"].values()):
+        blocks.append(("h", 2, "Significant differences (paired bootstrap, p < 0.05)"))
+        blocks.append(("table", ["suite", "dataset", "metric", "difference", "Δ", "95% CI"], sig) if sig else
+                      ("p", "None of the paired comparisons is significant at p < 0.05."))
     blocks += _paper_blocks(results)
     for name, suite in results["suites"].items():
         blocks.append(("h", 2, f"Suite `{name}` (v{suite['version']}, {suite.get('seconds', 0):.0f} s)"))

@@ -59,9 +59,9 @@ def _category_bars(ds: RewriteSet, sta_by_system: dict[str, np.ndarray], sta_inp
                 needs=("generation", "judge", "encoder", "fluency"))
 def run_detox(ctx: EvalContext) -> SuiteResult:
     res, judge = SuiteResult(), ctx.judge
-    thr = judge.threshold_description
+    thr, fl_name = judge.threshold_description, getattr(ctx.fluency, "name", REFERENCE_LM_NAME)
     res.notes += [f"STA judge: {judge.name}; thresholds {thr}. SIM: {M.SIM_ENCODER_NAME}. FL: perplexity <= "
-                  f"{M.FL_PPL_THRESHOLD:g} under {REFERENCE_LM_NAME} (calibrated on ParaDetox references vs "
+                  f"{M.FL_PPL_THRESHOLD:g} under {fl_name} (calibrated on ParaDetox references vs "
                   "word-shuffled; human references pass ~79%). J = mean of per-item STA*SIM*FL.",
                   "An empty rewrite (the model refused or only explained) counts as unsafe, dissimilar and "
                   "disfluent."]
@@ -88,7 +88,7 @@ def run_detox(ctx: EvalContext) -> SuiteResult:
             kw = dict(ids=ds.ids)
             res.add_mean(ctx, ds.name, system.label, "sta", sta_i, judge=judge.name, **kw)
             res.add_mean(ctx, ds.name, system.label, "sim", sim_i, judge=M.SIM_ENCODER_NAME, **kw)
-            res.add_mean(ctx, ds.name, system.label, "fl", fl_i, judge=getattr(ctx.fluency, "name", REFERENCE_LM_NAME),
+            res.add_mean(ctx, ds.name, system.label, "fl", fl_i, judge=fl_name,
                          threshold=M.FL_PPL_THRESHOLD, **kw)
             res.add_mean(ctx, ds.name, system.label, "j", j_i, judge=judge.name, **kw)
             res.add_mean(ctx, ds.name, system.label, "toxic_rate", 1.0 - sta_i, judge=judge.name, **kw)
