@@ -1,0 +1,207 @@
+"""Rewriting: the trained SR adapter vs prompting the same base model, and vs returning the input unchanged.
+
+    .venv/bin/python benchmarks/compare_rewriters.py [--data runs/cmd.jsonl] [--adapter default]
+        [--paradetox-n 300] [--neutral-n 128] [--counterfactual-n 150] [--cache runs/compare] [--no-record]
+
+Systems: (a) identity (the input returned unchanged), (b) the embedded SmolLM2-135M-Instruct prompted zero-shot
+(srllm.rewrite.prompts.build_messages), (c) the same few-shot (FEW_SHOT_EXAMPLES), (d) the same with the trained
+adapter (zero-shot prompt, as at inference). Generation: TransformersBackend, greedy, batches of 16; every LLM
+output goes through srllm.rewrite.clean.clean_rewrite (as in `srllm check`). Generations are cached in --cache
+(re-running regenerates nothing).
+
+Sets (from the CMD file of `srllm data build`): the 53 texts of infer_50.csv (its one human rewrite as reference);
+a seeded sample of the ParaDetox test split (all human rewrites as references); for over-correction, the neutral
+ParaDetox rewrites in the test split and a seeded sample of the `Original` sentences of counterfactual-inhouse.csv.
+Metrics (srllm.evaluate.metrics, definitions in the shared docs/metrics.md): STA = 1 - the detector's decision
+(srllm.detect.Detector, its declared per-category thresholds); SIM = cosine of all-MiniLM-L6-v2 embeddings of
+input and output (0 for an empty output); FL = perplexity under the embedded SmolLM2 at or below
+FL_PPL_THRESHOLD; J = mean of STA_i*SIM_i*FL_i; BLEU = sacrebleu corpus BLEU, multi-reference. Each value has a 95%
+bootstrap CI over items (1000 resamples, seed 0 as in srllm.evaluate.stats).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _report import machine_note, markdown_table, update_section  # noqa: E402
+
+from srllm.data import read_counterfactual, read_jsonl_records, shared_data_dir  # noqa: E402
+from srllm.evaluate import metrics as M  # noqa: E402
+from srllm.evaluate.gen_cache import GenerationCache, cached_generate  # noqa: E402
+from srllm.evaluate.stats import paired_bootstrap  # noqa: E402
+from srllm.models import GenerationConfig  # noqa: E402
+from srllm.rewrite.clean import clean_rewrite  # noqa: E402
+from srllm.rewrite.prompts import FEW_SHOT_EXAMPLES, build_messages  # noqa: E402
+
+SYSTEMS = ("identity", "zero-shot", "few-shot", "adapter")
+MAX_NEW = {"infer_50": 200, "paradetox-test": 64, "neutral (ParaDetox test)": 64, "neutral (counterfactual)": 64}
+
+
+def load_sets(data: Path, paradetox_n: int, neutral_n: int, cf_n: int, seed: int) -> dict[str, dict]:
+    rows = [r for r in read_jsonl_records(data) if r.get("split") == "test"]
+    if not rows:
+        raise SystemExit(f"{data} has no test split; build it with `srllm data build --out {data}`")
+    rng = random.Random(seed)
+
+    def sample(items, n):
+        return items if n <= 0 or len(items) <= n else sorted(rng.sample(items, n), key=lambda r: r["id"])
+
+    infer = [r for r in rows if r.get("source") == "sr-llm/infer_50"]
+    pd = sample([r for r in rows if r.get("source") == "paradetox"], paradetox_n)
+    neutral = sample([r for r in rows if r.get("source") == "paradetox/neutral"], neutral_n)
+    sets = {
+        "infer_50": {"texts": [r["text"] for r in infer], "refs": [[r["rewrite"]] for r in infer]},
+        "paradetox-test": {"texts": [r["text"] for r in pd],
+                           "refs": [[r["rewrite"], *r.get("alternatives", [])] for r in pd]},
+        "neutral (ParaDetox test)": {"texts": [r["text"] for r in neutral], "refs": None},
+    }
+    shared = shared_data_dir()
+    if shared is not None and cf_n != 0:
+        cf = [r["Original"].strip() for r in read_counterfactual(shared / "sr-llm" / "counterfactual-inhouse.csv")]
+        cf = sorted(set(cf))
+        sets["neutral (counterfactual)"] = {"texts": cf if len(cf) <= cf_n else sorted(rng.sample(cf, cf_n)),
+                                            "refs": None}
+    return sets
+
+
+def generate(sets: dict, adapter: str | None, cache_dir: Path, batch_size: int,
+             systems: tuple[str, ...] = SYSTEMS[1:]) -> tuple[dict, dict]:
+    from srllm.models import TransformersBackend
+
+    outputs: dict[str, dict[str, list[str]]] = {name: {"identity": list(s["texts"])} for name, s in sets.items()}
+    timing: dict[str, float] = {}
+    backends = {}
+    for system in systems:
+        cache = GenerationCache(cache_dir / f"gen-{system}.jsonl")
+        t0, n = time.perf_counter(), 0
+        for name, s in sets.items():
+            few = FEW_SHOT_EXAMPLES if system == "few-shot" else None
+            convs = [build_messages(t, few_shot=few) for t in s["texts"]]
+            cfg = GenerationConfig(max_new_tokens=MAX_NEW[name], batch_size=batch_size)
+            if system not in backends and any(cache.get(k) is None for k in _keys(system, convs, cfg)):
+                backends[system] = TransformersBackend(adapter=adapter if system == "adapter" else None)
+            raw = cached_generate(backends.get(system), convs, cfg, cache, system=system, desc=name)
+            outputs[name][system] = [clean_rewrite(o, source=t) for o, t in zip(raw, s["texts"], strict=True)]
+            n += len(convs)
+        timing[system] = time.perf_counter() - t0
+    return outputs, timing
+
+
+def _keys(system, convs, cfg):
+    from srllm.evaluate.gen_cache import cache_key
+
+    return [cache_key(system, c, cfg) for c in convs]
+
+
+def ci(res: M.MetricResult, scale: float = 1.0, digits: int = 3) -> str:
+    return f"{res.value * scale:.{digits}f} [{res.ci_low * scale:.{digits}f}, {res.ci_high * scale:.{digits}f}]"
+
+
+def score(sets: dict, outputs: dict) -> tuple[list[dict], list[dict], dict]:
+    from srllm.evaluate.judges import SafetyJudge
+    from srllm.evaluate.lm_scoring import PerplexityScorer
+
+    judge, ppl = SafetyJudge(), PerplexityScorer()
+    rows, neutral_rows, per_item = [], [], {}
+    for name, s in sets.items():
+        texts = s["texts"]
+        for system in SYSTEMS:
+            outs = outputs[name][system]
+            if s["refs"] is None:
+                oc = M.summarize("over_correction", M.over_correction(texts, outs))
+                neutral_rows.append({"set": name, "system": system, "n": oc.n, "over-correction": ci(oc)})
+                continue
+            empty = np.array([not o.strip() for o in outs])
+            sta_i = 1.0 - judge.is_unsafe(outs).astype(float)
+            sim_i = np.where(empty, 0.0, M.sim(texts, [o or "." for o in outs]))
+            fl_i = M.fl(perplexities=ppl([o for o in outs]))
+            j_i = M.j_items(sta_i, sim_i, fl_i)
+            bleu_of = M.corpus_metric_of_indices("bleu", outs, s["refs"])
+            per_item[(name, system)] = {"j": j_i, "bleu_of": bleu_of}
+            res = {k: M.summarize(k, v) for k, v in (("sta", sta_i), ("sim", sim_i), ("fl", fl_i), ("j", j_i))}
+            res["bleu"] = M.summarize_corpus("bleu", bleu_of, len(outs))
+            rows.append({"set": name, "system": system, "n": len(outs), "STA": ci(res["sta"]),
+                         "SIM": ci(res["sim"]), "FL": ci(res["fl"]), "J": ci(res["j"]),
+                         "BLEU": ci(res["bleu"], digits=1), "empty": int(empty.sum()),
+                         "_values": {k: v.to_dict() for k, v in res.items()}})
+    return rows, neutral_rows, per_item
+
+
+def paired(sets: dict, per_item: dict) -> list[dict]:
+    out = []
+    for name, s in sets.items():
+        if s["refs"] is None:
+            continue
+        for base in ("identity", "zero-shot", "few-shot"):
+            a, b = per_item[(name, base)], per_item[(name, "adapter")]
+            pj = paired_bootstrap(a["j"], b["j"])
+            pb = paired_bootstrap(statistic_a=a["bleu_of"], statistic_b=b["bleu_of"], n=len(s["texts"]))
+            out.append({"set": name, "adapter minus": base, "ΔJ": f"{pj.delta:+.3f} [{pj.ci_low:+.3f}, "
+                        f"{pj.ci_high:+.3f}]", "p (J)": f"{pj.p_value:.3g}", "ΔBLEU": f"{pb.delta:+.1f} "
+                        f"[{pb.ci_low:+.1f}, {pb.ci_high:+.1f}]", "p (BLEU)": f"{pb.p_value:.3g}"})
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--data", type=Path, default=Path("runs/cmd.jsonl"))
+    ap.add_argument("--adapter", default="default", help="'default' (the shipped adapter) or a folder")
+    ap.add_argument("--paradetox-n", type=int, default=300)
+    ap.add_argument("--neutral-n", type=int, default=128)
+    ap.add_argument("--counterfactual-n", type=int, default=150)
+    ap.add_argument("--batch-size", type=int, default=16)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--cache", type=Path, default=Path("runs/compare"))
+    ap.add_argument("--no-record", action="store_true", help="do not write docs/benchmarks.md")
+    ap.add_argument("--generate-only", default=None, metavar="SYSTEMS",
+                    help="only fill the generation cache for these systems (e.g. zero-shot,few-shot), then stop")
+    args = ap.parse_args()
+    if args.generate_only:
+        sets = load_sets(args.data, args.paradetox_n, args.neutral_n, args.counterfactual_n, args.seed)
+        chosen = tuple(s.strip() for s in args.generate_only.split(",") if s.strip())
+        _, timing = generate(sets, None, args.cache, args.batch_size, chosen)
+        print("generation seconds per system:", {k: round(v, 1) for k, v in timing.items()})
+        return
+
+    from srllm.models import default_adapter_dir
+
+    adapter = str(default_adapter_dir()) if args.adapter == "default" else args.adapter
+    if adapter in ("None", "") or not Path(adapter, "adapter_config.json").is_file():
+        raise SystemExit(f"no adapter at {adapter!r}: train one (configs/sft-smollm2-lora.yaml) or pass --adapter")
+    note = machine_note()
+    sets = load_sets(args.data, args.paradetox_n, args.neutral_n, args.counterfactual_n, args.seed)
+    outputs, timing = generate(sets, adapter, args.cache, args.batch_size)
+    rows, neutral_rows, per_item = score(sets, outputs)
+    comparisons = paired(sets, per_item)
+    cols = ["set", "system", "n", "STA", "SIM", "FL", "J", "BLEU", "empty"]
+    tables = (markdown_table(rows, cols) + "\n\nOver-correction (share of neutral inputs changed; whitespace "
+              "ignored):\n\n" + markdown_table(neutral_rows) + "\n\nPaired bootstrap, adapter minus each "
+              "baseline (same items):\n\n" + markdown_table(comparisons))
+    print(tables)
+    print("generation seconds per system:", {k: round(v, 1) for k, v in timing.items()})
+    args.cache.mkdir(parents=True, exist_ok=True)
+    (args.cache / "results.json").write_text(json.dumps(
+        {"rows": rows, "over_correction": neutral_rows, "paired": comparisons, "adapter": adapter,
+         "generation_seconds": timing, "machine": note}, indent=2, default=str) + "\n", encoding="utf-8")
+    (args.cache / "samples.json").write_text(json.dumps(
+        {name: [{"input": t, **{s: outputs[name][s][i] for s in SYSTEMS[1:]}} for i, t in enumerate(st["texts"][:20])]
+         for name, st in sets.items()}, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    if not args.no_record:
+        cmd = ("`.venv/bin/python benchmarks/compare_rewriters.py --data " + str(args.data) + f" --paradetox-n "
+               f"{args.paradetox_n} --neutral-n {args.neutral_n} --counterfactual-n {args.counterfactual_n}`")
+        body = (f"Command: {cmd} ({note}). Adapter: `{adapter}`.\n\n" + __doc__.split("\n\n", 2)[2].strip()
+                + "\n\nValues: mean [95% bootstrap CI]; BLEU in points.\n\n" + tables
+                + f"\n\nGeneration time (all sets, seconds): {', '.join(f'{k} {v:.0f}' for k, v in timing.items())}.")
+        update_section("Rewriting: adapter vs prompting", body)
+
+
+if __name__ == "__main__":
+    main()
