@@ -3,7 +3,6 @@ over-correction, and any CMD / SR_LLM-format file given with --data."""
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -11,9 +10,11 @@ from srllm.errors import SrllmDataError
 from srllm.schema import Record
 
 __all__ = ["RewriteSet", "paradetox_split", "paradetox_test", "paradetox_neutral", "infer50", "from_file",
-           "PARADETOX_TEST_FRACTION"]
+           "CMD_SPLIT"]
 
-PARADETOX_TEST_FRACTION = 0.05
+# The split settings of `srllm data build` (srllm.data.build.build_cmd defaults), which made the training data of
+# the shipped adapter: evaluating on the same test split keeps training texts out of the test set.
+CMD_SPLIT = {"seed": 13, "dev": 0.03, "test": 0.05}
 
 
 @dataclass
@@ -44,16 +45,22 @@ class RewriteSet:
 
 
 def paradetox_split(text: str) -> str:
-    """'test' for a seeded-hash 5% of ParaDetox toxic texts (by normalised text), else 'train'."""
-    key = " ".join(text.lower().split())
-    bucket = int(hashlib.sha1(f"paradetox-split:{key}".encode()).hexdigest()[:8], 16) / 16**8
-    return "test" if bucket < PARADETOX_TEST_FRACTION else "train"
+    """The split `srllm data build` gives this ParaDetox text ('train', 'dev' or 'test')."""
+    from srllm.data.build import assign_split
+
+    return assign_split(text, **CMD_SPLIT)
 
 
 def _paradetox_records(data: Path) -> list[Record]:
+    """Test-split ParaDetox pairs whose references are not copies of the toxic text (as `srllm data build`)."""
     from srllm.data import read_paradetox
 
-    return [r for r in read_paradetox(data / "paradetox" / "paradetox.tsv") if paradetox_split(r.text) == "test"]
+    out = []
+    for r in read_paradetox(data / "paradetox" / "paradetox.tsv"):
+        refs = [x for x in [r.rewrite, *r.alternatives] if x and x.strip() != r.text.strip()]
+        if refs and paradetox_split(r.text) == "test":
+            out.append(r.model_copy(update={"rewrite": refs[0], "alternatives": refs[1:]}))
+    return out
 
 
 def paradetox_test(data: Path) -> RewriteSet:
@@ -63,7 +70,8 @@ def paradetox_test(data: Path) -> RewriteSet:
 
 
 def paradetox_neutral(data: Path) -> RewriteSet:
-    """Human neutral rewrites of the ParaDetox test split: safe inputs that should come back unchanged."""
+    """Human neutral rewrites of the ParaDetox test split: safe inputs that should come back unchanged (the
+    keep-unchanged training examples of `srllm data build` come from the train split only)."""
     seen, ids, texts = set(), [], []
     for r in _paradetox_records(data):
         t = r.rewrite

@@ -66,8 +66,8 @@ def run_detector(ctx: EvalContext) -> SuiteResult:
                   "policy, not tuned here). 'unsafe' scores each text by its largest category probability and "
                   "decides with the detector's own per-category thresholds (F1/FPR use the decision).",
                   "infer_50.csv and counterfactual-inhouse.csv are kept out of the detector's training data. The "
-                  "ParaDetox split here is srllm.evaluate's seeded 5% test split; the detector's own training split "
-                  "of ParaDetox may differ, so its ParaDetox numbers can be optimistic."]
+                  "ParaDetox split here is the test split of `srllm data build` (the SR adapter never saw it); the "
+                  "detector's own ParaDetox split may differ, so its ParaDetox numbers can be optimistic."]
     bars: dict[str, list[float]] = {}
     groups: list[str] = []
     for name, texts, cats, labels in labelled_sets(ctx):
