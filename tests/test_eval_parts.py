@@ -111,3 +111,14 @@ def test_system_specs_and_identity():
         SystemSpec("not a label")
     with pytest.raises(SrllmConfigError, match="limit"):
         EvalConfig(limit=0)
+
+
+def test_cache_id_follows_the_adapter_weights(tmp_path):
+    from srllm.evaluate.systems import System, SystemSpec
+
+    (tmp_path / "adapter_model.safetensors").write_bytes(b"weights v1")
+    system = System.from_spec(SystemSpec("model", "some/model", str(tmp_path)))
+    first = system.cache_id
+    (tmp_path / "adapter_model.safetensors").write_bytes(b"weights v2")
+    assert first.startswith(system.name + "#") and system.cache_id != first
+    assert System.from_spec(SystemSpec("model", "some/model", "none")).cache_id == "some/model, no adapter"

@@ -99,13 +99,28 @@ class System:
                 self._lm = (backend.model, backend.tokenizer)
         return self._lm
 
+    @property
+    def cache_id(self) -> str:
+        """The system name plus a fingerprint of its local adapter weights, so retrained weights at the same path
+        never get the old adapter's cached generations."""
+        if self.spec is None or not self.spec.adapter or self.spec.base_url:
+            return self.name
+        from srllm.models.loading import _DEFAULT_NAMES, resolve_adapter
+
+        adapter = resolve_adapter(self.spec.adapter, model_is_default=self.spec.model in _DEFAULT_NAMES)
+        weights = [Path(adapter) / f for f in ("adapter_model.safetensors", "adapter_model.bin")] if adapter else []
+        for w in weights:
+            if w.is_file():
+                return f"{self.name}#{hashlib.sha1(w.read_bytes()).hexdigest()[:12]}"
+        return self.name
+
     def _cache(self, cache_dir: Path | None) -> GenerationCache:
-        """One cache file per system name (not label), so a model's generations are reused whether it runs as
-        the model under test or as a baseline."""
+        """One cache file per system (by name and adapter fingerprint, not label), so a model's generations are
+        reused whether it runs as the model under test or as a baseline."""
         if cache_dir is None:
             return GenerationCache(None)
         slug = re.sub(r"[^A-Za-z0-9._-]+", "_", self.name).strip("_")[:80]
-        digest = hashlib.sha1(self.name.encode()).hexdigest()[:8]
+        digest = hashlib.sha1(self.cache_id.encode()).hexdigest()[:8]
         return GenerationCache(cache_dir / f"{slug}-{digest}.jsonl")
 
     def rewrite(self, texts: Sequence[str], *, cache_dir: Path | None = None, progress: bool = True,
@@ -126,7 +141,7 @@ class System:
             cfg = GenerationConfig(max_new_tokens=self._budget(rewrite_budget([texts[i] for i in idx])),
                                    batch_size=self.batch_size)
             raw = cached_generate(self.backend, [build_messages(texts[i]) for i in idx], cfg, cache,
-                                  system=self.name, desc=desc, progress=progress)
+                                  system=self.cache_id, desc=desc, progress=progress)
             for i, r in zip(idx, raw, strict=True):
                 out[i] = clean_rewrite(r, texts[i])
         return out
@@ -138,5 +153,5 @@ class System:
             raise SrllmConfigError("the identity baseline cannot answer prompts; use it for rewriting suites only")
         cfg = GenerationConfig(max_new_tokens=self._budget(max_new_tokens), batch_size=self.batch_size)
         convs = [[{"role": "user", "content": p}] for p in prompts]
-        return cached_generate(self.backend, convs, cfg, self._cache(cache_dir), system=self.name, desc=desc,
+        return cached_generate(self.backend, convs, cfg, self._cache(cache_dir), system=self.cache_id, desc=desc,
                                progress=progress)
