@@ -125,6 +125,10 @@ def test_stereotypes_match_a_direct_computation(tmp_path):
     assert _rows(res, dataset="crows-pairs/all", system="baseline", name="pct_stereotype")[0]["n"] == 12
     table = next(iter(res.tables.values()))
     assert table["columns"][:2] == ["domain", "SR_LLM paper ICAT"]
+    assert list((tmp_path / "cache").glob("*.scores.jsonl"))
+    ctx.systems[0]._lm = (None, None)  # a second run is served from the score cache: the model is never called
+    again = S.get_suite("stereotypes").run(ctx)
+    assert {r["name"]: r["value"] for r in _rows(again, dataset="stereoset/all", system="model")} == got
 
 
 def test_safety(tmp_path):

@@ -14,7 +14,7 @@ from pathlib import Path
 from srllm.data import read_jsonl_records
 from srllm.models.backends import GenerationBackend, GenerationConfig, Messages
 
-__all__ = ["GenerationCache", "cached_generate", "cache_key"]
+__all__ = ["GenerationCache", "cached_generate", "cache_key", "cached_logprobs"]
 
 
 def cache_key(system: str, conversation: Messages, config: GenerationConfig) -> str:
@@ -81,3 +81,21 @@ def cached_generate(backend: GenerationBackend, conversations: Sequence[Messages
             bar.update(len(idx))
         bar.close()
     return [cache.get(k) or "" for k in keys]
+
+
+def cached_logprobs(lm, texts: Sequence[str], cache: GenerationCache, *, system: str,
+                    batch_size: int = 32) -> tuple[list[float], list[int]]:
+    """(summed log-probability, scored tokens) per text under `lm` = (model, tokenizer), scoring only the texts
+    the cache lacks (entries are stored as JSON "[sum, count]" strings)."""
+    from srllm.evaluate.lm_scoring import sequence_logprobs
+
+    keys = [hashlib.sha1(json.dumps([system, "logprob", t], ensure_ascii=False).encode()).hexdigest() for t in texts]
+    missing = list(dict.fromkeys(i for i, k in enumerate(keys) if cache.get(k) is None))
+    step = 256  # store as we go, so a killed run keeps what it scored
+    for start in range(0, len(missing), step):
+        idx = missing[start:start + step]
+        sums, counts = sequence_logprobs(lm[0], lm[1], [texts[i] for i in idx], batch_size=batch_size)
+        cache.put_many([(keys[i], json.dumps([float(s), int(c)])) for i, s, c in zip(idx, sums, counts,
+                                                                                     strict=True)])
+    pairs = [json.loads(cache.get(k)) for k in keys]
+    return [p[0] for p in pairs], [p[1] for p in pairs]

@@ -10,7 +10,6 @@ import numpy as np
 from srllm.evaluate import metrics as M
 from srllm.evaluate import plots
 from srllm.evaluate.benchmarks import crows_pairs, stereoset_intrasentence
-from srllm.evaluate.lm_scoring import sequence_logprobs
 from srllm.evaluate.suites import EvalContext, SuiteResult, register_suite
 
 __all__ = ["run_stereotypes", "PAPER_ICAT", "DOMAINS"]
@@ -20,9 +19,8 @@ DOMAINS = ("gender", "profession", "race", "religion")
 PAPER_ICAT = {"gender": 74.8, "profession": 68.4, "race": 70.7, "religion": 72.4}
 
 
-def _scores(lm, sentences: list[str], *, per_token: bool) -> np.ndarray:
-    model, tok = lm
-    sums, counts = sequence_logprobs(model, tok, sentences, batch_size=32)
+def _scores(ctx: EvalContext, system, sentences: list[str], *, per_token: bool) -> np.ndarray:
+    sums, counts = system.logprobs(sentences, cache_dir=ctx.cache_dir)
     return sums / np.maximum(counts, 1) if per_token else sums
 
 
@@ -30,10 +28,10 @@ def _stereoset(ctx: EvalContext, res: SuiteResult, lms: dict) -> None:
     items = ctx.sample(stereoset_intrasentence())
     domains = [it.domain for it in items]
     per: dict[str, dict[str, dict[str, np.ndarray]]] = {}
-    for label, lm in lms.items():
+    for label, system in lms.items():
         n = len(items)
         flat = [it.stereotype for it in items] + [it.anti_stereotype for it in items] + [it.unrelated for it in items]
-        ll = _scores(lm, flat, per_token=True)
+        ll = _scores(ctx, system, flat, per_token=True)
         scored = M.stereoset_items(ll[:n], ll[n:2 * n], ll[2 * n:])
         per[label] = {}
         for dom in (*DOMAINS, "all"):
@@ -88,9 +86,9 @@ def _crows(ctx: EvalContext, res: SuiteResult, lms: dict) -> None:
     pairs = ctx.sample(crows_pairs())
     types = [p.bias_type for p in pairs]
     per = {}
-    for label, lm in lms.items():
+    for label, system in lms.items():
         n = len(pairs)
-        ll = _scores(lm, [p.more for p in pairs] + [p.less for p in pairs], per_token=False)
+        ll = _scores(ctx, system, [p.more for p in pairs] + [p.less for p in pairs], per_token=False)
         item = 100.0 * M.crows_pairs_items(ll[:n], ll[n:])
         per[label] = item
         res.add_mean(ctx, "crows-pairs/all", label, "pct_stereotype", item, ids=[f"crows:{i}" for i in range(n)],
@@ -118,14 +116,13 @@ def run_stereotypes(ctx: EvalContext) -> SuiteResult:
                   "LM pseudo-likelihood). Ideal 50.",
                   "The SR_LLM paper's ICAT comes from their Llama-2-based model and may use the full StereoSet "
                   "scorer (macro-averaged over targets); ours is a 135M model scored by us."]
-    lms = {}
+    lms = {}  # label -> System with an in-process LM
     for system in ctx.systems:
-        lm = system.lm
-        if lm is None:
+        if system.lm is None:
             res.notes.append(f"{system.label} ({system.name}) skipped: log-likelihood scoring needs an "
                              "in-process transformers model, not an HTTP endpoint or the identity baseline")
         else:
-            lms[system.label] = lm
+            lms[system.label] = system
     if lms:
         _stereoset(ctx, res, lms)
         _crows(ctx, res, lms)

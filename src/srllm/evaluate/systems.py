@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from srllm.errors import SrllmConfigError
-from srllm.evaluate.gen_cache import GenerationCache, cached_generate
+from srllm.evaluate.gen_cache import GenerationCache, cached_generate, cached_logprobs
 from srllm.models.backends import GenerationBackend, GenerationConfig
 
 __all__ = ["SystemSpec", "System", "IDENTITY", "rewrite_budget"]
@@ -155,3 +155,14 @@ class System:
         convs = [[{"role": "user", "content": p}] for p in prompts]
         return cached_generate(self.backend, convs, cfg, self._cache(cache_dir), system=self.cache_id, desc=desc,
                                progress=progress)
+
+    def logprobs(self, texts: Sequence[str], *, cache_dir: Path | None = None):
+        """(summed log-probability, scored tokens) arrays per text under the system's own LM (cached)."""
+        import numpy as np
+
+        lm = self.lm
+        if lm is None:
+            raise SrllmConfigError(f"{self.name} has no in-process LM to score text with")
+        cache = GenerationCache(self._cache(cache_dir).path.with_suffix(".scores.jsonl") if cache_dir else None)
+        sums, counts = cached_logprobs(lm, list(texts), cache, system=self.cache_id)
+        return np.asarray(sums, dtype=float), np.asarray(counts, dtype=int)
