@@ -1,0 +1,131 @@
+"""Time the detector (shipped heads + embedded all-MiniLM-L6-v2) and record its section of docs/benchmarks.md,
+together with the held-out quality the training measured (src/srllm/assets/detector/metrics.json).
+
+    .venv/bin/python benchmarks/bench_detector.py [--paradetox 1000] [--single 200] [--threads default,1]
+                                                   [--no-record]
+
+Rows: batch throughput of `Detector.predict` (batch 64, no spans) on the 53 texts of infer_50.csv and on N
+ParaDetox toxic texts (seeded sample); single-text latency of `predict([text])` (p50/p95 over --single calls);
+the cost of spans (`predict(..., spans=True)` on flagged texts: one extra batch of leave-one-word-out variants).
+Each row is measured for every `--threads` setting (`Detector(threads=...)`; "default" = torch's own setting).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _report import machine_note, markdown_table, update_section  # noqa: E402
+
+from srllm.data import read_paradetox, read_srllm_csv, shared_data_dir  # noqa: E402
+from srllm.detect import Detector, default_heads_dir  # noqa: E402
+
+
+def batch_row(det: Detector, name: str, texts: list[str], repeats: int) -> dict:
+    det.predict(texts[:64])  # warm-up at this thread setting
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        det.predict(texts)
+        times.append(time.perf_counter() - t0)
+    best, median = min(times), float(np.median(times))
+    return {"measure": f"batch throughput, {name}", "n": len(texts), "repeats": repeats,
+            "texts/s (median run)": len(texts) / median, "texts/s (best run)": len(texts) / best,
+            "ms/text (median)": 1000 * median / len(texts)}
+
+
+def single_row(det: Detector, texts: list[str]) -> dict:
+    lat = []
+    for t in texts:
+        t0 = time.perf_counter()
+        det.predict([t])
+        lat.append(1000 * (time.perf_counter() - t0))
+    return {"measure": "single-text latency, predict([text])", "n": len(texts), "repeats": 1,
+            "p50 ms": float(np.percentile(lat, 50)), "p95 ms": float(np.percentile(lat, 95)),
+            "texts/s (median run)": 1000 / float(np.median(lat))}
+
+
+def spans_row(det: Detector, texts: list[str]) -> dict:
+    flagged = [t for t, u in zip(texts, det.is_unsafe(texts), strict=True) if u]
+    t0 = time.perf_counter()
+    plain = det.predict(flagged)
+    t_plain = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    with_spans = det.predict(flagged, spans=True)
+    t_spans = time.perf_counter() - t0
+    n_spans = [len(v.spans) for v in with_spans]
+    assert len(plain) == len(with_spans)
+    return {"measure": "spans on flagged ParaDetox texts, predict(spans=True)", "n": len(flagged), "repeats": 1,
+            "ms/text (median)": 1000 * t_spans / max(1, len(flagged)),
+            "spans cost x": t_spans / max(t_plain, 1e-9), "mean spans/text": float(np.mean(n_spans or [0]))}
+
+
+def quality_section() -> str:
+    from srllm.train.detector_card import external_lines, heldout_table, thresholds_table
+
+    path = default_heads_dir() / "metrics.json"
+    if not path.is_file():
+        return "_No metrics.json next to the shipped heads: run `srllm train detector`._"
+    m = json.loads(path.read_text("utf-8"))
+    return (f"Held-out quality of the shipped heads, measured by `{m['command']}` on {m['date']} "
+            f"(copied from `src/srllm/assets/detector/metrics.json`; the card is `CARD.md` beside it). "
+            f"{m['unsafe_rule']}.\n\n{thresholds_table(m)}\n\n{heldout_table(m, sub_categories=False)}\n\n"
+            f"Sub-categories of bias and toxicity (rows with >= 5 held-out positives):\n\n"
+            f"{heldout_table(m, sub_categories=True)}\n\n"
+            f"{external_lines(m)}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--paradetox", type=int, default=1000)
+    ap.add_argument("--single", type=int, default=200)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--threads", default="default,1",
+                    help="comma-separated Detector(threads=...) settings to measure; 'default' = torch's choice")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--no-record", action="store_true", help="Print only; do not update docs/benchmarks.md.")
+    args = ap.parse_args()
+    import torch
+
+    settings = [None if t.strip() == "default" else int(t) for t in args.threads.split(",") if t.strip()]
+    data = shared_data_dir()
+    if data is None:
+        sys.exit("needs ../shared/data (the benchmark sets)")
+    infer = [r.text for r in read_srllm_csv(data / "sr-llm" / "infer_50.csv")]
+    para = random.Random(args.seed).sample([r.text for r in read_paradetox(data / "paradetox" / "paradetox.tsv")],
+                                           args.paradetox)
+    note = machine_note()
+    det = Detector(batch_size=64)
+    rows = []
+    for threads in settings:
+        det.threads = threads
+        label = f"default ({torch.get_num_threads()})" if threads is None else str(threads)
+        for row in (batch_row(det, "infer_50", infer, args.repeats),
+                    batch_row(det, f"{args.paradetox} ParaDetox", para, args.repeats),
+                    single_row(det, para[: args.single]),
+                    spans_row(det, para[:100])):
+            rows.append({"threads": label, **row})
+    load_end = os.getloadavg()[0]
+    columns = ["threads", "measure", "n", "repeats", "texts/s (median run)", "texts/s (best run)", "ms/text (median)",
+               "p50 ms", "p95 ms", "spans cost x", "mean spans/text"]
+    table = markdown_table(rows, columns)
+    print(table)
+    body = (f"`.venv/bin/python benchmarks/bench_detector.py --paradetox {args.paradetox} --single {args.single} "
+            f"--threads {args.threads}` ({note}; load average {load_end:.1f} at the end). The machine is shared "
+            f"with other training jobs: the load average says how busy it was (2 = both cores busy). Targets on 2 "
+            f"cores: >= 300 texts/s batched, single-text p50 <= 20 ms. `Detector(threads=...)` sets torch threads "
+            f"while embedding (calls of <= 8 texts always use 1).\n\n{table}\n\n{quality_section()}\n")
+    if not args.no_record:
+        update_section("Detector", body)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,211 @@
+"""The fast detector: all-MiniLM-L6-v2 sentence embeddings + trained heads -> a probability per taxonomy
+category, flagged categories at declared thresholds, an overall `unsafe` decision, a severity and word spans.
+
+Decisions (declared):
+- A category is flagged when its probability is >= its threshold. The threshold is the one the policy sets for
+  that category (`thresholds:` or a category's `threshold:`), else the policy's `default_threshold` if the policy
+  changed it from the built-in 0.5, else the threshold the heads declare (chosen on validation data in training).
+- `unsafe` = any enabled category flagged. Disabled categories (and children of disabled ones) are dropped.
+- `unsafe_probability` = over the enabled heads, the largest probability after moving each one in logit space so
+  its threshold sits at 0.5: P(unsafe) >= 0.5 exactly when `unsafe` (`is_unsafe`), and within a head the ranking
+  is unchanged (a score for AUPRC and soft STA judging).
+- Severity: each flagged category contributes its taxonomy severity (low/medium/high) when its confidence
+  (p - t) / (1 - t) is >= 0.5, one step lower (never below low) when it is under 0.5; the verdict takes the
+  highest. Safe texts have severity "none".
+- Texts longer than the heads' `max_seq_length` word pieces (128) are truncated by the encoder; only their start
+  is judged.
+- `threads`: torch threads used while embedding (None: torch's setting, one thread for calls of <= 8 texts; on
+  a machine busy with other jobs, threads=1 is much faster, see srllm.detect.encoding).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from srllm.detect.encoding import clip_text, embedding_dim, encode_texts
+from srllm.detect.heads import HeadSet, default_heads_dir, unsafe_score
+from srllm.detect.spans import SpanRule, leave_one_out, merge_adjacent, remove_range, select_words, word_tokens
+from srllm.errors import SrllmConfigError, SrllmModelError
+from srllm.schema import Span, Verdict
+from srllm.taxonomy import SEVERITY_RANK, Taxonomy, default_taxonomy, load_policy
+
+__all__ = ["Detector"]
+
+_RANK_NAME = {v: k for k, v in SEVERITY_RANK.items()}
+
+
+def _texts(texts, what: str = "texts") -> list[str]:
+    if isinstance(texts, str):
+        raise TypeError(f"{what} must be a list of strings, got one string; wrap it: [{texts[:30]!r}]")
+    out = list(texts)
+    for i, t in enumerate(out):
+        if not isinstance(t, str):
+            raise TypeError(f"{what}[{i}] is a {type(t).__name__}, not a string")
+    return out
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, 1e-6, 1 - 1e-6)
+    return np.log(p) - np.log1p(-p)
+
+
+class Detector:
+    """Sentence-embedding detector with one trained head per taxonomy category."""
+
+    def __init__(self, *, encoder: str | None = None, heads=None, policy=None, batch_size: int = 64,
+                 span_rule: SpanRule | None = None, threads: int | None = None):
+        if batch_size < 1:
+            raise SrllmConfigError(f"batch_size must be >= 1, got {batch_size}")
+        if threads is not None and threads < 1:
+            raise SrllmConfigError(f"threads must be >= 1 (or None), got {threads}")
+        self.batch_size, self.threads = batch_size, threads
+        self.span_rule = span_rule or SpanRule()
+        self.head_set = heads if isinstance(heads, HeadSet) else HeadSet.load(heads or default_heads_dir())
+        self.taxonomy = policy if isinstance(policy, Taxonomy) else load_policy(policy)
+        self._thresholds = self._resolve_thresholds()
+        self._active = [j for j, h in enumerate(self.head_set.heads) if self.taxonomy.enabled(h.id)]
+        from srllm.models import load_sentence_encoder
+
+        # None: the encoder the heads were trained with (the embedded MiniLM for the shipped heads).
+        self.encoder = load_sentence_encoder(encoder if encoder is not None else (self.head_set.encoder or None))
+        dim = embedding_dim(self.encoder)
+        if dim is not None and dim != self.head_set.embedding_dim:
+            raise SrllmModelError(f"encoder '{encoder or self.head_set.encoder}' gives {dim}-d embeddings but the "
+                                  f"heads take {self.head_set.embedding_dim}-d (they were trained on "
+                                  f"{self.head_set.encoder}); use that encoder or retrain the heads")
+        self.max_seq_length = self.head_set.max_seq_length
+
+    def _resolve_thresholds(self) -> dict[str, float]:
+        tax, base_default = self.taxonomy, default_taxonomy().default_threshold
+        out = {}
+        for h in self.head_set.heads:
+            if h.id not in tax.categories:
+                raise SrllmConfigError(f"the detector has a head for '{h.id}', which the taxonomy does not know; "
+                                       f"add it to your policy file under `categories:` with a description")
+            cat = tax.categories[h.id]
+            if cat.threshold is not None:
+                out[h.id] = cat.threshold
+            elif tax.default_threshold != base_default:
+                out[h.id] = tax.default_threshold
+            else:
+                out[h.id] = h.threshold
+        return out
+
+    @property
+    def categories(self) -> list[str]:
+        """Enabled category ids that have a head."""
+        return [self.head_set.heads[j].id for j in self._active]
+
+    @property
+    def thresholds(self) -> dict[str, float]:
+        return {c: self._thresholds[c] for c in self.categories}
+
+    # -- embeddings ------------------------------------------------------------------------------------------
+    def _clip(self, text: str) -> str:
+        return clip_text(text, self.max_seq_length)
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """L2-normalised embeddings, shape (n, dim), float32 (truncated at `max_seq_length` word pieces)."""
+        texts = _texts(texts)
+        if not texts:
+            return np.zeros((0, self.head_set.embedding_dim), dtype=np.float32)
+        return encode_texts(self.encoder, texts, max_seq_length=self.max_seq_length, batch_size=self.batch_size,
+                            threads=self.threads)
+
+    def similarity(self, a: list[str], b: list[str]) -> np.ndarray:
+        """Cosine similarity of a[i] and b[i] (both lists embedded in one batch)."""
+        a, b = _texts(a, "a"), _texts(b, "b")
+        if len(a) != len(b):
+            raise ValueError(f"similarity needs lists of equal length, got {len(a)} and {len(b)}")
+        emb = self.embed(a + b)
+        return np.sum(emb[: len(a)] * emb[len(a):], axis=1).astype(np.float32)
+
+    # -- scores ----------------------------------------------------------------------------------------------
+    def _probs(self, emb: np.ndarray) -> np.ndarray:
+        """Probabilities of the enabled heads, shape (n, len(categories))."""
+        return self.head_set.predict_proba(emb)[:, self._active]
+
+    def _thr(self) -> np.ndarray:
+        return np.array([self._thresholds[c] for c in self.categories], dtype=np.float32)
+
+    def probabilities(self, texts: list[str]) -> np.ndarray:
+        """P(category) per text, shape (n, len(categories)), columns in `categories` order."""
+        return self._probs(self.embed(texts))
+
+    def unsafe_probability(self, texts: list[str]) -> np.ndarray:
+        """P(unsafe) per text: >= 0.5 exactly when the text is unsafe (see the module doc; 0 when every category
+        is disabled)."""
+        return unsafe_score(self.probabilities(texts), self._thr())
+
+    def is_unsafe(self, texts: list[str]) -> np.ndarray:
+        """True where any enabled category is at or above its threshold."""
+        p = self.probabilities(texts)
+        return (p >= self._thr()).any(axis=1) if p.shape[1] else np.zeros(len(p), dtype=bool)
+
+    def predict(self, texts: list[str], *, spans: bool = False) -> list[Verdict]:
+        texts = _texts(texts)
+        probs = self.probabilities(texts)
+        thr, cats = self._thr(), self.categories
+        verdicts = []
+        for row in probs:
+            scores = {c: float(p) for c, p in zip(cats, row, strict=True)}
+            flagged = [c for c, t in zip(cats, thr, strict=True) if scores[c] >= t]
+            verdicts.append(Verdict(unsafe=bool(flagged), categories=scores, flagged=flagged,
+                                    severity=self._severity(flagged, scores)))
+        if spans:
+            todo = [i for i, v in enumerate(verdicts) if v.unsafe]
+            for i, found in zip(todo, self._spans_many([texts[i] for i in todo], probs[todo]), strict=True):
+                verdicts[i].spans = found
+        return verdicts
+
+    def _severity(self, flagged: list[str], probs: dict[str, float]) -> str:
+        best = 0
+        for c in flagged:
+            rank = SEVERITY_RANK[self.taxonomy[c].severity]
+            t = self._thresholds[c]
+            confidence = (probs[c] - t) / (1 - t) if t < 1 else 1.0
+            best = max(best, rank if confidence >= 0.5 else max(1, rank - 1))
+        return _RANK_NAME[best]
+
+    # -- spans -----------------------------------------------------------------------------------------------
+    def spans(self, text: str) -> list[Span]:
+        """The words that carry what the text is flagged for (see srllm.detect.spans for the rule)."""
+        if not isinstance(text, str):
+            raise TypeError(f"spans takes one string, got {type(text).__name__}")
+        return self._spans_many([text])[0]
+
+    def _spans_many(self, texts: list[str], probs: np.ndarray | None = None) -> list[list[Span]]:
+        if probs is None:
+            probs = self.probabilities(texts)
+        thr, rule, cats = self._thr(), self.span_rule, self.categories
+        jobs, variants = [], []
+        for text, row in zip(texts, probs, strict=True):
+            flagged = np.flatnonzero(row >= thr)
+            text = self._clip(text)
+            tokens = word_tokens(text, rule.max_words) if len(flagged) else []
+            jobs.append((text, row, flagged, tokens, len(variants)))
+            variants += leave_one_out(text, tokens)
+        var_probs = self.probabilities(variants) if variants else np.zeros((0, len(cats)))
+        results, spans_pending, removed = [], [], []
+        for text, row, flagged, tokens, offset in jobs:
+            if not tokens:
+                results.append([])
+                continue
+            vp = var_probs[offset: offset + len(tokens)]
+            drop_by_cat = _logit(row[flagged])[None, :] - _logit(vp[:, flagged])
+            drops = drop_by_cat.max(axis=1)
+            runs = merge_adjacent(select_words(drops, rule))
+            found = []
+            for run in runs:
+                start, end = tokens[run[0]][0], tokens[run[-1]][1]
+                best = max(run, key=lambda i: drops[i])
+                category = cats[flagged[int(np.argmax(drop_by_cat[best]))]]
+                found.append(Span(start=start, end=end, text=text[start:end], score=0.0, category=category))
+                spans_pending.append((found[-1], float(unsafe_score(row[None, :], thr)[0])))
+                removed.append(remove_range(text, start, end))
+            results.append(found)
+        if removed:
+            after = self.unsafe_probability(removed)
+            for (span, before), p in zip(spans_pending, after, strict=True):
+                span.score = round(before - float(p), 4)
+        return results

