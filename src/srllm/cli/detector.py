@@ -48,5 +48,5 @@ def train_detector_command(
     command = "srllm train detector" + ("" if len(sys.argv) <= 3 else " " + shlex.join(sys.argv[3:]))
     console = Console(stderr=True)
     metrics = train_detector(cfg, console=console, command=command)
-    console.print(heldout_table(metrics, sub_categories=False), markup=False, highlight=False)
-    console.print(external_lines(metrics), markup=False, highlight=False)
+    console.print(heldout_table(metrics, sub_categories=False), markup=False, highlight=False, soft_wrap=True)
+    console.print(external_lines(metrics), markup=False, highlight=False, soft_wrap=True)

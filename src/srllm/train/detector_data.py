@@ -28,8 +28,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from srllm.data import read_counterfactual, read_paradetox, read_paradetox_cannot_rewrite, read_srllm_csv
+from srllm.data import read_paradetox, read_paradetox_cannot_rewrite, read_srllm_csv
 from srllm.errors import SrllmDataError
+from srllm.train.detector_holdout import cmd_test_split, normalise, protected_texts
 
 __all__ = ["Example", "TOP_HEADS", "SAFE", "load_examples", "split_examples", "normalise", "site_packages"]
 
@@ -56,10 +57,6 @@ class Example:
     extra: dict = field(default_factory=dict)
 
 
-def normalise(text: str) -> str:
-    return " ".join(text.lower().split())
-
-
 def site_packages() -> Path:
     return Path(sysconfig.get_paths()["purelib"])
 
@@ -78,21 +75,9 @@ def _biased(text, source, group, subs, *, stereotype: bool) -> Example:
     return Example(text, source, group, labels, subs_known={"bias"} if subs else set())
 
 
-def _cmd_test_split():
-    """`is_test(text)` for the test split of `srllm data build` at its default settings (the shipped adapter's
-    held-out texts), so the detector, used as a judge there, is never trained on them."""
-    import inspect
-
-    from srllm.data.build import assign_split, build_cmd
-
-    params = inspect.signature(build_cmd).parameters
-    kw = {k: params[k].default for k in ("seed", "dev", "test")}
-    return lambda text: assign_split(text, **kw) == "test"
-
-
 def _paradetox(data: Path, cfg) -> list[Example]:
     out = []
-    is_cmd_test = _cmd_test_split() if cfg.pin_cmd_test else (lambda _t: False)
+    is_cmd_test = cmd_test_split() if cfg.pin_cmd_test else (lambda _t: False)
     tox = {"toxicity": 1, **({"bias": 0, "stereotyping": 0} if cfg.toxic_negative_for_bias else {})}
     for i, r in enumerate(read_paradetox(data / "paradetox" / "paradetox.tsv")):
         g = f"paradetox:{i}"
@@ -214,20 +199,6 @@ def _group_mentions(data: Path, cfg) -> list[Example]:
 LOADERS = {"paradetox": _paradetox, "paradetox_cannot_rewrite": _cannot_rewrite, "srllm": _srllm, "sbic": _sbic,
            "gest": _gest, "crows_pairs": _crows, "stereoset_context": _stereoset, "bbq_context": _bbq,
            "discrim_eval": _discrim, "group_mentions": _group_mentions, "rtp": _rtp}
-
-
-def protected_texts(data: Path) -> set[str]:
-    """Normalised texts of the external test sets (infer_50, counterfactual-inhouse): never trained on."""
-    out: set[str] = set()
-    inf = data / "sr-llm" / "infer_50.csv"
-    if inf.is_file():
-        for r in read_srllm_csv(inf):
-            out.update(normalise(t) for t in (r.text, r.rewrite) if t)
-    cf = data / "sr-llm" / "counterfactual-inhouse.csv"
-    if cf.is_file():
-        for row in read_counterfactual(cf):
-            out.update(normalise(v) for v in row.values() if v)
-    return out
 
 
 def load_examples(cfg, data: Path) -> tuple[list[Example], dict]:
