@@ -21,6 +21,12 @@ def test_clean_rewrite(raw, expected):
     assert clean_rewrite(raw, "you are an idiot.") == expected
 
 
+def test_clean_rewrite_keeps_quotes_the_source_had():
+    source = '"The audience enjoyed the damn show."'
+    assert clean_rewrite('"The audience enjoyed the show."', source) == '"The audience enjoyed the show."'
+    assert clean_rewrite('"The audience enjoyed the show."', "the damn show") == "The audience enjoyed the show."
+
+
 def test_prompt_has_system_message_and_strict_variant():
     msgs = build_messages("you idiot")
     assert msgs[0] == {"role": "system", "content": SYSTEM_PROMPT}

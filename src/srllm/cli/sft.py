@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import inspect
 import os
+import shlex
+import sys
 from dataclasses import fields
 from pathlib import Path
 
@@ -110,7 +112,7 @@ def sft_command(**kwargs):
 
     config = kwargs.pop("config")
     cfg = SftConfig.load(config, **kwargs)
-    result = train_sft(cfg)
+    result = train_sft(cfg, command="srllm " + shlex.join(sys.argv[1:]))
     Console(width=140).print(
         f"adapter: {result.adapter_dir}\nsteps {result.steps}, {result.train_examples} examples, "
         f"{result.seconds / 60:.1f} min, {result.tokens_per_second:.0f} tokens/s, train loss {result.train_loss:.4f}"

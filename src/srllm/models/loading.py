@@ -68,7 +68,7 @@ def load_causal_lm(spec: str | None = None, *, adapter: str | None = None, dtype
         try:
             from peft import PeftModel
         except ImportError as e:
-            raise SrllmModelError("loading an adapter needs peft: pip install 'srllm[train]'") from e
+            raise SrllmModelError("loading an adapter needs peft: pip install peft") from e
         try:
             model = PeftModel.from_pretrained(model, adapter)
         except (OSError, ValueError) as e:

@@ -66,7 +66,9 @@ def clean_rewrite(raw: str, source: str | None = None) -> str:
     text = "\n\n".join(kept)
     # An explanation appended on the same line in parentheses: "... (I removed the insult.)"
     text = re.sub(r"\s*\((?:note|i |this |the |removed|replaced)[^()]*\)\s*$", "", text, flags=re.IGNORECASE)
-    text = _strip_quotes(text.strip())
+    # Quotes the model wrapped its answer in go; quotes the source itself had are part of the text.
+    if source is None or _strip_quotes(source.strip()) == source.strip():
+        text = _strip_quotes(text.strip())
     if _EXPLANATION.match(text) or _REFUSAL.match(text):
         return ""
     return text.strip()

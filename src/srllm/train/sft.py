@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from srllm.errors import SrllmConfigError, SrllmModelError
+from srllm.train.sft_card import write_adapter_card
 from srllm.train.sft_config import SftConfig
 from srllm.train.sft_data import load_examples
 
@@ -251,8 +252,9 @@ def build_trainer(cfg: SftConfig):
     return trainer
 
 
-def train_sft(cfg: SftConfig) -> SftResult:
-    """Train an adapter as `cfg` says; returns where it was saved and what the run measured."""
+def train_sft(cfg: SftConfig, *, command: str | None = None) -> SftResult:
+    """Train an adapter as `cfg` says; returns where it was saved and what the run measured. The adapter folder
+    gets a model card (README.md; `command`, if given, is quoted in it as the way to reproduce the run)."""
     if cfg.method == "qlora":
         check_qlora_available()
     last = _check_output_dir(cfg)
@@ -271,7 +273,8 @@ def train_sft(cfg: SftConfig) -> SftResult:
                        seconds=round(seconds, 1), tokens=tokens,
                        tokens_per_second=round(tokens / seconds, 1) if seconds else 0.0,
                        eval_loss=eval_loss, train_loss=out.training_loss, log_history=trainer.state.log_history)
-    summary = {"config": cfg.to_dict(), "base_model": trainer.base_model_path,
+    summary = {"config": cfg.to_dict(), "base_model": trainer.base_model_path, "base_model_id": base_id,
                **{k: str(v) if isinstance(v, Path) else v for k, v in result.__dict__.items()}}
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    write_adapter_card(adapter_dir, summary, command=command)
     return result
