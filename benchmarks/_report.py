@@ -33,13 +33,13 @@ def machine_note() -> str:
             f"{time.strftime('%Y-%m-%d')}")
 
 
-def update_section(title: str, body: str) -> None:
-    """Replace (or append) the `## title` section of docs/benchmarks.md, writing atomically."""
-    text = DOC.read_text("utf-8") if DOC.exists() else HEADER
+def update_section(title: str, body: str, doc: Path = DOC) -> None:
+    """Replace (or append) the `## title` section of `doc` (docs/benchmarks.md), writing atomically."""
+    text = doc.read_text("utf-8") if doc.exists() else HEADER
     section = f"## {title}\n\n{body.strip()}\n"
     pattern = re.compile(rf"^## {re.escape(title)}\n.*?(?=^## |\Z)", re.S | re.M)
     text = pattern.sub(lambda _m: section + "\n", text) if pattern.search(text) else text.rstrip() + "\n\n" + section
-    DOC.parent.mkdir(parents=True, exist_ok=True)
-    tmp = DOC.with_suffix(".md.tmp")
+    doc.parent.mkdir(parents=True, exist_ok=True)
+    tmp = doc.with_suffix(".md.tmp")
     tmp.write_text(text, "utf-8")
-    os.replace(tmp, DOC)
+    os.replace(tmp, doc)

@@ -68,6 +68,33 @@ def spans_row(det: Detector, texts: list[str]) -> dict:
             "spans cost x": t_spans / max(t_plain, 1e-9), "mean spans/text": float(np.mean(n_spans or [0]))}
 
 
+def int8_quality_rows(detectors: dict[str, Detector], data: Path) -> list[dict]:
+    """fp32 vs int8 encoder on texts neither the heads nor the thresholds saw: ParaDetox pairs of the CMD test
+    split (toxic vs its first human rewrite), infer_50 biased vs debiased, and the neutral counterfactual
+    originals (flag rate = false positives)."""
+    from srllm.data import read_counterfactual
+    from srllm.train.detector_eval import binary_metrics
+    from srllm.train.detector_holdout import cmd_test_split
+
+    is_test = cmd_test_split()
+    pairs = [(r.text, r.rewrite) for r in read_paradetox(data / "paradetox" / "paradetox.tsv")
+             if r.rewrite and is_test(r.text)]
+    sr = [(r.text, r.rewrite) for r in read_srllm_csv(data / "sr-llm" / "infer_50.csv") if r.rewrite]
+    cf = [row["Original"] for row in read_counterfactual(data / "sr-llm" / "counterfactual-inhouse.csv")]
+    rows = []
+    for name, det in detectors.items():
+        for set_name, items in (("toxic vs neutral (ParaDetox, CMD test split)", pairs),
+                                ("biased vs debiased (infer_50)", sr)):
+            texts = [a for a, _ in items] + [b for _, b in items]
+            y = np.array([1] * len(items) + [0] * len(items), dtype=bool)
+            m = binary_metrics(y, det.unsafe_probability(texts), det.is_unsafe(texts), n_boot=0)
+            rows.append({"encoder": name, "set": set_name, "n": m["n"], "AUPRC": m["auprc"], "F1": m["f1"],
+                         "FPR": m["fpr"]})
+        rows.append({"encoder": name, "set": "counterfactual originals flagged (all safe)", "n": len(cf),
+                     "FPR": float(det.is_unsafe(cf).mean())})
+    return rows
+
+
 def quality_section() -> str:
     from srllm.train.detector_card import external_lines, heldout_table, thresholds_table
 
@@ -90,6 +117,8 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--threads", default="default,1",
                     help="comma-separated Detector(threads=...) settings to measure; 'default' = torch's choice")
+    ap.add_argument("--quantize", default="none,int8",
+                    help="comma-separated encoder settings: none (fp32) and/or int8 (Detector(quantize='int8'))")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-record", action="store_true", help="Print only; do not update docs/benchmarks.md.")
     args = ap.parse_args()
@@ -103,26 +132,38 @@ def main() -> None:
     para = random.Random(args.seed).sample([r.text for r in read_paradetox(data / "paradetox" / "paradetox.tsv")],
                                            args.paradetox)
     note = machine_note()
-    det = Detector(batch_size=64)
+    encoders = [q.strip() for q in args.quantize.split(",") if q.strip()]
+    detectors = {q: Detector(batch_size=64, quantize=None if q == "none" else q) for q in encoders}
     rows = []
-    for threads in settings:
-        det.threads = threads
-        label = f"default ({torch.get_num_threads()})" if threads is None else str(threads)
-        for row in (batch_row(det, "infer_50", infer, args.repeats),
-                    batch_row(det, f"{args.paradetox} ParaDetox", para, args.repeats),
-                    single_row(det, para[: args.single]),
-                    spans_row(det, para[:100])):
-            rows.append({"threads": label, **row})
+    for q, det in detectors.items():
+        for threads in settings:
+            det.threads = threads
+            label = f"default ({torch.get_num_threads()})" if threads is None else str(threads)
+            for row in (batch_row(det, "infer_50", infer, args.repeats),
+                        batch_row(det, f"{args.paradetox} ParaDetox", para, args.repeats),
+                        single_row(det, para[: args.single]),
+                        spans_row(det, para[:100])):
+                rows.append({"encoder": "fp32" if q == "none" else q, "threads": label, **row})
     load_end = os.getloadavg()[0]
-    columns = ["threads", "measure", "n", "repeats", "texts/s (median run)", "texts/s (best run)", "ms/text (median)",
-               "p50 ms", "p95 ms", "spans cost x", "mean spans/text"]
+    columns = ["encoder", "threads", "measure", "n", "repeats", "texts/s (median run)", "texts/s (best run)",
+               "ms/text (median)", "p50 ms", "p95 ms", "spans cost x", "mean spans/text"]
     table = markdown_table(rows, columns)
     print(table)
+    quality = ""
+    if len(detectors) > 1:
+        for det in detectors.values():
+            det.threads = None
+        qrows = int8_quality_rows({("fp32" if q == "none" else q): d for q, d in detectors.items()}, data)
+        quality = ("\n\nThe same heads and declared thresholds on fp32 vs int8 embeddings, on texts they never "
+                   "trained on:\n\n" + markdown_table(qrows, ["encoder", "set", "n", "AUPRC", "F1", "FPR"]))
+        print(quality)
     body = (f"`.venv/bin/python benchmarks/bench_detector.py --paradetox {args.paradetox} --single {args.single} "
-            f"--threads {args.threads}` ({note}; load average {load_end:.1f} at the end). The machine is shared "
-            f"with other training jobs: the load average says how busy it was (2 = both cores busy). Targets on 2 "
+            f"--threads {args.threads} --quantize {args.quantize}` ({note}; load average {load_end:.1f} at the end; "
+            f"2 = both cores busy; other jobs, if any, ran at nice 19). Targets on 2 "
             f"cores: >= 300 texts/s batched, single-text p50 <= 20 ms. `Detector(threads=...)` sets torch threads "
-            f"while embedding (calls of <= 8 texts always use 1).\n\n{table}\n\n{quality_section()}\n")
+            f"while embedding (calls of <= 8 texts always use 1); `Detector(quantize='int8')` embeds with an int8 "
+            f"copy of MiniLM (torch dynamic quantization; off by default).\n\n{table}{quality}\n\n"
+            f"{quality_section()}\n")
     if not args.no_record:
         update_section("Detector", body)
 

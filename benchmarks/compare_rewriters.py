@@ -5,7 +5,10 @@
 
 Systems: (a) identity (the input returned unchanged), (b) the embedded SmolLM2-135M-Instruct prompted zero-shot
 (srllm.rewrite.prompts.build_messages), (c) the same few-shot (FEW_SHOT_EXAMPLES), (d) the same with the trained
-adapter (zero-shot prompt, as at inference). Generation: TransformersBackend, greedy, batches of 16; every LLM
+adapter (zero-shot prompt, as at inference), (e) `srllm check` with that adapter: the shipped pipeline (detector
+gate: a text it finds safe is returned unchanged; adapter rewrite; re-check; strict retry; span-edit fallback; its
+STA judge is also its gate, so its STA is favourable by construction), and, for scale, the first human reference
+scored by the same judges. Generation: TransformersBackend, greedy, batches of 16; every LLM
 output goes through srllm.rewrite.clean.clean_rewrite (as in `srllm check`). Generations are cached in --cache
 (re-running regenerates nothing).
 
@@ -35,13 +38,13 @@ from _report import machine_note, markdown_table, update_section  # noqa: E402
 
 from srllm.data import read_counterfactual, read_jsonl_records, shared_data_dir  # noqa: E402
 from srllm.evaluate import metrics as M  # noqa: E402
-from srllm.evaluate.gen_cache import GenerationCache, cached_generate  # noqa: E402
+from srllm.evaluate.gen_cache import GenerationCache, cache_key, cached_generate  # noqa: E402
 from srllm.evaluate.stats import paired_bootstrap  # noqa: E402
 from srllm.models import GenerationConfig  # noqa: E402
 from srllm.rewrite.clean import clean_rewrite  # noqa: E402
 from srllm.rewrite.prompts import FEW_SHOT_EXAMPLES, build_messages  # noqa: E402
 
-SYSTEMS = ("identity", "zero-shot", "few-shot", "adapter")
+SYSTEMS = ("identity", "zero-shot", "few-shot", "adapter", "srllm check")
 MAX_NEW = {"infer_50": 200, "paradetox-test": 64, "neutral (ParaDetox test)": 64, "neutral (counterfactual)": 64}
 
 
@@ -77,22 +80,51 @@ def generate(sets: dict, adapter: str | None, cache_dir: Path, batch_size: int,
     from srllm.models import TransformersBackend
 
     outputs: dict[str, dict[str, list[str]]] = {name: {"identity": list(s["texts"])} for name, s in sets.items()}
+    for name, s in sets.items():
+        if s["refs"] is not None:
+            outputs[name]["human reference"] = [refs[0] for refs in s["refs"]]
     timing: dict[str, float] = {}
     backends = {}
     for system in systems:
-        cache = GenerationCache(cache_dir / f"gen-{system}.jsonl")
+        if system == "srllm check":
+            t0 = time.perf_counter()
+            for name, s in sets.items():
+                outputs[name][system] = pipeline_outputs(s["texts"], adapter, cache_dir, batch_size)
+            timing[system] = time.perf_counter() - t0
+            continue
+        name_in_cache = _cache_name(system, adapter)
+        cache = GenerationCache(cache_dir / f"gen-{name_in_cache}.jsonl")
         t0, n = time.perf_counter(), 0
         for name, s in sets.items():
             few = FEW_SHOT_EXAMPLES if system == "few-shot" else None
             convs = [build_messages(t, few_shot=few) for t in s["texts"]]
             cfg = GenerationConfig(max_new_tokens=MAX_NEW[name], batch_size=batch_size)
-            if system not in backends and any(cache.get(k) is None for k in _keys(system, convs, cfg)):
+            if system not in backends and any(cache.get(k) is None for k in _keys(name_in_cache, convs, cfg)):
                 backends[system] = TransformersBackend(adapter=adapter if system == "adapter" else None)
-            raw = cached_generate(backends.get(system), convs, cfg, cache, system=system, desc=name)
+            raw = cached_generate(backends.get(system), convs, cfg, cache, system=name_in_cache, desc=name)
             outputs[name][system] = [clean_rewrite(o, source=t) for o, t in zip(raw, s["texts"], strict=True)]
             n += len(convs)
         timing[system] = time.perf_counter() - t0
     return outputs, timing
+
+
+def pipeline_outputs(texts: list[str], adapter: str, cache_dir: Path, batch_size: int) -> list[str]:
+    """`output` of srllm.Guard.check (the shipped pipeline: detector gate, adapter rewrite, re-check, strict retry,
+    span-edit fallback), cached per text like the generations."""
+    from srllm.guard import Guard
+    from srllm.rewrite import RewriteConfig
+
+    name = _cache_name("adapter", adapter).replace("adapter", "check", 1)
+    cache = GenerationCache(cache_dir / f"gen-{name}.jsonl")
+    keys = [cache_key(name, [{"role": "user", "content": t}], GenerationConfig()) for t in texts]
+    todo = [i for i, k in enumerate(keys) if cache.get(k) is None]
+    if todo:
+        guard = Guard(adapter=adapter, rewrite_config=RewriteConfig(batch_size=batch_size))
+        for start in range(0, len(todo), 64):
+            idx = todo[start:start + 64]
+            results = guard.check([texts[i] for i in idx], spans=True)
+            cache.put_many([(keys[i], r.output) for i, r in zip(idx, results, strict=True)])
+    return [cache.get(k) for k in keys]
 
 
 def _keys(system, convs, cfg):
@@ -113,7 +145,9 @@ def score(sets: dict, outputs: dict) -> tuple[list[dict], list[dict], dict]:
     rows, neutral_rows, per_item = [], [], {}
     for name, s in sets.items():
         texts = s["texts"]
-        for system in SYSTEMS:
+        for system in [*SYSTEMS, "human reference"]:
+            if system not in outputs[name]:
+                continue
             outs = outputs[name][system]
             if s["refs"] is None:
                 oc = M.summarize("over_correction", M.over_correction(texts, outs))
@@ -150,6 +184,26 @@ def paired(sets: dict, per_item: dict) -> list[dict]:
     return out
 
 
+def _adapter_path(spec: str) -> str:
+    from srllm.models import default_adapter_dir
+
+    adapter = str(default_adapter_dir()) if spec == "default" else spec
+    if adapter in ("None", "") or not Path(adapter, "adapter_config.json").is_file():
+        raise SystemExit(f"no adapter at {adapter!r}: train one (configs/sft-smollm2-lora.yaml) or pass --adapter")
+    return adapter
+
+
+def _cache_name(system: str, adapter: str | None) -> str:
+    """The generation-cache name of a system; the adapter's is tied to its weights, so a retrained adapter is
+    never served stale outputs."""
+    if system != "adapter":
+        return system
+    import hashlib
+
+    digest = hashlib.sha1(Path(adapter, "adapter_model.safetensors").read_bytes()).hexdigest()[:12]
+    return f"adapter-{digest}"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", type=Path, default=Path("runs/cmd.jsonl"))
@@ -167,15 +221,11 @@ def main() -> None:
     if args.generate_only:
         sets = load_sets(args.data, args.paradetox_n, args.neutral_n, args.counterfactual_n, args.seed)
         chosen = tuple(s.strip() for s in args.generate_only.split(",") if s.strip())
-        _, timing = generate(sets, None, args.cache, args.batch_size, chosen)
+        _, timing = generate(sets, _adapter_path(args.adapter), args.cache, args.batch_size, chosen)
         print("generation seconds per system:", {k: round(v, 1) for k, v in timing.items()})
         return
 
-    from srllm.models import default_adapter_dir
-
-    adapter = str(default_adapter_dir()) if args.adapter == "default" else args.adapter
-    if adapter in ("None", "") or not Path(adapter, "adapter_config.json").is_file():
-        raise SystemExit(f"no adapter at {adapter!r}: train one (configs/sft-smollm2-lora.yaml) or pass --adapter")
+    adapter = _adapter_path(args.adapter)
     note = machine_note()
     sets = load_sets(args.data, args.paradetox_n, args.neutral_n, args.counterfactual_n, args.seed)
     outputs, timing = generate(sets, adapter, args.cache, args.batch_size)
@@ -192,7 +242,8 @@ def main() -> None:
         {"rows": rows, "over_correction": neutral_rows, "paired": comparisons, "adapter": adapter,
          "generation_seconds": timing, "machine": note}, indent=2, default=str) + "\n", encoding="utf-8")
     (args.cache / "samples.json").write_text(json.dumps(
-        {name: [{"input": t, **{s: outputs[name][s][i] for s in SYSTEMS[1:]}} for i, t in enumerate(st["texts"][:20])]
+        {name: [{"input": t, **{s: outputs[name][s][i] for s in SYSTEMS[1:] if s in outputs[name]}}
+                for i, t in enumerate(st["texts"][:20])]
          for name, st in sets.items()}, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     if not args.no_record:
         cmd = ("`.venv/bin/python benchmarks/compare_rewriters.py --data " + str(args.data) + f" --paradetox-n "
@@ -201,6 +252,9 @@ def main() -> None:
                 + "\n\nValues: mean [95% bootstrap CI]; BLEU in points.\n\n" + tables
                 + f"\n\nGeneration time (all sets, seconds): {', '.join(f'{k} {v:.0f}' for k, v in timing.items())}.")
         update_section("Rewriting: adapter vs prompting", body)
+        card = Path(adapter) / "README.md"
+        if card.is_file():  # the adapter's own model card carries the same measurement
+            update_section("Measured (benchmarks/compare_rewriters.py)", body, doc=card)
 
 
 if __name__ == "__main__":

@@ -74,6 +74,19 @@ def test_unsafe_probability_and_is_unsafe_agree_with_predict(det):
     assert det.is_unsafe(TOXIC).all() and not det.is_unsafe(SAFE).any()
 
 
+def test_int8_encoder_is_a_separate_copy_with_close_embeddings(det, encoder_path, heads):
+    import torch
+
+    q = Detector(encoder=encoder_path, heads=heads, quantize="int8")
+    linear = type(q.encoder[0].auto_model.encoder.layer[0].attention.self.query)
+    assert linear is not torch.nn.Linear  # quantized
+    assert type(det.encoder[0].auto_model.encoder.layer[0].attention.self.query) is torch.nn.Linear  # untouched
+    cos = np.sum(q.embed(TOXIC + SAFE) * det.embed(TOXIC + SAFE), axis=1)
+    assert cos.min() > 0.9
+    with pytest.raises(SrllmConfigError, match="quantize"):
+        Detector(encoder=encoder_path, heads=heads, quantize="int4")
+
+
 def test_policy_disables_categories_and_their_children(encoder_path, heads, tmp_path):
     policy = tmp_path / "policy.yaml"
     policy.write_text("disable: [toxicity]\n")

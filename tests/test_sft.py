@@ -111,6 +111,13 @@ def test_adapter_saves_and_reloads(trained, tiny):
         torch.testing.assert_close(reloaded(x).logits, model(x).logits, rtol=1e-2, atol=1e-2)
 
 
+def test_adapter_folder_has_a_model_card(trained):
+    cfg, result = trained
+    card = (result.adapter_dir / "README.md").read_text("utf-8")
+    assert "library_name: peft" in card and f"{result.steps} optimiser steps" in card
+    assert f"{result.train_examples} examples" in card and f"lora_r: {cfg.lora_r}" in card
+
+
 def test_resume_continues_from_checkpoint(trained, tiny):
     from srllm.train.sft import train_sft
 
@@ -193,3 +200,23 @@ def test_cli_train_sft_flags_and_bad_key(tiny, tmp_path):
     res = CliRunner().invoke(app, ["train", "sft", "--data", str(tiny[1]), "--model", str(tiny[0]),
                                    "--method", "qlora", "--output-dir", str(tmp_path / "o")])
     assert res.exit_code == 2 and "CUDA" in res.output
+
+
+@pytest.mark.slow
+def test_shipped_adapter_is_small_and_loads_on_the_embedded_model():
+    import torch
+    from safetensors import safe_open
+
+    from srllm.models import default_adapter_dir, load_causal_lm
+
+    path = default_adapter_dir()
+    if path is None:
+        pytest.skip("no shipped adapter in src/srllm/assets/sr-adapter-smollm2-135m")
+    weights = path / "adapter_model.safetensors"
+    assert weights.stat().st_size < 10_000_000 and (path / "README.md").is_file()
+    with safe_open(str(weights), "pt") as f:
+        assert {f.get_slice(k).get_dtype() for k in f.keys()} == {"F16"}  # noqa: SIM118 (safe_open is not a dict)
+    model, tok = load_causal_lm(None, adapter=str(path))
+    x = tok("you are a fool", return_tensors="pt")
+    with torch.no_grad():
+        assert torch.isfinite(model(**x).logits).all()

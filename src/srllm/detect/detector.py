@@ -14,6 +14,8 @@ Decisions (declared):
   highest. Safe texts have severity "none".
 - Texts longer than the heads' `max_seq_length` word pieces (128) are truncated by the encoder; only their start
   is judged.
+- `quantize="int8"`: embed with an int8 copy of the encoder (srllm.detect.encoding.quantized_copy): faster on CPU,
+  slightly different scores; off by default because the shipped heads' thresholds were declared on fp32 embeddings.
 - `threads`: torch threads used while embedding (None: torch's setting, one thread for calls of <= 8 texts; on
   a machine busy with other jobs, threads=1 is much faster, see srllm.detect.encoding).
 """
@@ -22,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from srllm.detect.encoding import clip_text, embedding_dim, encode_texts
+from srllm.detect.encoding import clip_text, embedding_dim, encode_texts, quantized_copy
 from srllm.detect.heads import HeadSet, default_heads_dir, unsafe_score
 from srllm.detect.spans import SpanRule, leave_one_out, merge_adjacent, remove_range, select_words, word_tokens
 from srllm.errors import SrllmConfigError, SrllmModelError
@@ -53,7 +55,7 @@ class Detector:
     """Sentence-embedding detector with one trained head per taxonomy category."""
 
     def __init__(self, *, encoder: str | None = None, heads=None, policy=None, batch_size: int = 64,
-                 span_rule: SpanRule | None = None, threads: int | None = None):
+                 span_rule: SpanRule | None = None, threads: int | None = None, quantize: str | None = None):
         if batch_size < 1:
             raise SrllmConfigError(f"batch_size must be >= 1, got {batch_size}")
         if threads is not None and threads < 1:
@@ -73,6 +75,11 @@ class Detector:
             raise SrllmModelError(f"encoder '{encoder or self.head_set.encoder}' gives {dim}-d embeddings but the "
                                   f"heads take {self.head_set.embedding_dim}-d (they were trained on "
                                   f"{self.head_set.encoder}); use that encoder or retrain the heads")
+        if quantize not in (None, "int8"):
+            raise SrllmConfigError(f"quantize must be None or 'int8', got {quantize!r}")
+        if quantize:
+            self.encoder = quantized_copy(self.encoder)
+        self.quantize = quantize
         self.max_seq_length = self.head_set.max_seq_length
 
     def _resolve_thresholds(self) -> dict[str, float]:

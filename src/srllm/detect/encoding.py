@@ -7,7 +7,7 @@ import re
 
 import numpy as np
 
-__all__ = ["clip_text", "encode_texts", "embedding_dim"]
+__all__ = ["clip_text", "encode_texts", "embedding_dim", "quantized_copy"]
 
 _NONSPACE = re.compile(r"\S+")
 
@@ -63,3 +63,25 @@ def encode_texts(encoder, texts: list[str], *, max_seq_length: int, batch_size: 
     finally:
         torch.set_num_threads(before)
     return np.asarray(emb, dtype=np.float32)
+
+
+def quantized_copy(encoder):
+    """A copy of a sentence-transformers encoder whose transformer Linear layers run in int8 (torch dynamic
+    quantization: int8 weights, activations quantized per call). About 1.5x faster on CPU; embeddings move
+    slightly, so heads trained on fp32 embeddings score a little differently (benchmarks/bench_detector.py
+    measures both speed and held-out quality). The shared fp32 encoder is left untouched."""
+    import copy
+    import warnings
+
+    import torch
+
+    quantized = copy.deepcopy(encoder)
+    module = quantized[0]
+    # sentence-transformers >= 5 keeps the model in `.model` (`.auto_model` is a read-only alias); older ones in
+    # `.auto_model`.
+    attr = "model" if isinstance(getattr(module, "model", None), torch.nn.Module) else "auto_model"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch.ao's notice that this API is moving to torchao
+        setattr(module, attr, torch.ao.quantization.quantize_dynamic(getattr(module, attr), {torch.nn.Linear},
+                                                                     dtype=torch.qint8))
+    return quantized
