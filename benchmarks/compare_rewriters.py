@@ -151,7 +151,9 @@ def score(sets: dict, outputs: dict) -> tuple[list[dict], list[dict], dict]:
             outs = outputs[name][system]
             if s["refs"] is None:
                 oc = M.summarize("over_correction", M.over_correction(texts, outs))
-                neutral_rows.append({"set": name, "system": system, "n": oc.n, "over-correction": ci(oc)})
+                ow = M.summarize("over_correction_words", M.over_correction_words(texts, outs))
+                neutral_rows.append({"set": name, "system": system, "n": oc.n, "over-correction": ci(oc),
+                                     "other words (case/punctuation ignored)": ci(ow)})
                 continue
             empty = np.array([not o.strip() for o in outs])
             sta_i = 1.0 - judge.is_unsafe(outs).astype(float)

@@ -100,6 +100,13 @@ def test_over_correction_ignores_whitespace_only():
     assert got.tolist() == [0.0, 1.0, 0.0]
 
 
+def test_over_correction_words_ignores_case_and_punctuation_only():
+    inputs = ["i don 't know .", "keep me", "you are wrong"]
+    outputs = ["I don't know.", "Keep me!", "you are mistaken"]
+    assert M.over_correction_words(inputs, outputs).tolist() == [0.0, 0.0, 1.0]
+    assert M.over_correction(inputs, outputs).tolist() == [1.0, 1.0, 1.0]
+
+
 def test_stereoset_lms_ss_icat_and_crows_pairs():
     s, a, u = [-1.0, -5.0, -2.0, -3.0], [-2.0, -1.0, -9.0, -1.0], [-3.0, -3.0, -1.0, -2.0]
     items = M.stereoset_items(s, a, u)

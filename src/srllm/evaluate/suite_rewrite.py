@@ -133,6 +133,8 @@ def _over_correction(ctx: EvalContext, res: SuiteResult) -> None:
     vals = {k: M.over_correction(ds.texts, o) for k, o in outs.items()}
     for label, v in vals.items():
         res.add_mean(ctx, ds.name, label, "over_correction", v, ids=ds.ids, judge="exact match (whitespace-normalised)")
+        res.add_mean(ctx, ds.name, label, "over_correction_words", M.over_correction_words(ds.texts, outs[label]),
+                     ids=ds.ids, judge="same words (case, punctuation, spacing ignored)")
     for base in ctx.systems[1:]:
         res.compare(ctx, ds.name, "over_correction", base.label, ctx.systems[0].label, vals[base.label],
                     vals[ctx.systems[0].label])
