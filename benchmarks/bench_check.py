@@ -1,7 +1,7 @@
 """Time `srllm check` end to end (detector + rewriting with the embedded SmolLM2 and its default adapter) and
 measure over-correction on neutral texts.
 
-    .venv/bin/python benchmarks/bench_check.py [--paradetox 1000] [--adapter default] [--no-record]
+    .venv/bin/python benchmarks/bench_check.py [--paradetox 1000] [--rewrite-n N] [--adapter default] [--no-record]
 
 Inputs: the 53 texts of infer_50.csv, N ParaDetox toxic texts (seeded sample), the 420 neutral `Original`
 sentences of counterfactual-inhouse.csv.
@@ -41,6 +41,8 @@ def run(guard: Guard, name: str, texts: list[str], rewrite: bool) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--paradetox", type=int, default=1000)
+    ap.add_argument("--rewrite-n", type=int, default=None,
+                    help="time rewriting on the first N texts of the ParaDetox sample (default: all of them)")
     ap.add_argument("--adapter", default="default")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-record", action="store_true", help="Print only; do not update docs/benchmarks.md.")
@@ -57,11 +59,13 @@ def main() -> None:
     guard.check(["warm up the detector"], rewrite=False)
     rows = [run(guard, "infer_50", infer, False), run(guard, "ParaDetox sample", para, False),
             run(guard, "counterfactual originals (neutral)", neutral, False),
-            run(guard, "infer_50", infer, True), run(guard, "ParaDetox sample", para, True)]
+            run(guard, "infer_50", infer, True), run(guard, "ParaDetox sample", para[: args.rewrite_n], True)]
     table = markdown_table(rows)
     print(table)
     over = rows[2]
-    body = (f"`.venv/bin/python benchmarks/bench_check.py --paradetox {args.paradetox} --adapter {args.adapter}` "
+    rewrite_n = f" --rewrite-n {args.rewrite_n}" if args.rewrite_n else ""
+    body = (f"`.venv/bin/python benchmarks/bench_check.py --paradetox {args.paradetox}{rewrite_n} --adapter "
+            f"{args.adapter}` "
             f"({note}).\n\nRewriting: embedded SmolLM2-135M-Instruct, adapter `{args.adapter}`, greedy, "
             f"re-check by the detector, strict retry, span-edit fallback. `texts/s` includes spans and rewriting.\n\n"
             f"{table}\n\nOver-correction on the 420 neutral counterfactual originals: {over['unchanged']}/{over['n']} "

@@ -24,6 +24,7 @@ HEADLINE = [  # (suite, dataset, metric)
     ("detox", "paradetox-test", "j"), ("detox", "paradetox-test", "bleu"), ("detox", "sr-llm-infer50", "toxic_rate"),
     ("detox", "sr-llm-infer50", "j"), ("detox", "sr-llm-infer50", "bleu"), ("detox", "paradetox-neutral",
                                                                              "over_correction"),
+    ("detox", "paradetox-neutral", "over_correction_words"),
     ("readability", "sr-llm-infer50", "flesch"), ("readability", "sr-llm-infer50", "knowledge_retention"),
     ("counterfactual", "counterfactual-inhouse/gender", "decision_consistency"),
     ("counterfactual", "counterfactual-inhouse/race", "decision_consistency"),

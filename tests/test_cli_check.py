@@ -87,3 +87,18 @@ def test_taxonomy_command_lists_categories():
     res = runner.invoke(app, ["taxonomy", "--json"])
     assert res.exit_code == 0
     assert any(r["id"] == "bias.gender" for r in json.loads(res.stdout))
+
+
+def test_int8_flag_reaches_the_detector(monkeypatch):
+    seen = {}
+
+    def detector(**kw):
+        seen.update(kw)
+        return WordDetector()
+
+    monkeypatch.setattr(srllm.detect, "Detector", detector, raising=False)
+    res = invoke("all good here", "--int8")
+    assert res.exit_code == 0, res.output
+    assert seen["quantize"] == "int8"
+    invoke("all good here")
+    assert seen["quantize"] is None

@@ -20,7 +20,8 @@ from srllm.evaluate import stats
 __all__ = [
     "FL_PPL_THRESHOLD", "SIM_ENCODER_NAME", "METRICS", "MetricSpec", "MetricResult", "metric_spec", "summarize",
     "summarize_corpus", "sta", "sim", "fl", "j_items", "j", "bleu",
-    "chrf", "corpus_metric_of_indices", "over_correction", "over_correction_words", "stereoset_items", "stereoset_scores", "icat",
+    "chrf", "corpus_metric_of_indices", "over_correction", "over_correction_words",
+    "stereoset_items", "stereoset_scores", "icat",
     "crows_pairs_items", "pct_stereotype", "auprc", "f1_at", "fpr_at", "safe_response", "over_refusal",
 ]
 
