@@ -59,10 +59,11 @@ def main() -> None:
     guard.check(["warm up the detector"], rewrite=False)
     rows = [run(guard, "infer_50", infer, False), run(guard, "ParaDetox sample", para, False),
             run(guard, "counterfactual originals (neutral)", neutral, False),
-            run(guard, "infer_50", infer, True), run(guard, "ParaDetox sample", para[: args.rewrite_n], True)]
+            run(guard, "infer_50", infer, True), run(guard, "ParaDetox sample", para[: args.rewrite_n], True),
+            run(guard, "counterfactual originals (neutral)", neutral, True)]
     table = markdown_table(rows)
     print(table)
-    over = rows[2]
+    over = rows[-1]  # rewrite mode: what `srllm check` returns for neutral texts
     rewrite_n = f" --rewrite-n {args.rewrite_n}" if args.rewrite_n else ""
     body = (f"`.venv/bin/python benchmarks/bench_check.py --paradetox {args.paradetox}{rewrite_n} --adapter "
             f"{args.adapter}` "

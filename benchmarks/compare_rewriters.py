@@ -217,9 +217,17 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--cache", type=Path, default=Path("runs/compare"))
     ap.add_argument("--no-record", action="store_true", help="do not write docs/benchmarks.md")
+    ap.add_argument("--systems", default=",".join(SYSTEMS),
+                    help=f"systems to compare (identity and adapter are always included); default {','.join(SYSTEMS)}")
     ap.add_argument("--generate-only", default=None, metavar="SYSTEMS",
                     help="only fill the generation cache for these systems (e.g. zero-shot,few-shot), then stop")
     args = ap.parse_args()
+    global SYSTEMS
+    chosen = {s.strip() for s in args.systems.split(",")} | {"identity", "adapter"}
+    unknown = chosen - set(SYSTEMS)
+    if unknown:
+        raise SystemExit(f"--systems: unknown {sorted(unknown)}; known: {', '.join(SYSTEMS)}")
+    SYSTEMS = tuple(s for s in SYSTEMS if s in chosen)
     if args.generate_only:
         sets = load_sets(args.data, args.paradetox_n, args.neutral_n, args.counterfactual_n, args.seed)
         chosen = tuple(s.strip() for s in args.generate_only.split(",") if s.strip())
@@ -230,7 +238,7 @@ def main() -> None:
     adapter = _adapter_path(args.adapter)
     note = machine_note()
     sets = load_sets(args.data, args.paradetox_n, args.neutral_n, args.counterfactual_n, args.seed)
-    outputs, timing = generate(sets, adapter, args.cache, args.batch_size)
+    outputs, timing = generate(sets, adapter, args.cache, args.batch_size, SYSTEMS[1:])
     rows, neutral_rows, per_item = score(sets, outputs)
     comparisons = paired(sets, per_item)
     cols = ["set", "system", "n", "STA", "SIM", "FL", "J", "BLEU", "empty"]
@@ -249,7 +257,8 @@ def main() -> None:
          for name, st in sets.items()}, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     if not args.no_record:
         cmd = ("`.venv/bin/python benchmarks/compare_rewriters.py --data " + str(args.data) + f" --paradetox-n "
-               f"{args.paradetox_n} --neutral-n {args.neutral_n} --counterfactual-n {args.counterfactual_n}`")
+               f"{args.paradetox_n} --neutral-n {args.neutral_n} --counterfactual-n {args.counterfactual_n} --systems "
+               f"{','.join(SYSTEMS)}`")
         body = (f"Command: {cmd} ({note}). Adapter: `{adapter}`.\n\n" + __doc__.split("\n\n", 2)[2].strip()
                 + "\n\nValues: mean [95% bootstrap CI]; BLEU in points.\n\n" + tables
                 + f"\n\nGeneration time (all sets, seconds): {', '.join(f'{k} {v:.0f}' for k, v in timing.items())}.")

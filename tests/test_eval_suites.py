@@ -146,3 +146,18 @@ def test_detector_suite_with_a_labelled_file(tmp_path, cmd_file, monkeypatch):
     got = {r["name"]: r["value"] for r in _rows(res, dataset="tiny/unsafe")}
     assert got == {"auprc": pytest.approx(1.0), "f1": pytest.approx(1.0), "fpr": pytest.approx(0.0)}
     assert _rows(res, dataset="tiny/toxicity", name="f1")  # per category where labels exist
+
+
+def test_readability_leaves_empty_outputs_out_of_the_flesch_mean(tmp_path, cmd_file, monkeypatch):
+    from srllm.evaluate.systems import System
+    from srllm.models import GenerationBackend
+
+    class FirstEmpty(GenerationBackend):
+        def generate(self, conversations, config=None):
+            return ["" if i == 0 else "The plan is fine and we will meet at noon." for i in range(len(conversations))]
+
+    monkeypatch.setattr("srllm.data.shared_data_dir", lambda: None)
+    ctx = context(tmp_path, data_files=[cmd_file], systems=[System("model", name="first-empty", backend=FirstEmpty())])
+    res = S.get_suite("readability").run(ctx)
+    row = _rows(res, system="model", name="flesch")[0]
+    assert row["n"] == 2 and np.isfinite(row["value"])

@@ -160,7 +160,9 @@ def run_readability(ctx: EvalContext) -> SuiteResult:
         kept_by = {}
         for label, o in outs.items():
             f_out = flesch_reading_ease(o)
-            res.add_mean(ctx, ds.name, label, "flesch", f_out, ids=ds.ids, judge="textstat")
+            scored = ~np.isnan(f_out)  # an empty output (refusal) has no reading ease: n says how many remain
+            res.add_mean(ctx, ds.name, label, "flesch", f_out[scored],
+                         ids=[i for i, m in zip(ds.ids, scored, strict=True) if m], judge="textstat")
             kept = np.array([knowledge_retained(a, b) for a, b in zip(ds.texts, o, strict=True)])
             mask = ~np.isnan(kept)
             kept_by[label] = kept
