@@ -207,6 +207,7 @@ def _cache_name(system: str, adapter: str | None) -> str:
 
 
 def main() -> None:
+    global SYSTEMS
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", type=Path, default=Path("runs/cmd.jsonl"))
     ap.add_argument("--adapter", default="default", help="'default' (the shipped adapter) or a folder")
@@ -222,7 +223,6 @@ def main() -> None:
     ap.add_argument("--generate-only", default=None, metavar="SYSTEMS",
                     help="only fill the generation cache for these systems (e.g. zero-shot,few-shot), then stop")
     args = ap.parse_args()
-    global SYSTEMS
     chosen = {s.strip() for s in args.systems.split(",")} | {"identity", "adapter"}
     unknown = chosen - set(SYSTEMS)
     if unknown:
