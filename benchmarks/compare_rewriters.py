@@ -198,12 +198,9 @@ def _adapter_path(spec: str) -> str:
 def _cache_name(system: str, adapter: str | None) -> str:
     """The generation-cache name of a system; the adapter's is tied to its weights, so a retrained adapter is
     never served stale outputs."""
-    if system != "adapter":
-        return system
-    import hashlib
+    from srllm.models import adapter_fingerprint
 
-    digest = hashlib.sha1(Path(adapter, "adapter_model.safetensors").read_bytes()).hexdigest()[:12]
-    return f"adapter-{digest}"
+    return f"adapter-{adapter_fingerprint(adapter)}" if system == "adapter" else system
 
 
 def main() -> None:

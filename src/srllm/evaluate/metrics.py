@@ -269,9 +269,9 @@ def over_correction_words(inputs: Sequence[str], outputs: Sequence[str]) -> np.n
     edits from re-casing and re-punctuating ("don 't" -> "Don't"), which `over_correction` also counts."""
     if len(inputs) != len(outputs):
         raise SrllmDataError(f"over_correction_words needs one output per input: {len(inputs)} vs {len(outputs)}")
-    words = [" ".join(re.findall(r"\w+", t.lower())) for t in (*inputs, *outputs)]
-    n = len(inputs)
-    return np.array([float(words[i] != words[n + i]) for i in range(n)])
+    from srllm.data.build import normalize  # the form `srllm data build` compares texts in
+
+    return np.array([float(normalize(a) != normalize(b)) for a, b in zip(inputs, outputs, strict=True)])
 
 
 # ----- stereotypes: StereoSet and CrowS-Pairs ---------------------------------------------------------------

@@ -105,14 +105,11 @@ class System:
         never get the old adapter's cached generations."""
         if self.spec is None or not self.spec.adapter or self.spec.base_url:
             return self.name
-        from srllm.models.loading import _DEFAULT_NAMES, resolve_adapter
+        from srllm.models.loading import _DEFAULT_NAMES, adapter_fingerprint, resolve_adapter
 
-        adapter = resolve_adapter(self.spec.adapter, model_is_default=self.spec.model in _DEFAULT_NAMES)
-        weights = [Path(adapter) / f for f in ("adapter_model.safetensors", "adapter_model.bin")] if adapter else []
-        for w in weights:
-            if w.is_file():
-                return f"{self.name}#{hashlib.sha1(w.read_bytes()).hexdigest()[:12]}"
-        return self.name
+        digest = adapter_fingerprint(resolve_adapter(self.spec.adapter,
+                                                     model_is_default=self.spec.model in _DEFAULT_NAMES))
+        return f"{self.name}#{digest}" if digest else self.name
 
     def _cache(self, cache_dir: Path | None) -> GenerationCache:
         """One cache file per system (by name and adapter fingerprint, not label), so a model's generations are

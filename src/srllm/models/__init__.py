@@ -10,6 +10,7 @@ from srllm.models.backends import (
 )
 from srllm.models.embedded import EMBEDDED_ENCODER, EMBEDDED_LLM, cache_dir, embedded_encoder_dir, embedded_llm_dir
 from srllm.models.loading import (
+    adapter_fingerprint,
     default_adapter_dir,
     load_causal_lm,
     load_sentence_encoder,
@@ -20,6 +21,7 @@ from srllm.models.loading import (
 
 __all__ = [
     "EMBEDDED_ENCODER", "EMBEDDED_LLM", "GenerationBackend", "GenerationConfig", "Messages", "OpenAIBackend",
-    "TransformersBackend", "cache_dir", "default_adapter_dir", "embedded_encoder_dir", "embedded_llm_dir",
+    "TransformersBackend", "adapter_fingerprint", "cache_dir", "default_adapter_dir", "embedded_encoder_dir",
+    "embedded_llm_dir",
     "load_causal_lm", "load_sentence_encoder", "make_backend", "resolve_adapter", "resolve_encoder", "resolve_llm",
 ]

@@ -11,7 +11,7 @@ from srllm.errors import SrllmModelError
 from srllm.models.embedded import EMBEDDED_ENCODER, EMBEDDED_LLM, embedded_encoder_dir, embedded_llm_dir
 
 __all__ = ["resolve_llm", "resolve_encoder", "load_causal_lm", "load_sentence_encoder", "default_adapter_dir",
-           "resolve_adapter"]
+           "resolve_adapter", "adapter_fingerprint"]
 
 _DEFAULT_NAMES = {None, "", "default", "embedded"}
 
@@ -33,6 +33,20 @@ def default_adapter_dir() -> Path | None:
     """The SR adapter trained for the embedded model and shipped in the package, if present."""
     path = Path(__file__).resolve().parent.parent / "assets" / "sr-adapter-smollm2-135m"
     return path if (path / "adapter_config.json").is_file() else None
+
+
+def adapter_fingerprint(adapter: str | os.PathLike | None) -> str | None:
+    """12 hex digits of the SHA-1 of a local adapter's weights (None when there are none), so caches keyed by it
+    never serve a retrained adapter the old adapter's outputs."""
+    import hashlib
+
+    if not adapter:
+        return None
+    for name in ("adapter_model.safetensors", "adapter_model.bin"):
+        weights = Path(adapter) / name
+        if weights.is_file():
+            return hashlib.sha1(weights.read_bytes()).hexdigest()[:12]
+    return None
 
 
 def resolve_adapter(spec: str | os.PathLike | None, *, model_is_default: bool) -> str | None:
