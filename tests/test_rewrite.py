@@ -21,6 +21,13 @@ def test_clean_rewrite(raw, expected):
     assert clean_rewrite(raw, "you are an idiot.") == expected
 
 
+def test_clean_rewrite_returns_the_source_when_only_case_or_punctuation_changed():
+    source = "non violent protests don 't get things done ."
+    assert clean_rewrite("Non violent protests don't get things done.", source) == source
+    assert clean_rewrite("Non-violent protests rarely get things done.", source) == (
+        "Non-violent protests rarely get things done.")
+
+
 def test_clean_rewrite_keeps_quotes_the_source_had():
     source = '"The audience enjoyed the damn show."'
     assert clean_rewrite('"The audience enjoyed the show."', source) == '"The audience enjoyed the show."'

@@ -1,9 +1,13 @@
 """Clean an LLM's rewrite: drop preambles ("Sure! Here is the rewritten text:"), wrapping quotes, labels and
-trailing explanations, so what is left is the rewritten text alone."""
+trailing explanations, so what is left is the rewritten text alone. A rewrite that only re-cases, re-punctuates or
+re-spaces the source is no rewrite: the source comes back verbatim (the writer's text is not the model's to restyle).
+"""
 
 from __future__ import annotations
 
 import re
+
+from srllm.data.build import normalize
 
 __all__ = ["clean_rewrite"]
 
@@ -71,4 +75,7 @@ def clean_rewrite(raw: str, source: str | None = None) -> str:
         text = _strip_quotes(text.strip())
     if _EXPLANATION.match(text) or _REFUSAL.match(text):
         return ""
-    return text.strip()
+    text = text.strip()
+    if source is not None and text != source.strip() and normalize(text) == normalize(source):
+        return source.strip()
+    return text
