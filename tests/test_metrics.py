@@ -162,3 +162,19 @@ def test_fl_threshold_calibration_separates_fluent_from_shuffled():
     shuffled = shuffle_words(text, rng)
     assert shuffled != text and sorted(shuffled.split()) == sorted(text.split())
     assert shuffle_words("one", rng) == "one"
+
+
+def test_fl_judge_scores_the_orthographic_form_of_tokenised_text():
+    from srllm.evaluate.lm_scoring import PerplexityScorer, orthographic_form
+    from tests._tiny_lm import make_tiny_lm
+
+    assert orthographic_form("i don 't know , you 're right ? ? ?") == "I don't know, you're right???"
+    assert orthographic_form("Paris is big.") == "Paris is big."
+    model, tok = make_tiny_lm()
+    plain = PerplexityScorer(model=model, tokenizer=tok, name="tiny")
+    ortho = PerplexityScorer(model=model, tokenizer=tok, name="tiny", orthographic=True)
+    texts = ["i don 't know , you 're right .", ""]
+    assert ortho(texts)[0] == pytest.approx(plain([orthographic_form(texts[0])])[0])
+    assert ortho(texts)[0] != pytest.approx(plain(texts)[0])
+    assert np.isinf(ortho(texts)[1])  # an empty output is never fluent
+    assert "orthographic" in ortho.name

@@ -62,7 +62,7 @@ def calibrate_on_paradetox(*, n: int = 600, seed: int = 0, min_words: int = 4,
     rng = np.random.default_rng(seed)
     sample = [refs[i] for i in rng.choice(len(refs), size=min(n, len(refs)), replace=False)]
     shuffled = [shuffle_words(t, rng) for t in sample]
-    scorer = scorer or PerplexityScorer()
+    scorer = scorer or PerplexityScorer(orthographic=True)
     good, bad = np.asarray(scorer(sample)), np.asarray(scorer(shuffled))
     half = len(sample) // 2
     thr, bal_fit = calibrate_fl_threshold(good[:half], bad[:half])

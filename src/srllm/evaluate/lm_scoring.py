@@ -3,11 +3,13 @@ metric's reference LM). Works with any transformers causal LM, with or without a
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["sequence_logprobs", "PerplexityScorer", "REFERENCE_LM_NAME"]
+__all__ = ["sequence_logprobs", "PerplexityScorer", "orthographic_form", "REFERENCE_LM_NAME"]
 
 REFERENCE_LM_NAME = "SmolLM2-135M-Instruct (embedded, no adapter)"
 _DOC_START_TOKENS = ("<|endoftext|>", "</s>", "<s>")
@@ -61,23 +63,44 @@ def sequence_logprobs(model, tokenizer, texts: Sequence[str], *, batch_size: int
     return sums, counts
 
 
+@functools.lru_cache(maxsize=1)
+def _detokenizer():
+    from sacremoses import MosesDetokenizer
+
+    return MosesDetokenizer(lang="en")
+
+
+def orthographic_form(text: str) -> str:
+    """`text` as it would be written: tokenised spacing undone ("don 't know , ok ?" -> "don't know, ok?"), a lone
+    "i" capitalised and the first letter upper-cased. ParaDetox is lower-cased and tokenised by its authors; the
+    FL judge scores the language, not that preprocessing, and judges every system's output the same way."""
+    out = _detokenizer().detokenize(text.split())
+    out = re.sub(r"\bi\b", "I", out)
+    return out[:1].upper() + out[1:]
+
+
 class PerplexityScorer:
-    """Callable texts -> perplexity per text, under a reference causal LM (the embedded SmolLM2 by default)."""
+    """Callable texts -> perplexity per text, under a reference causal LM (the embedded SmolLM2 by default).
+
+    orthographic=True scores `orthographic_form(text)` instead of the raw text (how the FL judge is declared)."""
 
     def __init__(self, *, model=None, tokenizer=None, model_name: str | None = None, adapter: str | None = None,
-                 batch_size: int = 16, name: str | None = None):
+                 batch_size: int = 16, name: str | None = None, orthographic: bool = False):
         if model is None:
             from srllm.models import load_causal_lm
 
             model, tokenizer = load_causal_lm(model_name, adapter=adapter)
         self.model, self.tokenizer, self.batch_size = model, tokenizer, batch_size
+        self.orthographic = orthographic
         default = REFERENCE_LM_NAME if model_name is None and adapter is None else f"{model_name}+{adapter}"
-        self.name = name or default
+        self.name = (name or default) + (", text in orthographic form" if orthographic else "")
 
     def __call__(self, texts: Sequence[str]) -> np.ndarray:
         texts = list(texts)
         if not texts:
             return np.zeros(0)
+        if self.orthographic:
+            texts = [orthographic_form(t) if t.strip() else t for t in texts]
         sums, counts = sequence_logprobs(self.model, self.tokenizer, texts, batch_size=self.batch_size)
         with np.errstate(divide="ignore", invalid="ignore"):
             ppl = np.exp(-sums / np.maximum(counts, 1))

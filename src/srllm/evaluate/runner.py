@@ -124,7 +124,7 @@ def _factories(cfg: EvalConfig) -> dict:
     def fluency():
         from srllm.evaluate.lm_scoring import PerplexityScorer
 
-        return PerplexityScorer()
+        return PerplexityScorer(orthographic=True)
 
     return {"judge_factory": judge, "refusal_factory": refusal, "encoder_factory": encoder, "fluency_factory": fluency}
 
