@@ -69,6 +69,44 @@ def test_build_on_fixture_splits_by_text(tmp_path):
     assert not list(out.parent.glob("*.tmp"))
 
 
+class _WordJudge:
+    """A reference judge for tests: a text is unsafe when it contains 'you'; similarity is the share of the
+    source's words the text keeps."""
+
+    def is_unsafe(self, texts):
+        import numpy as np
+
+        return np.array(["you" in t.split() for t in texts])
+
+    def similarity(self, a, b):
+        return [len(set(x.split()) & set(y.split())) / len(set(x.split())) for x, y in zip(a, b, strict=True)]
+
+
+def test_rank_references_targets_the_safe_reference_closest_in_meaning(tmp_path):
+    root = _fixture(tmp_path / "data")
+    with (root / "paradetox" / "paradetox.tsv").open("a", encoding="utf-8") as f:
+        for i in range(40):  # every reference flagged: such pairs leave the train split
+            f.write(f"shut up idiot {i}\tyou shut up {i}\tyou be quiet {i}\t\n")
+    plain, ranked = tmp_path / "plain.jsonl", tmp_path / "ranked.jsonl"
+    build_cmd(plain, data_dir=root, seed=1, dev=0.2, test=0.2, keep_ratio=0.5)
+    stats = build_cmd(ranked, data_dir=root, seed=1, dev=0.2, test=0.2, keep_ratio=0.5, reference_judge=_WordJudge())
+    before = {r["text"]: r for r in map(json.loads, plain.read_text().splitlines())}
+    after = {r["text"]: r for r in map(json.loads, ranked.read_text().splitlines())}
+    train = [t for t, r in after.items() if r["split"] == "train" and r["source"] == "paradetox"]
+    swapped = [t for t in train if t.startswith("you idiot number")]
+    assert swapped and all(before[t]["rewrite"].startswith("you number") for t in swapped)
+    assert all(after[t]["rewrite"].startswith("person") and after[t]["alternatives"] == [] for t in swapped)
+    assert not any(t.startswith("shut up idiot") for t in train)
+    assert any(t.startswith("shut up idiot") and r["split"] == "train" for t, r in before.items())
+    assert stats.dropped["paradetox train: no reference passes the reference judge"] > 0
+    assert stats.dropped["keep-unchanged train: the reference judge flags it"] > 0
+    assert not any(r["source"] == "paradetox/neutral" and r["split"] == "train" and "you" in t.split()
+                   for t, r in after.items())
+    for split in ("dev", "test"):  # untouched
+        assert {t: r for t, r in before.items() if r["split"] == split} == \
+            {t: r for t, r in after.items() if r["split"] == split}
+
+
 def test_build_errors(tmp_path):
     with pytest.raises(SrllmDataError, match="dev"):
         build_cmd(tmp_path / "x.jsonl", data_dir=tmp_path, dev=0.6, test=0.5)

@@ -36,11 +36,20 @@ def build_command(
     dev: float = typer.Option(0.03, help="Share of ParaDetox texts in dev."),
     test: float = typer.Option(0.05, help="Share of ParaDetox texts in test."),
     keep_ratio: float = typer.Option(0.2, help="Keep-unchanged examples (neutral text → itself) per rewrite pair."),
+    rank_references: bool = typer.Option(False, help="Rank the train split's references by reward with the shipped "
+                                         "detector (RAFT-style): target the safe reference closest in meaning; drop "
+                                         "pairs with no safe reference and flagged keep-unchanged texts."),
 ):
     """Build the CMD training JSONL (train/dev/test by source text) from ParaDetox and the SR_LLM CSVs."""
     from srllm.data.build import SPLITS, build_cmd, stats_path
 
-    stats = build_cmd(out, data_dir=data_dir, seed=seed, dev=dev, test=test, keep_ratio=keep_ratio)
+    judge = None
+    if rank_references:
+        from srllm.detect import Detector
+
+        judge = Detector()
+    stats = build_cmd(out, data_dir=data_dir, seed=seed, dev=dev, test=test, keep_ratio=keep_ratio,
+                      reference_judge=judge)
     console = Console(width=140)
     for title, rows in (("source", stats.by_source_split), ("category", stats.by_category_split)):
         table = Table(title=f"{out}: records by {title} and split")

@@ -9,6 +9,12 @@ texts in the same split; `counterfactual-inhouse.csv` is never used (it is the o
 For each ParaDetox pair the reference is the first neutral rewrite that is not a copy of the toxic text; the
 other non-copies become `alternatives`. In the train split, pairs whose every reference is a near-copy of the
 input (same words once case and punctuation are ignored) are dropped: they only teach the model to copy.
+
+With a `reference_judge` (`srllm data build --rank-references`: the shipped detector), the train split's references
+are ranked by reward, as RAFT ranks samples: a pair's target becomes the reference the judge finds safe that is
+closest in meaning to the input; pairs with no safe reference and keep-unchanged texts the judge flags are dropped
+(they would teach the model to leave an insult in place). Dev and test are never touched, so they stay comparable
+across builds.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from srllm.data.writers import write_jsonl_atomic
 from srllm.errors import SrllmDataError
 from srllm.schema import Record
 
-__all__ = ["BuildStats", "build_cmd", "normalize", "assign_split", "stats_path"]
+__all__ = ["BuildStats", "build_cmd", "rank_references", "normalize", "assign_split", "stats_path"]
 
 SPLITS = ("train", "dev", "test")
 KEEP_SOURCE = "paradetox/neutral"
@@ -78,13 +84,52 @@ def _paradetox_pairs(path: Path, dropped: Counter) -> list[Record]:
     return out
 
 
+def rank_references(records: list[Record], judge, dropped: Counter) -> list[Record]:
+    """The train split re-targeted by reward (see the module doc). `judge` has `is_unsafe(texts) -> bool array` and
+    `similarity(a, b) -> array` (e.g. srllm.detect.Detector)."""
+    import numpy as np
+
+    pairs = [i for i, r in enumerate(records) if r.split == "train" and r.source == "paradetox" and r.rewrite]
+    keeps = [i for i, r in enumerate(records) if r.split == "train" and r.source == KEEP_SOURCE]
+    srcs, refs, owner = [], [], []
+    for i in pairs:
+        for ref in [records[i].rewrite, *records[i].alternatives]:
+            srcs.append(records[i].text)
+            refs.append(ref)
+            owner.append(i)
+    unsafe = np.asarray(judge.is_unsafe(refs + [records[i].text for i in keeps]), dtype=bool)
+    ref_unsafe, keep_unsafe = unsafe[: len(refs)], unsafe[len(refs):]
+    sims = np.asarray(judge.similarity(srcs, refs), dtype=float) if refs else np.zeros(0)
+    ranked: dict[int, list[tuple[float, str]]] = {}
+    for k, i in enumerate(owner):
+        if not ref_unsafe[k]:
+            ranked.setdefault(i, []).append((-sims[k], refs[k]))
+    drop = {i for k, i in enumerate(keeps) if keep_unsafe[k]}
+    pair_set = set(pairs)
+    dropped["keep-unchanged train: the reference judge flags it"] += len(drop)
+    out = []
+    for i, r in enumerate(records):
+        if i in drop:
+            continue
+        if i in pair_set:
+            if i not in ranked:
+                dropped["paradetox train: no reference passes the reference judge"] += 1
+                continue
+            # Safest-first is given (only safe ones are ranked); then the closest in meaning. Stable for ties.
+            order = [ref for _, ref in sorted(ranked[i], key=lambda x: x[0])]
+            r = r.model_copy(update={"rewrite": order[0], "alternatives": order[1:]})
+        out.append(r)
+    return out
+
+
 def build_cmd(out: str | Path, *, data_dir: str | Path | None = None, seed: int = 13, dev: float = 0.03,
               test: float = 0.05, srllm_dev: float = 0.1, keep_ratio: float = 0.2,
-              max_paradetox: int | None = None) -> BuildStats:
+              max_paradetox: int | None = None, reference_judge=None) -> BuildStats:
     """Write the CMD JSONL to `out` (atomically) and its counts to `<out stem>.stats.json`; return the counts.
 
     dev/test: shares of ParaDetox texts; srllm_dev: share of train_500 texts in dev; keep_ratio: keep-unchanged
-    examples per rewrite pair in each split; max_paradetox: cap on ParaDetox pairs (seeded sample), for tests.
+    examples per rewrite pair in each split; max_paradetox: cap on ParaDetox pairs (seeded sample), for tests;
+    reference_judge: rank the train split's references by reward (see the module doc).
     """
     if not (0 <= dev < 1 and 0 <= test < 1 and dev + test < 1):
         raise SrllmDataError(f"dev={dev} and test={test} must be shares in [0, 1) with dev + test < 1")
@@ -158,6 +203,8 @@ def build_cmd(out: str | Path, *, data_dir: str | Path | None = None, seed: int 
             keep.append(Record(text=neutral, rewrite=neutral, toxicity="none", bias="none", source=KEEP_SOURCE,
                                split=split))
     records += keep
+    if reference_judge is not None:
+        records = rank_references(records, reference_judge, dropped)
     records.sort(key=lambda r: (SPLITS.index(r.split), r.source or "", r.id))
 
     stats = BuildStats(out=str(out), seed=seed, total=len(records), dropped=dict(sorted(dropped.items())))
