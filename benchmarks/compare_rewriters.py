@@ -2,6 +2,10 @@
 
     .venv/bin/python benchmarks/compare_rewriters.py [--data runs/cmd.jsonl] [--adapter default]
         [--paradetox-n 300] [--neutral-n 128] [--counterfactual-n 150] [--cache runs/compare] [--no-record]
+        [--split test|dev]
+
+--split dev scores the dev split instead (ParaDetox dev pairs, their neutral rewrites, the SR_LLM train_500 rows in
+dev), for choosing between adapters without looking at the test split; it prints and saves results-dev-*.json only.
 
 Systems: (a) identity (the input returned unchanged), (b) the embedded SmolLM2-135M-Instruct prompted zero-shot
 (srllm.rewrite.prompts.build_messages), (c) the same few-shot (FEW_SHOT_EXAMPLES), (d) the same with the trained
@@ -17,9 +21,10 @@ a seeded sample of the ParaDetox test split (all human rewrites as references); 
 ParaDetox rewrites in the test split and a seeded sample of the `Original` sentences of counterfactual-inhouse.csv.
 Metrics (srllm.evaluate.metrics, definitions in the shared docs/metrics.md): STA = 1 - the detector's decision
 (srllm.detect.Detector, its declared per-category thresholds); SIM = cosine of all-MiniLM-L6-v2 embeddings of
-input and output (0 for an empty output); FL = perplexity under the embedded SmolLM2 at or below
-FL_PPL_THRESHOLD; J = mean of STA_i*SIM_i*FL_i; BLEU = sacrebleu corpus BLEU, multi-reference. Each value has a 95%
-bootstrap CI over items (1000 resamples, seed 0 as in srllm.evaluate.stats).
+input and output (0 for an empty output); FL = perplexity under the embedded SmolLM2 of the output's
+orthographic form (srllm.evaluate.lm_scoring.orthographic_form) at or below FL_PPL_THRESHOLD; J = mean of
+STA_i*SIM_i*FL_i; BLEU = sacrebleu corpus BLEU, multi-reference. Each value has a 95% bootstrap CI over items
+(1000 resamples, seed 0 as in srllm.evaluate.stats).
 """
 
 from __future__ import annotations
@@ -45,29 +50,32 @@ from srllm.rewrite.clean import clean_rewrite  # noqa: E402
 from srllm.rewrite.prompts import FEW_SHOT_EXAMPLES, build_messages  # noqa: E402
 
 SYSTEMS = ("identity", "zero-shot", "few-shot", "adapter", "srllm check")
-MAX_NEW = {"infer_50": 200, "paradetox-test": 64, "neutral (ParaDetox test)": 64, "neutral (counterfactual)": 64}
+MAX_NEW = {"infer_50": 200, "sr-llm dev": 200}  # paragraphs; every other set holds ParaDetox-length sentences: 64
 
 
-def load_sets(data: Path, paradetox_n: int, neutral_n: int, cf_n: int, seed: int) -> dict[str, dict]:
-    rows = [r for r in read_jsonl_records(data) if r.get("split") == "test"]
+def load_sets(data: Path, paradetox_n: int, neutral_n: int, cf_n: int, seed: int,
+              split: str = "test") -> dict[str, dict]:
+    rows = [r for r in read_jsonl_records(data) if r.get("split") == split]
     if not rows:
-        raise SystemExit(f"{data} has no test split; build it with `srllm data build --out {data}`")
+        raise SystemExit(f"{data} has no {split} split; build it with `srllm data build --out {data}`")
     rng = random.Random(seed)
 
     def sample(items, n):
         return items if n <= 0 or len(items) <= n else sorted(rng.sample(items, n), key=lambda r: r["id"])
 
-    infer = [r for r in rows if r.get("source") == "sr-llm/infer_50"]
+    srllm_source = "sr-llm/infer_50" if split == "test" else "sr-llm/train_500"
+    infer = [r for r in rows if r.get("source") == srllm_source]
     pd = sample([r for r in rows if r.get("source") == "paradetox"], paradetox_n)
     neutral = sample([r for r in rows if r.get("source") == "paradetox/neutral"], neutral_n)
     sets = {
-        "infer_50": {"texts": [r["text"] for r in infer], "refs": [[r["rewrite"]] for r in infer]},
-        "paradetox-test": {"texts": [r["text"] for r in pd],
-                           "refs": [[r["rewrite"], *r.get("alternatives", [])] for r in pd]},
-        "neutral (ParaDetox test)": {"texts": [r["text"] for r in neutral], "refs": None},
+        ("infer_50" if split == "test" else f"sr-llm {split}"): {
+            "texts": [r["text"] for r in infer], "refs": [[r["rewrite"]] for r in infer]},
+        f"paradetox-{split}": {"texts": [r["text"] for r in pd],
+                               "refs": [[r["rewrite"], *r.get("alternatives", [])] for r in pd]},
+        f"neutral (ParaDetox {split})": {"texts": [r["text"] for r in neutral], "refs": None},
     }
     shared = shared_data_dir()
-    if shared is not None and cf_n != 0:
+    if shared is not None and cf_n != 0 and split == "test":
         cf = [r["Original"].strip() for r in read_counterfactual(shared / "sr-llm" / "counterfactual-inhouse.csv")]
         cf = sorted(set(cf))
         sets["neutral (counterfactual)"] = {"texts": cf if len(cf) <= cf_n else sorted(rng.sample(cf, cf_n)),
@@ -98,7 +106,7 @@ def generate(sets: dict, adapter: str | None, cache_dir: Path, batch_size: int,
         for name, s in sets.items():
             few = FEW_SHOT_EXAMPLES if system == "few-shot" else None
             convs = [build_messages(t, few_shot=few) for t in s["texts"]]
-            cfg = GenerationConfig(max_new_tokens=MAX_NEW[name], batch_size=batch_size)
+            cfg = GenerationConfig(max_new_tokens=MAX_NEW.get(name, 64), batch_size=batch_size)
             if system not in backends and any(cache.get(k) is None for k in _keys(name_in_cache, convs, cfg)):
                 backends[system] = TransformersBackend(adapter=adapter if system == "adapter" else None)
             raw = cached_generate(backends.get(system), convs, cfg, cache, system=name_in_cache, desc=name)
@@ -141,7 +149,7 @@ def score(sets: dict, outputs: dict) -> tuple[list[dict], list[dict], dict]:
     from srllm.evaluate.judges import SafetyJudge
     from srllm.evaluate.lm_scoring import PerplexityScorer
 
-    judge, ppl = SafetyJudge(), PerplexityScorer()
+    judge, ppl = SafetyJudge(), PerplexityScorer(orthographic=True)
     rows, neutral_rows, per_item = [], [], {}
     for name, s in sets.items():
         texts = s["texts"]
@@ -176,13 +184,18 @@ def paired(sets: dict, per_item: dict) -> list[dict]:
     for name, s in sets.items():
         if s["refs"] is None:
             continue
-        for base in ("identity", "zero-shot", "few-shot"):
-            a, b = per_item[(name, base)], per_item[(name, "adapter")]
-            pj = paired_bootstrap(a["j"], b["j"])
-            pb = paired_bootstrap(statistic_a=a["bleu_of"], statistic_b=b["bleu_of"], n=len(s["texts"]))
-            out.append({"set": name, "adapter minus": base, "ΔJ": f"{pj.delta:+.3f} [{pj.ci_low:+.3f}, "
-                        f"{pj.ci_high:+.3f}]", "p (J)": f"{pj.p_value:.3g}", "ΔBLEU": f"{pb.delta:+.1f} "
-                        f"[{pb.ci_low:+.1f}, {pb.ci_high:+.1f}]", "p (BLEU)": f"{pb.p_value:.3g}"})
+        for system in ("adapter", "srllm check"):
+            for base in ("identity", "zero-shot", "few-shot"):
+                if (name, system) not in per_item or (name, base) not in per_item:
+                    continue
+                a, b = per_item[(name, base)], per_item[(name, system)]
+                pj = paired_bootstrap(a["j"], b["j"])
+                pb = paired_bootstrap(statistic_a=a["bleu_of"], statistic_b=b["bleu_of"], n=len(s["texts"]))
+                out.append({"set": name, "system": system, "minus": base,
+                            "ΔJ": f"{pj.delta:+.3f} [{pj.ci_low:+.3f}, {pj.ci_high:+.3f}]",
+                            "p (J)": f"{pj.p_value:.3g}",
+                            "ΔBLEU": f"{pb.delta:+.1f} [{pb.ci_low:+.1f}, {pb.ci_high:+.1f}]",
+                            "p (BLEU)": f"{pb.p_value:.3g}"})
     return out
 
 
@@ -217,6 +230,8 @@ def main() -> None:
     ap.add_argument("--no-record", action="store_true", help="do not write docs/benchmarks.md")
     ap.add_argument("--systems", default=",".join(SYSTEMS),
                     help=f"systems to compare (identity and adapter are always included); default {','.join(SYSTEMS)}")
+    ap.add_argument("--split", choices=("test", "dev"), default="test",
+                    help="dev: score the dev split (for choosing an adapter); prints and saves, records nothing")
     ap.add_argument("--generate-only", default=None, metavar="SYSTEMS",
                     help="only fill the generation cache for these systems (e.g. zero-shot,few-shot), then stop")
     args = ap.parse_args()
@@ -226,7 +241,8 @@ def main() -> None:
         raise SystemExit(f"--systems: unknown {sorted(unknown)}; known: {', '.join(SYSTEMS)}")
     SYSTEMS = tuple(s for s in SYSTEMS if s in chosen)
     if args.generate_only:
-        sets = load_sets(args.data, args.paradetox_n, args.neutral_n, args.counterfactual_n, args.seed)
+        sets = load_sets(args.data, args.paradetox_n, args.neutral_n, args.counterfactual_n, args.seed,
+                         args.split)
         chosen = tuple(s.strip() for s in args.generate_only.split(",") if s.strip())
         _, timing = generate(sets, _adapter_path(args.adapter), args.cache, args.batch_size, chosen)
         print("generation seconds per system:", {k: round(v, 1) for k, v in timing.items()})
@@ -234,17 +250,26 @@ def main() -> None:
 
     adapter = _adapter_path(args.adapter)
     note = machine_note()
-    sets = load_sets(args.data, args.paradetox_n, args.neutral_n, args.counterfactual_n, args.seed)
+    sets = load_sets(args.data, args.paradetox_n, args.neutral_n, args.counterfactual_n, args.seed, args.split)
     outputs, timing = generate(sets, adapter, args.cache, args.batch_size, SYSTEMS[1:])
     rows, neutral_rows, per_item = score(sets, outputs)
     comparisons = paired(sets, per_item)
     cols = ["set", "system", "n", "STA", "SIM", "FL", "J", "BLEU", "empty"]
     tables = (markdown_table(rows, cols) + "\n\nOver-correction (share of neutral inputs changed; whitespace "
-              "ignored):\n\n" + markdown_table(neutral_rows) + "\n\nPaired bootstrap, adapter minus each "
-              "baseline (same items):\n\n" + markdown_table(comparisons))
+              "ignored):\n\n" + markdown_table(neutral_rows) + "\n\nPaired bootstrap, each trained system minus "
+              "each baseline (same items):\n\n" + markdown_table(comparisons))
     print(tables)
     print("generation seconds per system:", {k: round(v, 1) for k, v in timing.items()})
     args.cache.mkdir(parents=True, exist_ok=True)
+    if args.split != "test":
+        from srllm.models import adapter_fingerprint
+
+        out = args.cache / f"results-{args.split}-{adapter_fingerprint(adapter)}.json"
+        out.write_text(json.dumps({"rows": rows, "over_correction": neutral_rows, "paired": comparisons,
+                                   "adapter": adapter, "machine": note}, indent=2, default=str) + "\n",
+                       encoding="utf-8")
+        print(f"saved {out} (the dev split records nothing in the docs)")
+        return
     (args.cache / "results.json").write_text(json.dumps(
         {"rows": rows, "over_correction": neutral_rows, "paired": comparisons, "adapter": adapter,
          "generation_seconds": timing, "machine": note}, indent=2, default=str) + "\n", encoding="utf-8")
