@@ -170,3 +170,4 @@ def test_cli_data_build(tmp_path):
     res = CliRunner().invoke(app, ["data", "build", "--out", str(out), "--data-dir", str(root)])
     assert res.exit_code == 0, res.output
     assert "paradetox/neutral" in res.output and out.is_file() and stats_path(out).is_file()
+    assert json.loads(stats_path(out).read_text())["command"].startswith("srllm data build --out ")

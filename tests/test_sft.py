@@ -118,6 +118,20 @@ def test_adapter_folder_has_a_model_card(trained):
     assert f"{result.train_examples} examples" in card and f"lora_r: {cfg.lora_r}" in card
 
 
+def test_model_card_quotes_the_data_build_and_train_commands():
+    from srllm.train.sft_card import adapter_card
+
+    summary = {"config": {"model": "default", "method": "lora", "data": "cmd.jsonl", "train_split": "train",
+                          "eval_split": "dev", "max_length": 64, "batch_size": 2, "grad_accum": 1, "epochs": 1,
+                          "learning_rate": 1e-3, "lr_scheduler": "cosine", "warmup_ratio": 0.0, "seed": 0},
+               "train_examples": 8, "eval_examples": 2, "steps": 4, "seconds": 60.0, "tokens": 600,
+               "tokens_per_second": 10.0}
+    card = adapter_card(summary, command="srllm train sft --data cmd.jsonl",
+                        data_command="srllm data build --out cmd.jsonl --rank-references")
+    block = card.split("```bash\n", 1)[1].split("```", 1)[0].splitlines()
+    assert block == ["srllm data build --out cmd.jsonl --rank-references", "srllm train sft --data cmd.jsonl"]
+
+
 def test_resume_continues_from_checkpoint(trained, tiny):
     from srllm.train.sft import train_sft
 

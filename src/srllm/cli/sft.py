@@ -48,8 +48,13 @@ def build_command(
         from srllm.detect import Detector
 
         judge = Detector()
+    given = {"--data-dir": data_dir, "--seed": seed if seed != 13 else None, "--dev": dev if dev != 0.03 else None,
+             "--test": test if test != 0.05 else None, "--keep-ratio": keep_ratio if keep_ratio != 0.2 else None}
+    command = shlex.join(["srllm", "data", "build", "--out", str(out),
+                          *(x for k, v in given.items() if v is not None for x in (k, str(v))),
+                          *(["--rank-references"] if rank_references else [])])
     stats = build_cmd(out, data_dir=data_dir, seed=seed, dev=dev, test=test, keep_ratio=keep_ratio,
-                      reference_judge=judge)
+                      reference_judge=judge, command=command)
     console = Console(width=140)
     for title, rows in (("source", stats.by_source_split), ("category", stats.by_category_split)):
         table = Table(title=f"{out}: records by {title} and split")

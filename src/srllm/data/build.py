@@ -59,6 +59,7 @@ class BuildStats:
     out: str
     seed: int
     total: int = 0
+    command: str | None = None  # the `srllm data build` command line, when built from the CLI
     by_source_split: dict[str, dict[str, int]] = field(default_factory=dict)
     by_category_split: dict[str, dict[str, int]] = field(default_factory=dict)
     dropped: dict[str, int] = field(default_factory=dict)
@@ -124,12 +125,13 @@ def rank_references(records: list[Record], judge, dropped: Counter) -> list[Reco
 
 def build_cmd(out: str | Path, *, data_dir: str | Path | None = None, seed: int = 13, dev: float = 0.03,
               test: float = 0.05, srllm_dev: float = 0.1, keep_ratio: float = 0.2,
-              max_paradetox: int | None = None, reference_judge=None) -> BuildStats:
+              max_paradetox: int | None = None, reference_judge=None, command: str | None = None) -> BuildStats:
     """Write the CMD JSONL to `out` (atomically) and its counts to `<out stem>.stats.json`; return the counts.
 
     dev/test: shares of ParaDetox texts; srllm_dev: share of train_500 texts in dev; keep_ratio: keep-unchanged
     examples per rewrite pair in each split; max_paradetox: cap on ParaDetox pairs (seeded sample), for tests;
-    reference_judge: rank the train split's references by reward (see the module doc).
+    reference_judge: rank the train split's references by reward (see the module doc); command: the command line
+    to record in the stats (model cards quote it).
     """
     if not (0 <= dev < 1 and 0 <= test < 1 and dev + test < 1):
         raise SrllmDataError(f"dev={dev} and test={test} must be shares in [0, 1) with dev + test < 1")
@@ -207,7 +209,8 @@ def build_cmd(out: str | Path, *, data_dir: str | Path | None = None, seed: int 
         records = rank_references(records, reference_judge, dropped)
     records.sort(key=lambda r: (SPLITS.index(r.split), r.source or "", r.id))
 
-    stats = BuildStats(out=str(out), seed=seed, total=len(records), dropped=dict(sorted(dropped.items())))
+    stats = BuildStats(out=str(out), seed=seed, total=len(records), dropped=dict(sorted(dropped.items())),
+                       command=command)
     for r in records:
         src = stats.by_source_split.setdefault(r.source or "?", dict.fromkeys(SPLITS, 0))
         src[r.split] += 1

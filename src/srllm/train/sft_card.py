@@ -17,8 +17,10 @@ def _fmt(v) -> str:
     return str(v)
 
 
-def adapter_card(summary: dict, *, command: str | None = None, data_counts: dict | None = None) -> str:
-    """Markdown for an adapter trained as `summary` (the summary.json of `train_sft`) says."""
+def adapter_card(summary: dict, *, command: str | None = None, data_counts: dict | None = None,
+                 data_command: str | None = None) -> str:
+    """Markdown for an adapter trained as `summary` (the summary.json of `train_sft`) says; `data_command` is the
+    `srllm data build` line that made its data."""
     cfg = summary["config"]
     minutes = summary["seconds"] / 60
     lines = [
@@ -37,8 +39,8 @@ def adapter_card(summary: dict, *, command: str | None = None, data_counts: dict
         "## How it was made",
         "",
     ]
-    if command:
-        lines += ["```bash", command, "```", ""]
+    if command or data_command:
+        lines += ["```bash", *(c for c in (data_command, command) if c), "```", ""]
     lines += [
         f"- Data: `{cfg.get('data') or cfg.get('mix')}`, split `{cfg['train_split']}`: "
         f"{summary['train_examples']} examples (at most {cfg['max_length']} tokens), "
@@ -63,16 +65,18 @@ def adapter_card(summary: dict, *, command: str | None = None, data_counts: dict
 
 def write_adapter_card(adapter_dir: str | Path, summary: dict, *, command: str | None = None) -> Path:
     """Write README.md into `adapter_dir`; the data's counts are read from `<data>.stats.json` when present."""
-    counts = None
+    counts, data_command = None, None
     data = summary["config"].get("data")
     if data:
         from srllm.data.build import stats_path
 
         sp = stats_path(data)
         if sp.is_file():
-            counts = json.loads(sp.read_text("utf-8")).get("by_source_split")
+            stats = json.loads(sp.read_text("utf-8"))
+            counts, data_command = stats.get("by_source_split"), stats.get("command")
     path = Path(adapter_dir) / "README.md"
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(adapter_card(summary, command=command, data_counts=counts), encoding="utf-8")
+    card = adapter_card(summary, command=command, data_counts=counts, data_command=data_command)
+    tmp.write_text(card, encoding="utf-8")
     tmp.replace(path)
     return path
