@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -280,7 +281,7 @@ def main() -> None:
     if not args.no_record:
         cmd = ("`.venv/bin/python benchmarks/compare_rewriters.py --data " + str(args.data) + f" --paradetox-n "
                f"{args.paradetox_n} --neutral-n {args.neutral_n} --counterfactual-n {args.counterfactual_n} --systems "
-               f"{','.join(SYSTEMS)}`")
+               f"{shlex.quote(','.join(SYSTEMS))}`")
         body = (f"Command: {cmd} ({note}). Adapter: `{adapter}`.\n\n" + __doc__.split("\n\n", 2)[2].strip()
                 + "\n\nValues: mean [95% bootstrap CI]; BLEU in points.\n\n" + tables
                 + f"\n\nGeneration time (all sets, seconds): {', '.join(f'{k} {v:.0f}' for k, v in timing.items())}.")
