@@ -200,6 +200,11 @@ def paired(sets: dict, per_item: dict) -> list[dict]:
     return out
 
 
+def _doc_for_record() -> str:
+    """The module doc without its usage paragraphs: what a recorded section says about systems, sets and metrics."""
+    return "\n\n".join(p for p in __doc__.split("\n\n")[2:] if not p.startswith("--split")).strip()
+
+
 def _adapter_path(spec: str) -> str:
     from srllm.models import default_adapter_dir
 
@@ -282,7 +287,7 @@ def main() -> None:
         cmd = ("`.venv/bin/python benchmarks/compare_rewriters.py --data " + str(args.data) + f" --paradetox-n "
                f"{args.paradetox_n} --neutral-n {args.neutral_n} --counterfactual-n {args.counterfactual_n} --systems "
                f"{shlex.quote(','.join(SYSTEMS))}`")
-        body = (f"Command: {cmd} ({note}). Adapter: `{adapter}`.\n\n" + __doc__.split("\n\n", 2)[2].strip()
+        body = (f"Command: {cmd} ({note}). Adapter: `{adapter}`.\n\n" + _doc_for_record()
                 + "\n\nValues: mean [95% bootstrap CI]; BLEU in points.\n\n" + tables
                 + f"\n\nGeneration time (all sets, seconds): {', '.join(f'{k} {v:.0f}' for k, v in timing.items())}.")
         update_section("Rewriting: adapter vs prompting", body)
