@@ -46,7 +46,7 @@ from srllm.data import read_counterfactual, read_jsonl_records, shared_data_dir 
 from srllm.evaluate import metrics as M  # noqa: E402
 from srllm.evaluate.gen_cache import GenerationCache, cache_key, cached_generate  # noqa: E402
 from srllm.evaluate.stats import paired_bootstrap  # noqa: E402
-from srllm.models import GenerationConfig  # noqa: E402
+from srllm.models import GenerationConfig, adapter_fingerprint  # noqa: E402
 from srllm.rewrite.clean import clean_rewrite  # noqa: E402
 from srllm.rewrite.prompts import FEW_SHOT_EXAMPLES, build_messages  # noqa: E402
 
@@ -137,8 +137,6 @@ def pipeline_outputs(texts: list[str], adapter: str, cache_dir: Path, batch_size
 
 
 def _keys(system, convs, cfg):
-    from srllm.evaluate.gen_cache import cache_key
-
     return [cache_key(system, c, cfg) for c in convs]
 
 
@@ -148,9 +146,9 @@ def ci(res: M.MetricResult, scale: float = 1.0, digits: int = 3) -> str:
 
 def score(sets: dict, outputs: dict) -> tuple[list[dict], list[dict], dict]:
     from srllm.evaluate.judges import SafetyJudge
-    from srllm.evaluate.lm_scoring import PerplexityScorer
+    from srllm.evaluate.lm_scoring import fl_scorer
 
-    judge, ppl = SafetyJudge(), PerplexityScorer(orthographic=True)
+    judge, ppl = SafetyJudge(), fl_scorer()
     rows, neutral_rows, per_item = [], [], {}
     for name, s in sets.items():
         texts = s["texts"]
@@ -217,8 +215,6 @@ def _adapter_path(spec: str) -> str:
 def _cache_name(system: str, adapter: str | None) -> str:
     """The generation-cache name of a system; the adapter's is tied to its weights, so a retrained adapter is
     never served stale outputs."""
-    from srllm.models import adapter_fingerprint
-
     return f"adapter-{adapter_fingerprint(adapter)}" if system == "adapter" else system
 
 
@@ -267,18 +263,14 @@ def main() -> None:
     print(tables)
     print("generation seconds per system:", {k: round(v, 1) for k, v in timing.items()})
     args.cache.mkdir(parents=True, exist_ok=True)
-    if args.split != "test":
-        from srllm.models import adapter_fingerprint
-
-        out = args.cache / f"results-{args.split}-{adapter_fingerprint(adapter)}.json"
-        out.write_text(json.dumps({"rows": rows, "over_correction": neutral_rows, "paired": comparisons,
-                                   "adapter": adapter, "machine": note}, indent=2, default=str) + "\n",
-                       encoding="utf-8")
-        print(f"saved {out} (the dev split records nothing in the docs)")
-        return
-    (args.cache / "results.json").write_text(json.dumps(
+    results = args.cache / ("results.json" if args.split == "test" else
+                            f"results-{args.split}-{adapter_fingerprint(adapter)}.json")
+    results.write_text(json.dumps(
         {"rows": rows, "over_correction": neutral_rows, "paired": comparisons, "adapter": adapter,
          "generation_seconds": timing, "machine": note}, indent=2, default=str) + "\n", encoding="utf-8")
+    if args.split != "test":
+        print(f"saved {results} (the dev split records nothing in the docs)")
+        return
     (args.cache / "samples.json").write_text(json.dumps(
         {name: [{"input": t, **{s: outputs[name][s][i] for s in SYSTEMS[1:] if s in outputs[name]}}
                 for i, t in enumerate(st["texts"][:20])]

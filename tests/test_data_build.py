@@ -170,4 +170,9 @@ def test_cli_data_build(tmp_path):
     res = CliRunner().invoke(app, ["data", "build", "--out", str(out), "--data-dir", str(root)])
     assert res.exit_code == 0, res.output
     assert "paradetox/neutral" in res.output and out.is_file() and stats_path(out).is_file()
-    assert json.loads(stats_path(out).read_text())["command"].startswith("srllm data build --out ")
+    assert json.loads(stats_path(out).read_text())["command"] == f"srllm data build --out {out} --data-dir {root}"
+    res = CliRunner().invoke(app, ["data", "build", "--out", str(out), "--data-dir", str(root), "--keep-ratio", "0.5",
+                                   "--seed", "13"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(stats_path(out).read_text())["command"] == (
+        f"srllm data build --out {out} --data-dir {root} --keep-ratio 0.5")

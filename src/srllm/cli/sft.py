@@ -48,10 +48,12 @@ def build_command(
         from srllm.detect import Detector
 
         judge = Detector()
-    given = {"--data-dir": data_dir, "--seed": seed if seed != 13 else None, "--dev": dev if dev != 0.03 else None,
-             "--test": test if test != 0.05 else None, "--keep-ratio": keep_ratio if keep_ratio != 0.2 else None}
+    # The command line as given: options that differ from build_cmd's defaults.
+    defaults = inspect.signature(build_cmd).parameters
+    given = {"data_dir": data_dir, "seed": seed, "dev": dev, "test": test, "keep_ratio": keep_ratio}
     command = shlex.join(["srllm", "data", "build", "--out", str(out),
-                          *(x for k, v in given.items() if v is not None for x in (k, str(v))),
+                          *(x for k, v in given.items() if v != defaults[k].default
+                            for x in ("--" + k.replace("_", "-"), str(v))),
                           *(["--rank-references"] if rank_references else [])])
     stats = build_cmd(out, data_dir=data_dir, seed=seed, dev=dev, test=test, keep_ratio=keep_ratio,
                       reference_judge=judge, command=command)

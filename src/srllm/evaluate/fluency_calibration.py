@@ -52,7 +52,7 @@ def calibrate_on_paradetox(*, n: int = 600, seed: int = 0, min_words: int = 4,
     words, so shuffling changes them) and their word-shuffled versions. Half the sample picks the threshold, the
     other half reports its held-out balanced accuracy."""
     from srllm.data import read_paradetox, shared_data_dir
-    from srllm.evaluate.lm_scoring import REFERENCE_LM_NAME, PerplexityScorer
+    from srllm.evaluate.lm_scoring import REFERENCE_LM_NAME, fl_scorer
 
     root = shared_data_dir()
     if root is None:
@@ -62,7 +62,7 @@ def calibrate_on_paradetox(*, n: int = 600, seed: int = 0, min_words: int = 4,
     rng = np.random.default_rng(seed)
     sample = [refs[i] for i in rng.choice(len(refs), size=min(n, len(refs)), replace=False)]
     shuffled = [shuffle_words(t, rng) for t in sample]
-    scorer = scorer or PerplexityScorer(orthographic=True)
+    scorer = scorer or fl_scorer()
     good, bad = np.asarray(scorer(sample)), np.asarray(scorer(shuffled))
     half = len(sample) // 2
     thr, bal_fit = calibrate_fl_threshold(good[:half], bad[:half])

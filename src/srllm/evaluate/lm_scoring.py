@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["sequence_logprobs", "PerplexityScorer", "orthographic_form", "REFERENCE_LM_NAME"]
+__all__ = ["sequence_logprobs", "PerplexityScorer", "fl_scorer", "orthographic_form", "REFERENCE_LM_NAME"]
 
 REFERENCE_LM_NAME = "SmolLM2-135M-Instruct (embedded, no adapter)"
 _DOC_START_TOKENS = ("<|endoftext|>", "</s>", "<s>")
@@ -106,3 +106,9 @@ class PerplexityScorer:
             ppl = np.exp(-sums / np.maximum(counts, 1))
         ppl[counts == 0] = np.inf  # an empty output is not fluent text
         return ppl
+
+
+def fl_scorer(**kwargs) -> PerplexityScorer:
+    """The FL judge's scorer as declared with metrics.FL_PPL_THRESHOLD: perplexity of the orthographic form under
+    the reference LM (kwargs go to PerplexityScorer, e.g. batch_size)."""
+    return PerplexityScorer(orthographic=True, **kwargs)

@@ -189,9 +189,9 @@ def fl(texts: Sequence[str] | None = None, *, perplexities: Sequence[float] | No
         if texts is None:
             raise SrllmDataError("fl() needs texts (and optionally scorer=) or perplexities=")
         if scorer is None:
-            from srllm.evaluate.lm_scoring import PerplexityScorer
+            from srllm.evaluate.lm_scoring import fl_scorer
 
-            scorer = PerplexityScorer(orthographic=True)
+            scorer = fl_scorer()
         perplexities = scorer(list(texts))
     return (np.asarray(perplexities, dtype=float) <= thr).astype(float)
 

@@ -122,9 +122,9 @@ def _factories(cfg: EvalConfig) -> dict:
         return load_sentence_encoder()
 
     def fluency():
-        from srllm.evaluate.lm_scoring import PerplexityScorer
+        from srllm.evaluate.lm_scoring import fl_scorer
 
-        return PerplexityScorer(orthographic=True)
+        return fl_scorer()
 
     return {"judge_factory": judge, "refusal_factory": refusal, "encoder_factory": encoder, "fluency_factory": fluency}
 
