@@ -68,7 +68,8 @@ def main() -> None:
     body = (f"`.venv/bin/python benchmarks/bench_check.py --paradetox {args.paradetox}{rewrite_n} --adapter "
             f"{args.adapter}` "
             f"({note}).\n\nRewriting: embedded SmolLM2-135M-Instruct, adapter `{args.adapter}`, greedy, "
-            f"re-check by the detector, strict retry, span-edit fallback. `texts/s` includes spans and rewriting.\n\n"
+            "re-check by the detector, strict retry, span-edit fallback, 4 sampled rewrites as a last resort. "
+            "`texts/s` includes spans and rewriting.\n\n"
             f"{table}\n\nOver-correction on the 420 neutral counterfactual originals: {over['unchanged']}/{over['n']} "
             f"returned unchanged ({100 * over['unchanged'] / over['n']:.1f}%).\n")
     if not args.no_record:

@@ -10,10 +10,11 @@ dev), for choosing between adapters without looking at the test split; it prints
 Systems: (a) identity (the input returned unchanged), (b) the embedded SmolLM2-135M-Instruct prompted zero-shot
 (srllm.rewrite.prompts.build_messages), (c) the same few-shot (FEW_SHOT_EXAMPLES), (d) the same with the trained
 adapter (zero-shot prompt, as at inference), (e) `srllm check` with that adapter: the shipped pipeline (detector
-gate: a text it finds safe is returned unchanged; adapter rewrite; re-check; strict retry; span-edit fallback; its
-STA judge is also its gate, so its STA is favourable by construction), and, for scale, the first human reference
-scored by the same judges. Generation: TransformersBackend, greedy, batches of 16; every LLM
-output goes through srllm.rewrite.clean.clean_rewrite (as in `srllm check`). Generations are cached in --cache
+gate: a text it finds safe is returned unchanged; adapter rewrite; re-check; strict retry; span-edit fallback; 4
+sampled rewrites as a last resort; its STA judge is also its gate, so its STA is favourable by construction), and,
+for scale, the first human reference scored by the same judges. Generation: TransformersBackend, greedy, batches of
+16; every LLM output goes through srllm.rewrite.clean.clean_rewrite (as in `srllm check`: words the output keeps
+from the input keep the input's casing and tokenisation). Generations are cached in --cache
 (re-running regenerates nothing).
 
 Sets (from the CMD file of `srllm data build`): the 53 texts of infer_50.csv (its one human rewrite as reference);
@@ -85,7 +86,7 @@ def load_sets(data: Path, paradetox_n: int, neutral_n: int, cf_n: int, seed: int
 
 
 def generate(sets: dict, adapter: str | None, cache_dir: Path, batch_size: int,
-             systems: tuple[str, ...] = SYSTEMS[1:]) -> tuple[dict, dict]:
+             systems: tuple[str, ...] = SYSTEMS[1:], check_config=None) -> tuple[dict, dict]:
     from srllm.models import TransformersBackend
 
     outputs: dict[str, dict[str, list[str]]] = {name: {"identity": list(s["texts"])} for name, s in sets.items()}
@@ -98,7 +99,7 @@ def generate(sets: dict, adapter: str | None, cache_dir: Path, batch_size: int,
         if system == "srllm check":
             t0 = time.perf_counter()
             for name, s in sets.items():
-                outputs[name][system] = pipeline_outputs(s["texts"], adapter, cache_dir, batch_size)
+                outputs[name][system] = pipeline_outputs(s["texts"], adapter, cache_dir, batch_size, check_config)
             timing[system] = time.perf_counter() - t0
             continue
         name_in_cache = _cache_name(system, adapter)
@@ -117,18 +118,30 @@ def generate(sets: dict, adapter: str | None, cache_dir: Path, batch_size: int,
     return outputs, timing
 
 
-def pipeline_outputs(texts: list[str], adapter: str, cache_dir: Path, batch_size: int) -> list[str]:
+def pipeline_outputs(texts: list[str], adapter: str, cache_dir: Path, batch_size: int,
+                     config=None) -> list[str]:
     """`output` of srllm.Guard.check (the shipped pipeline: detector gate, adapter rewrite, re-check, strict retry,
-    span-edit fallback), cached per text like the generations."""
+    span-edit fallback, sampled rewrites as a last resort), cached per text like the generations, under a name tied
+    to the adapter's weights, the rewrite options and the code of srllm.rewrite."""
+    import dataclasses
+    import hashlib
+
     from srllm.guard import Guard
     from srllm.rewrite import RewriteConfig
 
-    name = _cache_name("adapter", adapter).replace("adapter", "check", 1)
+    config = dataclasses.replace(config or RewriteConfig(), batch_size=batch_size)
+    options = {k: v for k, v in dataclasses.asdict(config).items() if k != "batch_size"}
+    # The pipeline's code is part of the key: a changed rewrite policy must not be served old outputs.
+    import srllm.rewrite as rewrite_pkg
+
+    code = b"".join(f.read_bytes() for f in sorted(Path(rewrite_pkg.__file__).parent.glob("*.py")))
+    digest = hashlib.sha256(json.dumps(options, sort_keys=True).encode() + code).hexdigest()[:8]
+    name = _cache_name("adapter", adapter).replace("adapter", "check", 1) + f"-{digest}"
     cache = GenerationCache(cache_dir / f"gen-{name}.jsonl")
     keys = [cache_key(name, [{"role": "user", "content": t}], GenerationConfig()) for t in texts]
     todo = [i for i, k in enumerate(keys) if cache.get(k) is None]
     if todo:
-        guard = Guard(adapter=adapter, rewrite_config=RewriteConfig(batch_size=batch_size))
+        guard = Guard(adapter=adapter, rewrite_config=config)
         for start in range(0, len(todo), 64):
             idx = todo[start:start + 64]
             results = guard.check([texts[i] for i in idx], spans=True)
@@ -230,6 +243,8 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--cache", type=Path, default=Path("runs/compare"))
     ap.add_argument("--no-record", action="store_true", help="do not write docs/benchmarks.md")
+    ap.add_argument("--retry-samples", type=int, default=None,
+                    help="RewriteConfig.retry_samples of the `srllm check` system (default: the shipped default)")
     ap.add_argument("--systems", default=",".join(SYSTEMS),
                     help=f"systems to compare (identity and adapter are always included); default {','.join(SYSTEMS)}")
     ap.add_argument("--split", choices=("test", "dev"), default="test",
@@ -242,18 +257,21 @@ def main() -> None:
     if unknown:
         raise SystemExit(f"--systems: unknown {sorted(unknown)}; known: {', '.join(SYSTEMS)}")
     SYSTEMS = tuple(s for s in SYSTEMS if s in chosen)
+    from srllm.rewrite import RewriteConfig
+
+    check_config = RewriteConfig() if args.retry_samples is None else RewriteConfig(retry_samples=args.retry_samples)
     if args.generate_only:
         sets = load_sets(args.data, args.paradetox_n, args.neutral_n, args.counterfactual_n, args.seed,
                          args.split)
         chosen = tuple(s.strip() for s in args.generate_only.split(",") if s.strip())
-        _, timing = generate(sets, _adapter_path(args.adapter), args.cache, args.batch_size, chosen)
+        _, timing = generate(sets, _adapter_path(args.adapter), args.cache, args.batch_size, chosen, check_config)
         print("generation seconds per system:", {k: round(v, 1) for k, v in timing.items()})
         return
 
     adapter = _adapter_path(args.adapter)
     note = machine_note()
     sets = load_sets(args.data, args.paradetox_n, args.neutral_n, args.counterfactual_n, args.seed, args.split)
-    outputs, timing = generate(sets, adapter, args.cache, args.batch_size, SYSTEMS[1:])
+    outputs, timing = generate(sets, adapter, args.cache, args.batch_size, SYSTEMS[1:], check_config)
     rows, neutral_rows, per_item = score(sets, outputs)
     comparisons = paired(sets, per_item)
     cols = ["set", "system", "n", "STA", "SIM", "FL", "J", "BLEU", "empty"]

@@ -28,7 +28,8 @@ def test_text_argument_prints_one_json_line():
     res = invoke("you idiot , you are wrong", "--similarity-threshold", "0.3")
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout.strip())
-    assert set(out) == {"id", "text", "unsafe", "categories", "severity", "spans", "output", "action", "similarity"}
+    assert set(out) == {"id", "text", "unsafe", "categories", "severity", "spans", "output", "action", "similarity",
+                        "reason"}
     assert out["action"] == "rewritten" and out["output"] == "you are wrong"
 
 

@@ -21,6 +21,13 @@ def test_safe_text_comes_back_unchanged_and_unsafe_is_rewritten():
     assert unsafe.unsafe and unsafe.action == "rewritten" and unsafe.output == "you are wrong"
     assert unsafe.spans[0].text == "idiot"
     assert unsafe.text[unsafe.spans[0].start:unsafe.spans[0].end] == "idiot"
+    assert safe.reason is None and unsafe.reason is None
+
+
+def test_a_text_that_could_not_be_fixed_says_why():
+    [r] = make_guard({"idiot": ["idiot"]}).check(["idiot"])
+    assert r.action == "failed" and r.output == "idiot"
+    assert "returned the input unchanged" in r.reason and "span edit" in r.reason
 
 
 def test_no_rewrite_gives_detection_only_and_never_calls_the_llm():

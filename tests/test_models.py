@@ -22,6 +22,25 @@ def test_transformers_backend_batches_and_is_greedy(tiny_lm):
     assert backend.generate(convs[1:], GenerationConfig(max_new_tokens=5, batch_size=1)) == first[1:]
 
 
+def test_seeded_sampling_is_reproducible_and_leaves_the_global_rng_alone(tiny_lm):
+    import torch
+
+    model, tok = tiny_lm
+    backend = TransformersBackend(model=model, tokenizer=tok)
+    convs = [build_messages("you idiot")] * 4
+    sample = GenerationConfig(max_new_tokens=8, batch_size=4, temperature=1.5, seed=7)
+    torch.manual_seed(123)
+    before = torch.rand(1)
+    torch.manual_seed(123)
+    first = backend.generate(convs, sample)
+    assert torch.rand(1) == before  # the seeded sample ran in a forked RNG
+    assert backend.generate(convs, sample) == first
+    assert len(set(first)) > 1  # rows of one batch are different samples
+    others = [backend.generate(convs, GenerationConfig(max_new_tokens=8, batch_size=4, temperature=1.5, seed=s))
+              for s in (8, 9)]
+    assert any(o != first for o in others)
+
+
 class _ChatHandler(BaseHTTPRequestHandler):
     def do_POST(self):  # noqa: N802
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
@@ -57,6 +76,9 @@ def test_openai_backend_speaks_chat_completions(chat_server):
     path, auth, body = chat_server.requests[0]
     assert path == "/v1/chat/completions" and auth == "Bearer sk-test"
     assert body["model"] == "my-model" and body["max_tokens"] == 7 and body["temperature"] == 0.0
+    assert "seed" not in body
+    backend.generate([[{"role": "user", "content": "c"}]], GenerationConfig(temperature=0.8, seed=3))
+    assert chat_server.requests[-1][2]["seed"] == 3 and chat_server.requests[-1][2]["temperature"] == 0.8
 
 
 def test_openai_backend_unreachable_gives_clear_error():

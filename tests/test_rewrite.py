@@ -2,6 +2,7 @@ import pytest
 
 from srllm.errors import SrllmConfigError
 from srllm.rewrite import RewriteConfig, Rewriter, build_messages, clean_rewrite, remove_spans
+from srllm.rewrite.clean import restore_source_form
 from srllm.rewrite.prompts import STRICT_SUFFIX, SYSTEM_PROMPT
 from srllm.schema import Span
 from tests.fakes import ScriptedBackend, WordDetector
@@ -18,20 +19,35 @@ from tests.fakes import ScriptedBackend, WordDetector
     ("He said \"no\" to them.", "He said \"no\" to them."),
 ])
 def test_clean_rewrite(raw, expected):
-    assert clean_rewrite(raw, "you are an idiot.") == expected
+    assert clean_rewrite(raw, "You are an idiot.") == expected
 
 
 def test_clean_rewrite_returns_the_source_when_only_case_or_punctuation_changed():
     source = "non violent protests don 't get things done ."
     assert clean_rewrite("Non violent protests don't get things done.", source) == source
+    # Words kept from the source keep its casing and tokenisation; only the changed words are the model's.
     assert clean_rewrite("Non-violent protests rarely get things done.", source) == (
-        "Non-violent protests rarely get things done.")
+        "non-violent protests rarely get things done .")
+
+
+@pytest.mark.parametrize("output,source,expected", [
+    ("Maybe that is why it didn't look like he was losing blood.",
+     "shit ! maybe that is why it didn 't look like he was loosing blood .",
+     "maybe that is why it didn 't look like he was losing blood ."),
+    ("The team, however, met.", "The team , however , met .", "The team , however , met ."),
+    # The source capitalises sentences, so the output's sentence-initial capital stays.
+    ("The Globe is wrong.", "Shame on the Globe , it is wrong .", "The Globe is wrong ."),
+    ("Line one.\n\nLine two.", "Line one.\n\nStupid line two.", "Line one.\n\nLine two."),
+    ("you are wrong", "you idiot , you are wrong", "you are wrong"),
+])
+def test_restore_source_form_keeps_the_writers_form_of_unchanged_words(output, source, expected):
+    assert restore_source_form(output, source) == expected
 
 
 def test_clean_rewrite_keeps_quotes_the_source_had():
     source = '"The audience enjoyed the damn show."'
     assert clean_rewrite('"The audience enjoyed the show."', source) == '"The audience enjoyed the show."'
-    assert clean_rewrite('"The audience enjoyed the show."', "the damn show") == "The audience enjoyed the show."
+    assert clean_rewrite('"The audience enjoyed the show."', "The damn show") == "The audience enjoyed the show."
 
 
 def test_prompt_has_system_message_and_strict_variant():
@@ -63,6 +79,64 @@ def test_retries_with_strict_prompt_when_first_rewrite_still_unsafe():
     assert backend.calls[1][-1]["content"].endswith(STRICT_SUFFIX)
 
 
+class _SamplingBackend(ScriptedBackend):
+    """Greedy calls follow the script; a sampled call (temperature > 0) answers samples[seed] and is recorded."""
+
+    def __init__(self, script, samples):
+        super().__init__(script)
+        self.samples, self.sampled = samples, []
+
+    def generate(self, conversations, config=None):
+        if config is not None and config.temperature > 0:
+            self.sampled.append((config.seed, config.temperature, [c[-1]["content"] for c in conversations]))
+            return [self.samples[config.seed] for _ in conversations]
+        return super().generate(conversations, config)
+
+
+def test_samples_are_the_last_resort_and_the_closest_passing_one_wins():
+    src = "this stupid plan is wrong"
+    backend = _SamplingBackend({src: ["this stupid plan is bad", "I cannot help."]},
+                               samples={0: "this plan is bad", 1: "this plan is wrong", 2: "this idiot plan is wrong"})
+    config = RewriteConfig(similarity_threshold=0.3, span_fallback=False, retry_samples=3, sample_temperature=0.7)
+    [res] = Rewriter(backend=backend, detector=WordDetector(), config=config).rewrite([src])
+    # Passing samples: "this plan is bad" (Jaccard 3/6) and "this plan is wrong" (4/5); the unsafe one is rejected.
+    assert res.action == "rewritten" and res.attempts == 3 and res.output == "this plan is wrong"
+    assert [(seed, t) for seed, t, _ in backend.sampled] == [(0, 0.7), (1, 0.7), (2, 0.7)]
+    # Samples use the plain prompt (the adapter's training prompt).
+    assert all(not p[0].endswith(STRICT_SUFFIX) for _, _, p in backend.sampled)
+
+
+def test_a_passing_span_edit_comes_before_sampling():
+    src = "this stupid plan is wrong"
+    backend = _SamplingBackend({src: ["this stupid plan is bad"]}, samples={0: "this plan is wrong"})
+    [res] = Rewriter(backend=backend, detector=WordDetector(),
+                     config=RewriteConfig(similarity_threshold=0.3, retry_samples=1)).rewrite([src])
+    assert res.action == "edited" and res.output == "this plan is wrong" and backend.sampled == []
+
+
+def test_failed_text_lists_every_stage_that_was_tried():
+    src = "idiot"
+    backend = _SamplingBackend({src: ["idiot"]}, samples={0: "stupid", 1: ""})
+    [res] = Rewriter(backend=backend, detector=WordDetector(),
+                     config=RewriteConfig(retry_samples=2)).rewrite([src])
+    assert res.action == "failed" and res.output == src and res.attempts == 2
+    assert res.reason == ("attempt 2: returned the input unchanged; span edit: no span found to remove; "
+                          "2 samples: the detector still flags the output")
+
+
+def test_no_samples_when_turned_off_or_when_a_greedy_attempt_passes():
+    src = "this stupid plan is wrong"
+    backend = _SamplingBackend({src: ["this plan is wrong"]}, samples={})
+    Rewriter(backend=backend, detector=WordDetector(),
+             config=RewriteConfig(similarity_threshold=0.3)).rewrite([src])
+    assert backend.sampled == []
+    backend = _SamplingBackend({src: ["this stupid plan", "this stupid plan"]}, samples={})
+    [res] = Rewriter(backend=backend, detector=WordDetector(),
+                     config=RewriteConfig(similarity_threshold=0.3, span_fallback=False,
+                                          retry_samples=0)).rewrite([src])
+    assert backend.sampled == [] and res.action == "failed"
+
+
 def test_falls_back_to_span_edit_then_reports_path():
     src = "this stupid plan is wrong"
     backend = ScriptedBackend({src: ["I cannot do that.", "Something entirely different here"]})
@@ -91,3 +165,7 @@ def test_failed_when_nothing_is_safe():
 def test_rewrite_config_checks():
     with pytest.raises(SrllmConfigError, match="similarity_threshold"):
         RewriteConfig(similarity_threshold=1.5)
+    with pytest.raises(SrllmConfigError, match="retry_samples"):
+        RewriteConfig(retry_samples=-1)
+    with pytest.raises(SrllmConfigError, match="sample_temperature"):
+        RewriteConfig(sample_temperature=0)

@@ -81,15 +81,16 @@ class Guard:
         results = []
         for i, (text, v) in enumerate(zip(texts, verdicts, strict=True)):
             r = rewrites.get(i)
+            reason = None
             if not v.unsafe:
                 output, action, sim = text, "kept", 1.0
             elif r is None:  # detection only
                 output, action, sim = text, "failed" if rewrite else "kept", None
             else:
-                output, action, sim = r.output, r.action, r.similarity
+                output, action, sim, reason = r.output, r.action, r.similarity, r.reason
             results.append(CheckResult(id=ids[i], text=text, unsafe=v.unsafe, categories=v.categories,
                                        severity=v.severity, spans=v.spans, output=output, action=action,
-                                       similarity=None if sim is None else round(float(sim), 4)))
+                                       similarity=None if sim is None else round(float(sim), 4), reason=reason))
         return results
 
 

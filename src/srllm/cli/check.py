@@ -46,6 +46,8 @@ def check_command(
                               "faster on CPU, scores move slightly (see docs/benchmarks.md, Detector)."),
     similarity_threshold: float = typer.Option(0.6, help="Minimum meaning similarity to accept a rewrite."),
     max_attempts: int = typer.Option(2, help="LLM attempts before the span-edit fallback."),
+    retry_samples: int = typer.Option(4, help="Last resort when the LLM attempts and the span edit fail: sample this "
+                                      "many rewrites, keep the accepted one closest in meaning (0: none)."),
     batch_size: int = typer.Option(32, help="Texts per batch."),
     bad_rows: str = typer.Option("stop", help="A malformed input row: 'stop' (exit 2; what was written is kept) or "
                                  "'skip' (report it, go on, exit 1 at the end)."),
@@ -54,7 +56,7 @@ def check_command(
 ):
     """Screen texts for bias, toxicity, stereotyping and harm; rewrite unsafe ones into a benign version that keeps
     the meaning. Writes one JSON line per input: id, text, unsafe, categories, severity, spans, output, action
-    (kept | rewritten | edited | failed), similarity."""
+    (kept | rewritten | edited | failed), similarity, and for edited or failed texts the reason."""
     from srllm.guard import Guard, check_file
     from srllm.rewrite import RewriteConfig
 
@@ -67,7 +69,7 @@ def check_command(
     guard = Guard(model=model, adapter=adapter, base_url=base_url, api_key=api_key, encoder=encoder, policy=policy,
                   quantize="int8" if int8 else None,
                   rewrite_config=RewriteConfig(similarity_threshold=similarity_threshold, max_attempts=max_attempts,
-                                               batch_size=min(batch_size, 16)),
+                                               retry_samples=retry_samples, batch_size=min(batch_size, 16)),
                   max_chars=max_chars)
     if text is not None:
         guard.validate(text, where={"field": "TEXT"})

@@ -18,7 +18,8 @@ __all__ = ["GenerationCache", "cached_generate", "cache_key", "cached_logprobs"]
 
 
 def cache_key(system: str, conversation: Messages, config: GenerationConfig) -> str:
-    cfg = {k: v for k, v in asdict(config).items() if k != "batch_size"}  # batch size does not change greedy output
+    # Batch size does not change greedy output; an unset seed is left out so keys made before it existed hold.
+    cfg = {k: v for k, v in asdict(config).items() if k != "batch_size" and not (k == "seed" and v is None)}
     blob = json.dumps([system, conversation, cfg], sort_keys=True, ensure_ascii=False)
     return hashlib.sha1(blob.encode("utf-8")).hexdigest()
 

@@ -4,6 +4,7 @@ OpenAI-compatible chat endpoint (vLLM, llama.cpp server, Ollama, ...)."""
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 from srllm.errors import SrllmModelError
@@ -21,6 +22,7 @@ class GenerationConfig:
     top_p: float = 1.0
     batch_size: int = 16
     repetition_penalty: float = 1.0
+    seed: int | None = None  # sampling seed (temperature > 0), for reproducible samples
 
 
 class GenerationBackend(ABC):
@@ -63,19 +65,23 @@ class TransformersBackend(GenerationBackend):
         tok = self.tokenizer
         tok.padding_side = "left"  # decoder-only models continue from the right edge
         replies: list[str] = []
-        for i in range(0, len(conversations), cfg.batch_size):
-            prompts = [self.prompt_text(c) for c in conversations[i:i + cfg.batch_size]]
-            enc = tok(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
-            kwargs = dict(max_new_tokens=cfg.max_new_tokens, pad_token_id=tok.pad_token_id,
-                          repetition_penalty=cfg.repetition_penalty)
-            if cfg.temperature > 0:
-                kwargs.update(do_sample=True, temperature=cfg.temperature, top_p=cfg.top_p)
-            else:
-                kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
-            with torch.inference_mode():
+        seeded = cfg.temperature > 0 and cfg.seed is not None
+        # A seeded sample must not move the caller's global RNG: fork it for the duration.
+        with torch.random.fork_rng(devices=[]) if seeded else nullcontext(), torch.inference_mode():
+            if seeded:
+                torch.manual_seed(cfg.seed)
+            for i in range(0, len(conversations), cfg.batch_size):
+                prompts = [self.prompt_text(c) for c in conversations[i:i + cfg.batch_size]]
+                enc = tok(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
+                kwargs = dict(max_new_tokens=cfg.max_new_tokens, pad_token_id=tok.pad_token_id,
+                              repetition_penalty=cfg.repetition_penalty)
+                if cfg.temperature > 0:
+                    kwargs.update(do_sample=True, temperature=cfg.temperature, top_p=cfg.top_p)
+                else:
+                    kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
                 out = self.model.generate(**enc, **kwargs)
-            new = out[:, enc["input_ids"].shape[1]:]
-            replies.extend(tok.batch_decode(new, skip_special_tokens=True))
+                new = out[:, enc["input_ids"].shape[1]:]
+                replies.extend(tok.batch_decode(new, skip_special_tokens=True))
         return replies
 
 
@@ -98,6 +104,8 @@ class OpenAIBackend(GenerationBackend):
 
         body = {"model": self.model, "messages": conversation, "max_tokens": cfg.max_new_tokens,
                 "temperature": cfg.temperature, "top_p": cfg.top_p}
+        if cfg.seed is not None:
+            body["seed"] = cfg.seed  # OpenAI, vLLM and llama.cpp server accept it
         try:
             resp = self.client.post("/chat/completions", json=body)
         except httpx.HTTPError as e:

@@ -1,15 +1,19 @@
 """Clean an LLM's rewrite: drop preambles ("Sure! Here is the rewritten text:"), wrapping quotes, labels and
-trailing explanations, so what is left is the rewritten text alone. A rewrite that only re-cases, re-punctuates or
-re-spaces the source is no rewrite: the source comes back verbatim (the writer's text is not the model's to restyle).
+trailing explanations, so what is left is the rewritten text alone. The writer's text is not the model's to
+restyle: a rewrite that only re-cases, re-punctuates or re-spaces the source gives the source back verbatim, and in
+any rewrite the words kept from the source keep the source's casing and spacing (`restore_source_form`).
 """
 
 from __future__ import annotations
 
 import re
+from difflib import SequenceMatcher
 
 from srllm.data.build import normalize
 
-__all__ = ["clean_rewrite"]
+__all__ = ["clean_rewrite", "restore_source_form"]
+
+_TOKEN = re.compile(r"\w+|[^\w\s]")
 
 _PREAMBLE = re.compile(
     r"^\s*(?:(?:sure|certainly|of course|okay|ok|absolutely)[!,.]?\s*)?"
@@ -78,4 +82,38 @@ def clean_rewrite(raw: str, source: str | None = None) -> str:
     text = text.strip()
     if source is not None and text != source.strip() and normalize(text) == normalize(source):
         return source.strip()
+    if source is not None and text:
+        text = restore_source_form(text, source)
     return text
+
+
+def restore_source_form(output: str, source: str) -> str:
+    """`output` with every run of tokens it shares with `source` (compared case-insensitively) written as in the
+    source: a rewrite changes words, not the writer's casing, tokenisation or spacing around them.
+
+    "Maybe that is why it didn't look" from "shit ! maybe that is why it didn 't look" becomes "maybe that is why
+    it didn 't look". Changed runs keep the output's form, and the output's layout decides the breaks between runs
+    (a paragraph break stays). A capital the output put at a sentence start stays when the source starts with one
+    (the writer capitalises sentences)."""
+    src = [(m.start(), m.end()) for m in _TOKEN.finditer(source)]
+    out = [(m.start(), m.end()) for m in _TOKEN.finditer(output)]
+    if not src or not out:
+        return output.strip()
+    capitalises = source.lstrip()[:1].isupper()
+    matcher = SequenceMatcher(None, [source[a:b].lower() for a, b in src], [output[a:b].lower() for a, b in out],
+                              autojunk=False)
+    pieces = []
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "delete":
+            continue
+        out_gap = output[out[j1 - 1][1]:out[j1][0]] if j1 else ""
+        glue = "" if not pieces else out_gap if "\n" in out_gap else " " if out_gap else ""
+        if tag != "equal":
+            pieces.append(glue + output[out[j1][0]:out[j2 - 1][1]])
+            continue
+        run = source[src[i1][0]:src[i2 - 1][1]]
+        sentence_start = j1 == 0 or output[out[j1 - 1][0]:out[j1 - 1][1]] in ".!?"
+        if capitalises and sentence_start and output[out[j1][0]].isupper() and run[:1].islower():
+            run = run[0].upper() + run[1:]
+        pieces.append(glue + run)
+    return "".join(pieces).strip()

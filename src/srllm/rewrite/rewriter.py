@@ -1,15 +1,16 @@
 """The rewrite policy: ask the LLM for a benign rewrite, re-check it (detector safe? meaning kept?), retry with a
-stricter prompt, then fall back to a minimal edit of the flagged spans. Each result says which path was taken."""
+stricter prompt, fall back to a minimal edit of the flagged spans, and as a last resort sample a few rewrites and
+keep the best that passes (best-of-n rejection sampling). Each result says which path was taken."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from srllm.errors import SrllmConfigError
 from srllm.models.backends import GenerationBackend, GenerationConfig
-from srllm.rewrite.clean import clean_rewrite
+from srllm.rewrite.clean import clean_rewrite, restore_source_form
 from srllm.rewrite.edit import remove_spans
 from srllm.rewrite.prompts import build_messages
 from srllm.schema import RewriteResult
@@ -24,6 +25,11 @@ class RewriteConfig:
     max_attempts: int = field(default=2, metadata={
         "help": "LLM attempts per text (the second uses a stricter prompt) before the span-edit fallback."})
     span_fallback: bool = field(default=True, metadata={"help": "Delete flagged spans when the LLM attempts fail."})
+    retry_samples: int = field(default=4, metadata={
+        "help": "Last resort when the attempts and the span edit fail: sample this many rewrites and keep the "
+                "accepted one closest in meaning. 0: none."})
+    sample_temperature: float = field(default=0.8, metadata={"help": "Temperature of the sampled rewrites."})
+    seed: int = field(default=0, metadata={"help": "Seed of the sampled rewrites (same input, same output)."})
     max_new_tokens: int | None = field(default=None, metadata={
         "help": "Token budget of a rewrite; default scales with the input length (32..512)."})
     batch_size: int = field(default=16, metadata={"help": "Texts generated at once."})
@@ -33,6 +39,10 @@ class RewriteConfig:
             raise SrllmConfigError(f"similarity_threshold must be in [0, 1], got {self.similarity_threshold}")
         if self.max_attempts < 0:
             raise SrllmConfigError(f"max_attempts must be >= 0, got {self.max_attempts}")
+        if self.retry_samples < 0:
+            raise SrllmConfigError(f"retry_samples must be >= 0, got {self.retry_samples}")
+        if self.retry_samples and self.sample_temperature <= 0:
+            raise SrllmConfigError(f"sample_temperature must be > 0 to sample rewrites, got {self.sample_temperature}")
 
 
 class Rewriter:
@@ -43,11 +53,10 @@ class Rewriter:
         self.backend, self.detector = backend, detector
         self.config = config or RewriteConfig()
 
-    def _token_budget(self, texts: list[str]) -> int:
-        if self.config.max_new_tokens:
-            return self.config.max_new_tokens
-        longest = max(len(t) for t in texts)
-        return int(min(512, max(32, longest / 3 + 24)))  # ~3-4 characters a token in English
+    def _generation(self, texts: list[str]) -> GenerationConfig:
+        # By default the budget scales with the longest input: ~3-4 characters a token in English.
+        budget = self.config.max_new_tokens or int(min(512, max(32, max(len(t) for t in texts) / 3 + 24)))
+        return GenerationConfig(max_new_tokens=budget, batch_size=self.config.batch_size)
 
     def _judge(self, sources: list[str], outputs: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """(unsafe?, similarity) per (source, output) pair; an empty output is unsafe with similarity 0."""
@@ -70,49 +79,92 @@ class Rewriter:
             return f"meaning not kept (similarity {sim:.2f} < {self.config.similarity_threshold})"
         return None
 
+    def _accept(self, sources: list[str], candidates: list[list[str]]) -> list[tuple[str, float] | str]:
+        """Per source, the passing candidate closest in meaning as (output, similarity), else why the first failed.
+        All candidates are judged in one detector/encoder pass."""
+        flat = [(k, c) for k, cands in enumerate(candidates) for c in cands]
+        unsafe, sims = self._judge([sources[k] for k, _ in flat], [c for _, c in flat])
+        best: dict[int, tuple[str, float]] = {}
+        why_first: dict[int, str] = {}
+        for (k, cand), u, sim in zip(flat, unsafe, sims, strict=True):
+            why = self._why(sources[k], cand, bool(u), float(sim))
+            if why is None and (k not in best or sim > best[k][1]):
+                best[k] = (cand, float(sim))
+            elif why is not None:
+                why_first.setdefault(k, why)
+        return [best.get(k) or why_first[k] for k in range(len(sources))]
+
     def rewrite(self, texts: list[str]) -> list[RewriteResult]:
         """One RewriteResult per (unsafe) text, in order."""
         results: list[RewriteResult | None] = [None] * len(texts)
-        reasons: dict[int, str] = {}
+        reasons: dict[int, list[str]] = {i: [] for i in range(len(texts))}
         pending = list(range(len(texts)))
-        for attempt in range(self.config.max_attempts if self.backend is not None else 0):
+        llm_attempts = self.config.max_attempts if self.backend is not None else 0
+        for attempt in range(llm_attempts):
             if not pending:
                 break
             sources = [texts[i] for i in pending]
-            gen = GenerationConfig(max_new_tokens=self._token_budget(sources), batch_size=self.config.batch_size)
-            raw = self.backend.generate([build_messages(t, strict=attempt > 0) for t in sources], gen)
-            outputs = [clean_rewrite(r, s) for r, s in zip(raw, sources, strict=True)]
-            unsafe, sims = self._judge(sources, outputs)
+            raw = self.backend.generate([build_messages(t, strict=attempt > 0) for t in sources],
+                                        self._generation(sources))
+            verdicts = self._accept(sources, [[clean_rewrite(r, s)] for r, s in zip(raw, sources, strict=True)])
+            pending = self._settle(pending, verdicts, results, reasons, stage=f"attempt {attempt + 1}",
+                                   attempts=attempt + 1, replace_reason=True)
+        if self.config.span_fallback:
             still = []
-            for k, i in enumerate(pending):
-                why = self._why(texts[i], outputs[k], bool(unsafe[k]), float(sims[k]))
-                if why is None:
-                    results[i] = RewriteResult(output=outputs[k], action="rewritten", similarity=float(sims[k]),
-                                               attempts=attempt + 1, output_unsafe=False)
-                else:
-                    reasons[i] = f"attempt {attempt + 1}: {why}"
+            for i in pending:
+                edit = self._edit(texts[i])
+                if isinstance(edit, str):
+                    reasons[i].append(f"span edit: {edit}")
                     still.append(i)
+                else:
+                    results[i] = RewriteResult(output=edit[0], action="edited", similarity=edit[1],
+                                               attempts=llm_attempts, output_unsafe=False,
+                                               reason="; ".join(reasons[i]) or None)
             pending = still
-        attempts = self.config.max_attempts if self.backend is not None else 0
+        if pending and self.backend is not None and self.config.retry_samples:
+            sources = [texts[i] for i in pending]
+            pending = self._settle(pending, self._accept(sources, self._samples(sources)), results, reasons,
+                                   stage=f"{self.config.retry_samples} samples", attempts=llm_attempts + 1)
         for i in pending:
-            results[i] = self._edit(texts[i], attempts, reasons.get(i))
+            # Nothing safe was found: hand back the input and say so; callers should block a failed text.
+            results[i] = RewriteResult(output=texts[i], action="failed", similarity=1.0, attempts=llm_attempts,
+                                       output_unsafe=True, reason="; ".join(reasons[i]) or None)
         return results  # type: ignore[return-value]
 
-    def _edit(self, text: str, attempts: int, reason: str | None) -> RewriteResult:
-        if self.config.span_fallback:
-            spans = sorted(self.detector.spans(text), key=lambda s: -s.score)
-            # Delete the strongest spans first, one more at a time, and keep the first edit that is safe.
-            candidates = [remove_spans(text, spans[:k]) for k in range(1, len(spans) + 1)]
-            candidates = [c for c in candidates if c.strip()]
-            if candidates:
-                unsafe, sims = self._judge([text] * len(candidates), candidates)
-                for c, u, s in zip(candidates, unsafe, sims, strict=True):
-                    if not u and s >= self.config.similarity_threshold:
-                        return RewriteResult(output=c, action="edited", similarity=float(s), attempts=attempts,
-                                             output_unsafe=False, reason=reason)
-                reason = (reason + "; " if reason else "") + "span edit: no edit was both safe and close in meaning"
+    def _settle(self, pending: list[int], verdicts: list, results: list, reasons: dict, *, stage: str,
+                attempts: int, replace_reason: bool = False) -> list[int]:
+        """Record accepted rewrites; return the indices still pending (their reason noted)."""
+        still = []
+        for i, verdict in zip(pending, verdicts, strict=True):
+            if isinstance(verdict, str):
+                # An LLM attempt's reason replaces the previous attempt's: the last one says the most.
+                reasons[i] = [f"{stage}: {verdict}"] if replace_reason else [*reasons[i], f"{stage}: {verdict}"]
+                still.append(i)
             else:
-                reason = (reason + "; " if reason else "") + "span edit: no span found to remove"
-        # Nothing safe was found: hand back the input and say so; callers should block a failed text.
-        return RewriteResult(output=text, action="failed", similarity=1.0, attempts=attempts, output_unsafe=True,
-                             reason=reason)
+                results[i] = RewriteResult(output=verdict[0], action="rewritten", similarity=verdict[1],
+                                           attempts=attempts, output_unsafe=False)
+        return still
+
+    def _samples(self, sources: list[str]) -> list[list[str]]:
+        """retry_samples sampled rewrites per source from the plain prompt (the one the adapter was trained on);
+        sample j is drawn with seed + j, so a re-run gives the same outputs."""
+        gen = self._generation(sources)
+        replies = [self.backend.generate([build_messages(t) for t in sources],
+                                         replace(gen, temperature=self.config.sample_temperature,
+                                                 seed=self.config.seed + j))
+                   for j in range(self.config.retry_samples)]
+        return [[clean_rewrite(r[k], s) for r in replies] for k, s in enumerate(sources)]
+
+    def _edit(self, text: str) -> tuple[str, float] | str:
+        """The first safe, meaning-keeping deletion of flagged spans (strongest first, one more at a time) as
+        (output, similarity), else why there is none."""
+        spans = sorted(self.detector.spans(text), key=lambda s: -s.score)
+        candidates = [restore_source_form(remove_spans(text, spans[:k]), text) for k in range(1, len(spans) + 1)]
+        candidates = [c for c in candidates if c.strip()]
+        if not candidates:
+            return "no span found to remove"
+        unsafe, sims = self._judge([text] * len(candidates), candidates)
+        for c, u, s in zip(candidates, unsafe, sims, strict=True):
+            if not u and s >= self.config.similarity_threshold:
+                return c, float(s)
+        return "no edit was both safe and close in meaning"

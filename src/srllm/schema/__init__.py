@@ -94,6 +94,8 @@ class CheckResult(BaseModel):
     output: str
     action: Action
     similarity: float | None = None
+    reason: str | None = Field(default=None, description="why the LLM rewrites were rejected, for 'edited' and "
+                               "'failed'")
 
     @field_validator("categories")
     @classmethod
