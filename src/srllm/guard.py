@@ -1,5 +1,5 @@
 """The main job: screen texts with the detector and rewrite the unsafe ones. `srllm.check(...)` and
-`srllm check` are this module; the HTTP server calls it too."""
+`srllm check` are this module."""
 
 from __future__ import annotations
 

@@ -121,13 +121,15 @@ class Rewriter:
                                                attempts=llm_attempts, output_unsafe=False,
                                                reason="; ".join(reasons[i]) or None)
             pending = still
+        llm_stages = llm_attempts
         if pending and self.backend is not None and self.config.retry_samples:
+            llm_stages += 1
             sources = [texts[i] for i in pending]
             pending = self._settle(pending, self._accept(sources, self._samples(sources)), results, reasons,
-                                   stage=f"{self.config.retry_samples} samples", attempts=llm_attempts + 1)
+                                   stage=f"{self.config.retry_samples} samples", attempts=llm_stages)
         for i in pending:
             # Nothing safe was found: hand back the input and say so; callers should block a failed text.
-            results[i] = RewriteResult(output=texts[i], action="failed", similarity=1.0, attempts=llm_attempts,
+            results[i] = RewriteResult(output=texts[i], action="failed", similarity=1.0, attempts=llm_stages,
                                        output_unsafe=True, reason="; ".join(reasons[i]) or None)
         return results  # type: ignore[return-value]
 

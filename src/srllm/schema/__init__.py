@@ -77,7 +77,8 @@ class RewriteResult(BaseModel):
     output: str
     action: Literal["rewritten", "edited", "failed"]
     similarity: float | None = None
-    attempts: int = 0
+    attempts: int = Field(default=0, description="LLM stages that ran: the greedy attempts, plus one when "
+                          "rewrites were sampled")
     output_unsafe: bool | None = None
     reason: str | None = Field(default=None, description="why an attempt was rejected, when it was")
 
