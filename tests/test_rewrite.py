@@ -146,6 +146,23 @@ def test_falls_back_to_span_edit_then_reports_path():
     assert "attempt 2" in res.reason
 
 
+def test_span_edit_can_be_limited_to_some_categories():
+    class GroupWordDetector(WordDetector):
+        def spans(self, text):
+            return [s.model_copy(update={"category": "stereotyping"}) for s in super().spans(text)]
+
+    src = "this stupid plan is wrong"
+    backend = ScriptedBackend({src: ["this stupid plan is wrong"]})
+    [res] = Rewriter(backend=backend, detector=GroupWordDetector(),
+                     config=RewriteConfig(similarity_threshold=0.3, retry_samples=0,
+                                          span_edit_categories=("toxicity",))).rewrite([src])
+    assert res.action == "failed" and res.output == src
+    assert "span edit: the flagged spans are stereotyping, which a deletion does not fix" in res.reason
+    [res] = Rewriter(backend=ScriptedBackend({src: [src]}), detector=GroupWordDetector(),
+                     config=RewriteConfig(similarity_threshold=0.3, retry_samples=0)).rewrite([src])
+    assert res.action == "edited" and res.output == "this plan is wrong"  # default: every category
+
+
 def test_rejects_rewrite_that_loses_the_meaning():
     src = "this stupid plan is wrong"
     backend = ScriptedBackend({src: ["the weather is nice today"]})

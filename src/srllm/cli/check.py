@@ -48,6 +48,9 @@ def check_command(
     max_attempts: int = typer.Option(2, help="LLM attempts before the span-edit fallback."),
     retry_samples: int = typer.Option(4, help="Last resort when the LLM attempts and the span edit fail: sample this "
                                       "many rewrites, keep the accepted one closest in meaning (0: none)."),
+    span_edit_categories: str | None = typer.Option(None, help="Comma-separated top-level categories whose flagged "
+                                                    "spans the fallback may delete (default: all). 'toxicity' stops "
+                                                    "deleting the group word of a stereotype, which keeps the claim."),
     batch_size: int = typer.Option(32, help="Texts per batch."),
     bad_rows: str = typer.Option("stop", help="A malformed input row: 'stop' (exit 2; what was written is kept) or "
                                  "'skip' (report it, go on, exit 1 at the end)."),
@@ -69,7 +72,10 @@ def check_command(
     guard = Guard(model=model, adapter=adapter, base_url=base_url, api_key=api_key, encoder=encoder, policy=policy,
                   quantize="int8" if int8 else None,
                   rewrite_config=RewriteConfig(similarity_threshold=similarity_threshold, max_attempts=max_attempts,
-                                               retry_samples=retry_samples, batch_size=min(batch_size, 16)),
+                                               retry_samples=retry_samples, batch_size=min(batch_size, 16),
+                                               span_edit_categories=tuple(
+                                                   c.strip() for c in span_edit_categories.split(",") if c.strip())
+                                               if span_edit_categories else None),
                   max_chars=max_chars)
     if text is not None:
         guard.validate(text, where={"field": "TEXT"})

@@ -25,6 +25,11 @@ class RewriteConfig:
     max_attempts: int = field(default=2, metadata={
         "help": "LLM attempts per text (the second uses a stricter prompt) before the span-edit fallback."})
     span_fallback: bool = field(default=True, metadata={"help": "Delete flagged spans when the LLM attempts fail."})
+    span_edit_categories: tuple[str, ...] | None = field(default=None, metadata={
+        "help": "Top-level categories whose spans the fallback may delete (None: all). Deleting the group word of a "
+                "stereotype ('Women are too emotional' -> 'Are too emotional') hides it from the detector but keeps "
+                "the claim; ('toxicity',) stops that, and also stops deleting slurs the detector files under bias "
+                "(docs/benchmarks.md, Rewrite policy selection)."})
     retry_samples: int = field(default=4, metadata={
         "help": "Last resort when the attempts and the span edit fail: sample this many rewrites and keep the "
                 "accepted one closest in meaning. 0: none."})
@@ -160,7 +165,14 @@ class Rewriter:
     def _edit(self, text: str) -> tuple[str, float] | str:
         """The first safe, meaning-keeping deletion of flagged spans (strongest first, one more at a time) as
         (output, similarity), else why there is none."""
-        spans = sorted(self.detector.spans(text), key=lambda s: -s.score)
+        found = self.detector.spans(text)
+        editable = self.config.span_edit_categories
+        # A span without a category (a custom detector) is always editable.
+        spans = sorted((s for s in found if editable is None or s.category is None
+                        or s.category.split(".")[0] in editable), key=lambda s: -s.score)
+        if found and not spans:
+            kinds = sorted({(s.category or "unknown").split(".")[0] for s in found})
+            return f"the flagged spans are {'/'.join(kinds)}, which a deletion does not fix"
         candidates = [restore_source_form(remove_spans(text, spans[:k]), text) for k in range(1, len(spans) + 1)]
         candidates = [c for c in candidates if c.strip()]
         if not candidates:
