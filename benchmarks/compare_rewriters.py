@@ -31,6 +31,8 @@ STA_i*SIM_i*FL_i; BLEU = sacrebleu corpus BLEU, multi-reference. Each value has 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import hashlib
 import json
 import random
 import shlex
@@ -123,17 +125,13 @@ def pipeline_outputs(texts: list[str], adapter: str, cache_dir: Path, batch_size
     """`output` of srllm.Guard.check (the shipped pipeline: detector gate, adapter rewrite, re-check, strict retry,
     span-edit fallback, sampled rewrites as a last resort), cached per text like the generations, under a name tied
     to the adapter's weights, the rewrite options and the code of srllm.rewrite."""
-    import dataclasses
-    import hashlib
-
+    import srllm.rewrite as rewrite_pkg
     from srllm.guard import Guard
     from srllm.rewrite import RewriteConfig
 
     config = dataclasses.replace(config or RewriteConfig(), batch_size=batch_size)
     options = {k: v for k, v in dataclasses.asdict(config).items() if k != "batch_size"}
     # The pipeline's code is part of the key: a changed rewrite policy must not be served old outputs.
-    import srllm.rewrite as rewrite_pkg
-
     code = b"".join(f.read_bytes() for f in sorted(Path(rewrite_pkg.__file__).parent.glob("*.py")))
     digest = hashlib.sha256(json.dumps(options, sort_keys=True).encode() + code).hexdigest()[:8]
     name = _cache_name("adapter", adapter).replace("adapter", "check", 1) + f"-{digest}"

@@ -69,13 +69,13 @@ def check_command(
         if sys.stdin.isatty():
             raise SrllmDataError("nothing to check: give a TEXT argument, --input FILE, or pipe text on stdin")
         input = "-"
+    edit_categories = (tuple(c.strip() for c in span_edit_categories.split(",") if c.strip())
+                       if span_edit_categories else None)
     guard = Guard(model=model, adapter=adapter, base_url=base_url, api_key=api_key, encoder=encoder, policy=policy,
                   quantize="int8" if int8 else None,
                   rewrite_config=RewriteConfig(similarity_threshold=similarity_threshold, max_attempts=max_attempts,
                                                retry_samples=retry_samples, batch_size=min(batch_size, 16),
-                                               span_edit_categories=tuple(
-                                                   c.strip() for c in span_edit_categories.split(",") if c.strip())
-                                               if span_edit_categories else None),
+                                               span_edit_categories=edit_categories),
                   max_chars=max_chars)
     if text is not None:
         guard.validate(text, where={"field": "TEXT"})
