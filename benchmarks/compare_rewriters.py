@@ -124,15 +124,18 @@ def pipeline_outputs(texts: list[str], adapter: str, cache_dir: Path, batch_size
                      config=None) -> list[str]:
     """`output` of srllm.Guard.check (the shipped pipeline: detector gate, adapter rewrite, re-check, strict retry,
     span-edit fallback, sampled rewrites as a last resort), cached per text like the generations, under a name tied
-    to the adapter's weights, the rewrite options and the code of srllm.rewrite."""
+    to the adapter's weights, the rewrite options, the code of srllm.rewrite and the default taxonomy."""
     import srllm.rewrite as rewrite_pkg
+    import srllm.taxonomy as taxonomy_pkg
     from srllm.guard import Guard
     from srllm.rewrite import RewriteConfig
 
     config = dataclasses.replace(config or RewriteConfig(), batch_size=batch_size)
     options = {k: v for k, v in dataclasses.asdict(config).items() if k != "batch_size"}
-    # The pipeline's code is part of the key: a changed rewrite policy must not be served old outputs.
+    # The pipeline's code (and the taxonomy's group words, which the span edit keeps) is part of the key: a changed
+    # rewrite policy must not be served old outputs.
     code = b"".join(f.read_bytes() for f in sorted(Path(rewrite_pkg.__file__).parent.glob("*.py")))
+    code += (Path(taxonomy_pkg.__file__).parent / "default.yaml").read_bytes()
     digest = hashlib.sha256(json.dumps(options, sort_keys=True).encode() + code).hexdigest()[:8]
     name = _cache_name("adapter", adapter).replace("adapter", "check", 1) + f"-{digest}"
     cache = GenerationCache(cache_dir / f"gen-{name}.jsonl")

@@ -1,3 +1,7 @@
+import re
+from dataclasses import replace
+
+import numpy as np
 import pytest
 
 from srllm.errors import SrllmConfigError
@@ -106,6 +110,16 @@ def test_samples_are_the_last_resort_and_the_closest_passing_one_wins():
     assert all(not p[0].endswith(STRICT_SUFFIX) for _, _, p in backend.sampled)
 
 
+def test_samples_are_drawn_one_text_at_a_time():
+    # In a batch a row's random draws depend on the other rows; one text per call keeps a text's samples its own.
+    a, b = "idiot one", "idiot two"
+    backend = _SamplingBackend({a: ["idiot"], b: ["idiot"]}, samples={0: "stupid", 1: "stupid"})
+    Rewriter(backend=backend, detector=WordDetector(), config=RewriteConfig(retry_samples=2)).rewrite([a, b])
+    assert [(seed, prompts) for seed, _, prompts in backend.sampled] == [
+        (0, [build_messages(a)[-1]["content"]]), (1, [build_messages(a)[-1]["content"]]),
+        (0, [build_messages(b)[-1]["content"]]), (1, [build_messages(b)[-1]["content"]])]
+
+
 def test_a_passing_span_edit_comes_before_sampling():
     src = "this stupid plan is wrong"
     backend = _SamplingBackend({src: ["this stupid plan is bad"]}, samples={0: "this plan is wrong"})
@@ -161,6 +175,33 @@ def test_span_edit_can_be_limited_to_some_categories():
     [res] = Rewriter(backend=ScriptedBackend({src: [src]}), detector=GroupWordDetector(),
                      config=RewriteConfig(similarity_threshold=0.3, retry_samples=0)).rewrite([src])
     assert res.action == "edited" and res.output == "this plan is wrong"  # default: every category
+
+
+def test_span_edit_never_deletes_a_word_naming_a_group():
+    class StereotypeDetector(WordDetector):
+        # "women" carries the stereotype for this detector, as it does for the shipped one.
+        def unsafe_probability(self, texts):
+            return np.maximum(super().unsafe_probability(texts),
+                              [0.9 if "women" in t.lower() else 0.1 for t in texts])
+
+        def spans(self, text):
+            return [*super().spans(text), *(Span(start=m.start(), end=m.end(), text=m.group(), score=0.95,
+                                                 category="stereotyping") for m in re.finditer(r"(?i)women", text))]
+
+    src = "Women are too emotional"
+    config = RewriteConfig(similarity_threshold=0.3, retry_samples=0)
+    [res] = Rewriter(backend=ScriptedBackend({src: [src, src]}), detector=StereotypeDetector(),
+                     config=config).rewrite([src])
+    assert res.action == "failed" and res.output == src
+    assert "span edit: the flagged words name a group of people ('Women')" in res.reason
+    [res] = Rewriter(backend=ScriptedBackend({src: [src, src]}), detector=StereotypeDetector(),
+                     config=replace(config, keep_group_terms=False)).rewrite([src])
+    assert res.action == "edited" and res.output == "Are too emotional"  # what the option prevents
+    # A span edit still deletes the insult next to a group word, and leaves the group word alone.
+    src = "stupid women drivers"
+    [res] = Rewriter(backend=ScriptedBackend({src: [src, src]}), detector=WordDetector(),
+                     config=config).rewrite([src])
+    assert res.action == "edited" and res.output == "women drivers"
 
 
 def test_rejects_rewrite_that_loses_the_meaning():

@@ -36,8 +36,23 @@ def test_disabling_a_parent_disables_children(tmp_path):
     assert not tax.enabled("harm.violence") and tax.enabled("bias.age")
 
 
+def test_group_terms_come_from_the_taxonomy_and_a_policy_extends_them(tmp_path):
+    tax = default_taxonomy()
+    assert {"women", "muslims", "gay", "immigrants", "old"} <= tax.group_terms
+    assert not {"stupid", "trash", "idiot"} & tax.group_terms
+    policy = tmp_path / "p.yaml"
+    policy.write_text("categories:\n  - {id: bias.caste, description: Caste discrimination, groups: [Dalit, dalits]}\n"
+                      "groups: {bias.gender: [nonbinary]}\ndisable: [bias.religion]\n")
+    tax = load_policy(policy)
+    assert {"dalit", "dalits", "nonbinary", "women"} <= tax.group_terms
+    assert "muslims" not in tax.group_terms  # a disabled category's groups are not protected words
+
+
 @pytest.mark.parametrize("text,needle", [
     ("thresholds: {toxcity: 0.3}\n", "Did you mean toxicity"),
+    ("groups: {bias.gendr: [x]}\n", "Did you mean bias.gender"),
+    ("groups: {bias.gender: women}\n", "groups must be a list of words"),
+    ("groups: [women]\n", "groups must map a category id"),
     ("thresholds: {toxicity: 1.5}\n", "between 0 and 1"),
     ("colour: red\n", "unknown key"),
     ("categories:\n  - {id: new.thing}\n", "needs a 'description'"),

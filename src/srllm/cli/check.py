@@ -51,6 +51,9 @@ def check_command(
     span_edit_categories: str | None = typer.Option(None, help="Comma-separated top-level categories whose flagged "
                                                     "spans the fallback may delete (default: all). 'toxicity' stops "
                                                     "deleting the group word of a stereotype, which keeps the claim."),
+    keep_group_terms: bool = typer.Option(True, "--keep-group-terms/--delete-group-terms", help="The span edit "
+                                          "never deletes a word naming a group of people (the taxonomy's `groups`, "
+                                          "extendable by --policy)."),
     batch_size: int = typer.Option(32, help="Texts per batch."),
     bad_rows: str = typer.Option("stop", help="A malformed input row: 'stop' (exit 2; what was written is kept) or "
                                  "'skip' (report it, go on, exit 1 at the end)."),
@@ -75,7 +78,8 @@ def check_command(
                   quantize="int8" if int8 else None,
                   rewrite_config=RewriteConfig(similarity_threshold=similarity_threshold, max_attempts=max_attempts,
                                                retry_samples=retry_samples, batch_size=min(batch_size, 16),
-                                               span_edit_categories=edit_categories),
+                                               span_edit_categories=edit_categories,
+                                               keep_group_terms=keep_group_terms),
                   max_chars=max_chars)
     if text is not None:
         guard.validate(text, where={"field": "TEXT"})

@@ -4,6 +4,7 @@ keep the best that passes (best-of-n rejection sampling). Each result says which
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -14,8 +15,11 @@ from srllm.rewrite.clean import clean_rewrite, restore_source_form
 from srllm.rewrite.edit import remove_spans
 from srllm.rewrite.prompts import build_messages
 from srllm.schema import RewriteResult
+from srllm.taxonomy import default_taxonomy
 
 __all__ = ["RewriteConfig", "Rewriter"]
+
+_WORD = re.compile(r"[\w][\w'-]*")
 
 
 @dataclass
@@ -30,11 +34,15 @@ class RewriteConfig:
                 "stereotype ('Women are too emotional' -> 'Are too emotional') hides it from the detector but keeps "
                 "the claim; ('toxicity',) stops that, and also stops deleting slurs the detector files under bias "
                 "(docs/benchmarks.md, Rewrite policy selection)."})
+    keep_group_terms: bool = field(default=True, metadata={
+        "help": "The span edit never deletes a word naming a group of people (the taxonomy's `groups`: women, "
+                "muslims, ...): the deletion would hide a stereotype from the detector and keep its claim."})
     retry_samples: int = field(default=4, metadata={
         "help": "Last resort when the attempts and the span edit fail: sample this many rewrites and keep the "
                 "accepted one closest in meaning. 0: none."})
     sample_temperature: float = field(default=0.8, metadata={"help": "Temperature of the sampled rewrites."})
-    seed: int = field(default=0, metadata={"help": "Seed of the sampled rewrites (same input, same output)."})
+    seed: int = field(default=0, metadata={
+        "help": "Seed of the sampled rewrites: the same text gets the same samples, whatever else is checked with it."})
     max_new_tokens: int | None = field(default=None, metadata={
         "help": "Token budget of a rewrite; default scales with the input length (32..512)."})
     batch_size: int = field(default=16, metadata={"help": "Texts generated at once."})
@@ -154,13 +162,23 @@ class Rewriter:
 
     def _samples(self, sources: list[str]) -> list[list[str]]:
         """retry_samples sampled rewrites per source from the plain prompt (the one the adapter was trained on);
-        sample j is drawn with seed + j, so a re-run gives the same outputs."""
-        gen = self._generation(sources)
-        replies = [self.backend.generate([build_messages(t) for t in sources],
-                                         replace(gen, temperature=self.config.sample_temperature,
-                                                 seed=self.config.seed + j))
-                   for j in range(self.config.retry_samples)]
-        return [[clean_rewrite(r[k], s) for r in replies] for k, s in enumerate(sources)]
+        sample j is drawn with seed + j. One text per call: in a batch the random draws of a row depend on the
+        other rows, and the same text must get the same samples whatever it is checked with."""
+        out = []
+        for source in sources:
+            gen = replace(self._generation([source]), temperature=self.config.sample_temperature)
+            replies = [self.backend.generate([build_messages(source)], replace(gen, seed=self.config.seed + j))[0]
+                       for j in range(self.config.retry_samples)]
+            out.append([clean_rewrite(r, source) for r in replies])
+        return out
+
+    def _names_group(self, span_text: str) -> bool:
+        """True when every word of the span names a group of people ("women", "black women", "muslims'")."""
+        if not hasattr(self, "_group_terms"):
+            taxonomy = getattr(self.detector, "taxonomy", None) or default_taxonomy()
+            self._group_terms = taxonomy.group_terms
+        words = [w.lower().removesuffix("'s").rstrip("'") for w in _WORD.findall(span_text)]
+        return bool(words) and all(w in self._group_terms for w in words)
 
     def _edit(self, text: str) -> tuple[str, float] | str:
         """The first safe, meaning-keeping deletion of flagged spans (strongest first, one more at a time) as
@@ -173,6 +191,12 @@ class Rewriter:
         if found and not spans:
             kinds = sorted({(s.category or "unknown").split(".")[0] for s in found})
             return f"the flagged spans are {'/'.join(kinds)}, which a deletion does not fix"
+        if self.config.keep_group_terms:
+            groups = [s for s in spans if self._names_group(s.text)]
+            spans = [s for s in spans if not self._names_group(s.text)]
+            if groups and not spans:
+                words = ", ".join(dict.fromkeys(f"'{s.text}'" for s in groups))
+                return f"the flagged words name a group of people ({words}); deleting them would keep the claim"
         candidates = [restore_source_form(remove_spans(text, spans[:k]), text) for k in range(1, len(spans) + 1)]
         candidates = [c for c in candidates if c.strip()]
         if not candidates:

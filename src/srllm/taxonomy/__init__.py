@@ -21,8 +21,8 @@ LLAMA_GUARD_3 = {
     "S8": "Intellectual Property", "S9": "Indiscriminate Weapons", "S10": "Hate",
     "S11": "Suicide & Self-Harm", "S12": "Sexual Content", "S13": "Elections", "S14": "Code Interpreter Abuse",
 }
-_FIELDS = {"id", "name", "severity", "description", "llama_guard", "openai", "threshold"}
-_TOP_KEYS = {"default_threshold", "categories", "disable", "thresholds", "extends"}
+_FIELDS = {"id", "name", "severity", "description", "llama_guard", "openai", "threshold", "groups"}
+_TOP_KEYS = {"default_threshold", "categories", "disable", "thresholds", "groups", "extends"}
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,10 @@ class Category:
     threshold: float | None = None
     llama_guard: tuple[str, ...] = ()
     openai: tuple[str, ...] = ()
+    # Words that name the groups of people a bias category is about ("women", "muslims"). They are neutral on
+    # their own: the span-edit fallback never deletes them, since deleting the group hides a stereotype from the
+    # detector but keeps the claim ("Women are too emotional" -> "Are too emotional").
+    groups: tuple[str, ...] = ()
 
     @property
     def parent(self) -> str | None:
@@ -83,6 +87,14 @@ class Taxonomy:
                 raise SrllmConfigError(f"{source}: thresholds: unknown category '{cid}'. {_suggest(cid, cats)}")
             _check_prob(value, f"{source}: thresholds.{cid}")
             cats[cid] = replace(cats[cid], threshold=float(value))
+        groups = policy.get("groups") or {}
+        if not isinstance(groups, dict):
+            raise SrllmConfigError(f"{source}: groups must map a category id to a list of words")
+        for cid, words in groups.items():
+            if cid not in cats:
+                raise SrllmConfigError(f"{source}: groups: unknown category '{cid}'. {_suggest(cid, cats)}")
+            added = _group_words(words, f"{source}: groups.{cid}")
+            cats[cid] = replace(cats[cid], groups=tuple(dict.fromkeys((*cats[cid].groups, *added))))
         disabled = set(self.disabled)
         for cid in policy.get("disable") or []:
             if cid not in cats:
@@ -90,10 +102,15 @@ class Taxonomy:
             disabled.add(cid)
         return Taxonomy(categories=cats, default_threshold=default, disabled=disabled)
 
+    @property
+    def group_terms(self) -> frozenset[str]:
+        """Lower-cased words naming groups of people, over the enabled categories."""
+        return frozenset(w for c in self for w in c.groups)
+
     def rows(self) -> list[dict]:
         return [{"id": c.id, "name": c.name, "severity": c.severity, "threshold": self.threshold(c.id),
                  "enabled": self.enabled(c.id), "llama_guard": ",".join(c.llama_guard),
-                 "openai": ",".join(c.openai), "description": c.description}
+                 "openai": ",".join(c.openai), "description": c.description, "groups": list(c.groups)}
                 for c in self.categories.values()]
 
 
@@ -111,6 +128,13 @@ def _suggest(cid: str, cats) -> str:
 
     close = difflib.get_close_matches(cid, list(cats), n=3)
     return f"Did you mean {', '.join(close)}?" if close else f"Known: {', '.join(sorted(cats))}"
+
+
+def _group_words(words, where: str) -> tuple[str, ...]:
+    if isinstance(words, str) or not isinstance(words, list | tuple) \
+            or not all(isinstance(w, str) and w.strip() for w in words):
+        raise SrllmConfigError(f"{where}: groups must be a list of words, e.g. [women, men]")
+    return tuple(w.strip().lower() for w in words)
 
 
 def _category_from_dict(raw: dict, *, where: str, base: Category | None) -> Category:
@@ -135,6 +159,7 @@ def _category_from_dict(raw: dict, *, where: str, base: Category | None) -> Cate
         description=str(raw.get("description", base.description if base else "")), severity=sev,
         threshold=float(raw["threshold"]) if "threshold" in raw else (base.threshold if base else None),
         llama_guard=lg, openai=tuple(raw.get("openai", base.openai if base else ())),
+        groups=_group_words(raw["groups"], f"{where}.groups") if "groups" in raw else (base.groups if base else ()),
     )
 
 
