@@ -204,6 +204,31 @@ def test_span_edit_never_deletes_a_word_naming_a_group():
     assert res.action == "edited" and res.output == "women drivers"
 
 
+def test_group_words_of_a_policy_reach_the_span_edit(tmp_path):
+    from srllm.taxonomy import load_policy
+
+    policy = tmp_path / "p.yaml"
+    policy.write_text("groups: {bias.other: [gamers]}\n")
+
+    class GamerDetector(WordDetector):  # no taxonomy attribute: the default taxonomy applies
+        def unsafe_probability(self, texts):
+            return np.array([0.9 if "gamers" in t.lower() else 0.1 for t in texts])
+
+        def spans(self, text):
+            return [Span(start=m.start(), end=m.end(), text=m.group(), score=0.9, category="bias")
+                    for m in re.finditer(r"(?i)gamers", text)]
+
+    class PolicyGamerDetector(GamerDetector):
+        taxonomy = load_policy(policy)
+
+    src = "gamers ruin everything"
+    config = RewriteConfig(retry_samples=0)
+    [res] = Rewriter(backend=None, detector=GamerDetector(), config=config).rewrite([src])
+    assert res.action == "edited" and res.output == "ruin everything"  # not a group word by default
+    [res] = Rewriter(backend=None, detector=PolicyGamerDetector(), config=config).rewrite([src])
+    assert res.action == "failed" and "name a group of people ('gamers')" in res.reason
+
+
 def test_rejects_rewrite_that_loses_the_meaning():
     src = "this stupid plan is wrong"
     backend = ScriptedBackend({src: ["the weather is nice today"]})

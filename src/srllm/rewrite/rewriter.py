@@ -65,6 +65,8 @@ class Rewriter:
     def __init__(self, *, backend: GenerationBackend | None, detector, config: RewriteConfig | None = None):
         self.backend, self.detector = backend, detector
         self.config = config or RewriteConfig()
+        # The detector's taxonomy (a policy may add group words); a custom detector without one gets the default.
+        self._group_terms = (getattr(detector, "taxonomy", None) or default_taxonomy()).group_terms
 
     def _generation(self, texts: list[str]) -> GenerationConfig:
         # By default the budget scales with the longest input: ~3-4 characters a token in English.
@@ -174,9 +176,6 @@ class Rewriter:
 
     def _names_group(self, span_text: str) -> bool:
         """True when every word of the span names a group of people ("women", "black women", "muslims'")."""
-        if not hasattr(self, "_group_terms"):
-            taxonomy = getattr(self.detector, "taxonomy", None) or default_taxonomy()
-            self._group_terms = taxonomy.group_terms
         words = [w.lower().removesuffix("'s").rstrip("'") for w in _WORD.findall(span_text)]
         return bool(words) and all(w in self._group_terms for w in words)
 
