@@ -49,8 +49,8 @@ def check_command(
     retry_samples: int = typer.Option(4, help="Last resort when the LLM attempts and the span edit fail: sample this "
                                       "many rewrites, keep the accepted one closest in meaning (0: none)."),
     span_edit_categories: str | None = typer.Option(None, help="Comma-separated top-level categories whose flagged "
-                                                    "spans the fallback may delete (default: all). 'toxicity' stops "
-                                                    "deleting the group word of a stereotype, which keeps the claim."),
+                                                    "spans the fallback may delete (default: all), e.g. 'toxicity' "
+                                                    "(no bias or stereotyping spans)."),
     keep_group_terms: bool = typer.Option(True, "--keep-group-terms/--delete-group-terms", help="The span edit "
                                           "never deletes a word naming a group of people (the taxonomy's `groups`, "
                                           "extendable by --policy)."),
