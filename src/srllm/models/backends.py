@@ -65,6 +65,12 @@ class TransformersBackend(GenerationBackend):
         tok = self.tokenizer
         tok.padding_side = "left"  # decoder-only models continue from the right edge
         replies: list[str] = []
+        kwargs = dict(max_new_tokens=cfg.max_new_tokens, pad_token_id=tok.pad_token_id,
+                      repetition_penalty=cfg.repetition_penalty)
+        if cfg.temperature > 0:
+            kwargs.update(do_sample=True, temperature=cfg.temperature, top_p=cfg.top_p)
+        else:
+            kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
         seeded = cfg.temperature > 0 and cfg.seed is not None
         # A seeded sample must not move the caller's global RNG: fork it for the duration.
         with torch.random.fork_rng(devices=[]) if seeded else nullcontext(), torch.inference_mode():
@@ -73,12 +79,6 @@ class TransformersBackend(GenerationBackend):
             for i in range(0, len(conversations), cfg.batch_size):
                 prompts = [self.prompt_text(c) for c in conversations[i:i + cfg.batch_size]]
                 enc = tok(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
-                kwargs = dict(max_new_tokens=cfg.max_new_tokens, pad_token_id=tok.pad_token_id,
-                              repetition_penalty=cfg.repetition_penalty)
-                if cfg.temperature > 0:
-                    kwargs.update(do_sample=True, temperature=cfg.temperature, top_p=cfg.top_p)
-                else:
-                    kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
                 out = self.model.generate(**enc, **kwargs)
                 new = out[:, enc["input_ids"].shape[1]:]
                 replies.extend(tok.batch_decode(new, skip_special_tokens=True))

@@ -4,11 +4,11 @@ keep the best that passes (best-of-n rejection sampling). Each result says which
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from srllm.detect.spans import WORD_RE
 from srllm.errors import SrllmConfigError
 from srllm.models.backends import GenerationBackend, GenerationConfig
 from srllm.rewrite.clean import clean_rewrite, restore_source_form
@@ -18,8 +18,6 @@ from srllm.schema import RewriteResult
 from srllm.taxonomy import default_taxonomy
 
 __all__ = ["RewriteConfig", "Rewriter"]
-
-_WORD = re.compile(r"[\w][\w'-]*")
 
 
 @dataclass
@@ -175,7 +173,8 @@ class Rewriter:
 
     def _names_group(self, span_text: str) -> bool:
         """True when every word of the span names a group of people ("women", "black women", "muslims'")."""
-        words = [w.lower().removesuffix("'s").rstrip("'") for w in _WORD.findall(span_text)]
+        # Words as the detector's spans cut them.
+        words = [w.lower().removesuffix("'s").rstrip("'") for w in WORD_RE.findall(span_text)]
         return bool(words) and all(w in self._group_terms for w in words)
 
     def _edit(self, text: str) -> tuple[str, float] | str:
@@ -190,8 +189,9 @@ class Rewriter:
             kinds = sorted({(s.category or "unknown").split(".")[0] for s in found})
             return f"the flagged spans are {'/'.join(kinds)}, which a deletion does not fix"
         if self.config.keep_group_terms:
-            groups = [s for s in spans if self._names_group(s.text)]
-            spans = [s for s in spans if not self._names_group(s.text)]
+            names_group = [self._names_group(s.text) for s in spans]
+            groups = [s for s, g in zip(spans, names_group, strict=True) if g]
+            spans = [s for s, g in zip(spans, names_group, strict=True) if not g]
             if groups and not spans:
                 words = ", ".join(dict.fromkeys(f"'{s.text}'" for s in groups))
                 return f"the flagged words name a group of people ({words}); deleting them would keep the claim"
