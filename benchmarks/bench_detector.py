@@ -3,11 +3,14 @@ together with the held-out quality the training measured (src/srllm/assets/detec
 
     .venv/bin/python benchmarks/bench_detector.py [--paradetox 1000] [--single 200] [--threads default,1]
                                                    [--no-record]
+    .venv/bin/python benchmarks/bench_detector.py --terms-only [--no-record]
 
 Rows: batch throughput of `Detector.predict` (batch 64, no spans) on the 53 texts of infer_50.csv and on N
 ParaDetox toxic texts (seeded sample); single-text latency of `predict([text])` (p50/p95 over --single calls);
 the cost of spans (`predict(..., spans=True)` on flagged texts: one extra batch of leave-one-word-out variants).
 Each row is measured for every `--threads` setting (`Detector(threads=...)`; "default" = torch's own setting).
+`--terms-only`: quality of the trained heads alone (configs/policy-heads-only.yaml) vs heads + the taxonomy's
+terms, on the same held-out sets, recorded in its own section.
 """
 
 from __future__ import annotations
@@ -68,7 +71,7 @@ def spans_row(det: Detector, texts: list[str]) -> dict:
             "spans cost x": t_spans / max(t_plain, 1e-9), "mean spans/text": float(np.mean(n_spans or [0]))}
 
 
-def int8_quality_rows(detectors: dict[str, Detector], data: Path) -> list[dict]:
+def quality_rows(detectors: dict[str, Detector], data: Path, label: str = "encoder") -> list[dict]:
     """fp32 vs int8 encoder on texts neither the heads nor the thresholds saw: ParaDetox pairs of the CMD test
     split (toxic vs its first human rewrite), infer_50 biased vs debiased, and the neutral counterfactual
     originals (flag rate = false positives)."""
@@ -88,9 +91,9 @@ def int8_quality_rows(detectors: dict[str, Detector], data: Path) -> list[dict]:
             texts = [a for a, _ in items] + [b for _, b in items]
             y = np.array([1] * len(items) + [0] * len(items), dtype=bool)
             m = binary_metrics(y, det.unsafe_probability(texts), det.is_unsafe(texts), n_boot=0)
-            rows.append({"encoder": name, "set": set_name, "n": m["n"], "AUPRC": m["auprc"], "F1": m["f1"],
-                         "FPR": m["fpr"]})
-        rows.append({"encoder": name, "set": "counterfactual originals flagged (all safe)", "n": len(cf),
+            rows.append({label: name, "set": set_name, "n": m["n"], "AUPRC": m["auprc"], "F1": m["f1"],
+                         "precision": m["precision"], "recall": m["recall"], "FPR": m["fpr"]})
+        rows.append({label: name, "set": "counterfactual originals flagged (all safe)", "n": len(cf),
                      "FPR": float(det.is_unsafe(cf).mean())})
     return rows
 
@@ -121,7 +124,11 @@ def main() -> None:
                     help="comma-separated encoder settings: none (fp32) and/or int8 (Detector(quantize='int8'))")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-record", action="store_true", help="Print only; do not update docs/benchmarks.md.")
+    ap.add_argument("--terms-only", action="store_true",
+                    help="only compare the heads alone with heads + taxonomy terms (quality, no timing)")
     args = ap.parse_args()
+    if args.terms_only:
+        return terms_section(args)
     import torch
 
     settings = [None if t.strip() == "default" else int(t) for t in args.threads.split(",") if t.strip()]
@@ -153,7 +160,7 @@ def main() -> None:
     if len(detectors) > 1:
         for det in detectors.values():
             det.threads = None
-        qrows = int8_quality_rows({("fp32" if q == "none" else q): d for q, d in detectors.items()}, data)
+        qrows = quality_rows({("fp32" if q == "none" else q): d for q, d in detectors.items()}, data)
         quality = ("\n\nThe same heads and declared thresholds on fp32 vs int8 embeddings, on texts they never "
                    "trained on:\n\n" + markdown_table(qrows, ["encoder", "set", "n", "AUPRC", "F1", "FPR"]))
         print(quality)
@@ -166,6 +173,27 @@ def main() -> None:
             f"{quality_section()}\n")
     if not args.no_record:
         update_section("Detector", body)
+
+
+def terms_section(args) -> None:
+    data = shared_data_dir()
+    if data is None:
+        sys.exit("needs ../shared/data (the benchmark sets)")
+    heads_only = Path(__file__).resolve().parent.parent / "configs" / "policy-heads-only.yaml"
+    detectors = {"trained heads only": Detector(policy=heads_only), "heads + terms (default)": Detector()}
+    rows = quality_rows(detectors, data, label="detector")
+    table = markdown_table(rows, ["detector", "set", "n", "AUPRC", "F1", "precision", "recall", "FPR"])
+    print(table)
+    terms = detectors["heads + terms (default)"].taxonomy.flag_terms
+    body = (f"`.venv/bin/python benchmarks/bench_detector.py --terms-only` ({machine_note()}). The shipped heads "
+            f"and their declared thresholds, alone (`configs/policy-heads-only.yaml`) and with the default "
+            f"taxonomy's `terms` ({', '.join(f'{c}: {len(w)}' for c, w in terms.items())} words; a text containing "
+            f"one is flagged for that category), on sets neither saw in training: ParaDetox pairs of the CMD test "
+            f"split (toxic vs its first human rewrite), infer_50 biased vs debiased, the neutral counterfactual "
+            f"originals (flag rate = false positives). AUPRC ranks by P(unsafe); a term hit scores at the "
+            f"threshold.\n\n{table}\n")
+    if not args.no_record:
+        update_section("Detector: trained heads vs heads + terms", body)
 
 
 if __name__ == "__main__":

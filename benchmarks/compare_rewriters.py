@@ -124,7 +124,9 @@ def pipeline_outputs(texts: list[str], adapter: str, cache_dir: Path, batch_size
                      config=None) -> list[str]:
     """`output` of srllm.Guard.check (the shipped pipeline: detector gate, adapter rewrite, re-check, strict retry,
     span-edit fallback, sampled rewrites as a last resort), cached per text like the generations, under a name tied
-    to the adapter's weights, the rewrite options, the code of srllm.rewrite and the default taxonomy."""
+    to the adapter's weights, the rewrite options, the code of srllm.rewrite and srllm.detect (the gate and the
+    re-check) and the default taxonomy."""
+    import srllm.detect as detect_pkg
     import srllm.rewrite as rewrite_pkg
     import srllm.taxonomy as taxonomy_pkg
     from srllm.guard import Guard
@@ -132,9 +134,10 @@ def pipeline_outputs(texts: list[str], adapter: str, cache_dir: Path, batch_size
 
     config = dataclasses.replace(config or RewriteConfig(), batch_size=batch_size)
     options = {k: v for k, v in dataclasses.asdict(config).items() if k != "batch_size"}
-    # The pipeline's code (and the taxonomy's group words, which the span edit keeps) is part of the key: a changed
-    # rewrite policy must not be served old outputs.
-    code = b"".join(f.read_bytes() for f in sorted(Path(rewrite_pkg.__file__).parent.glob("*.py")))
+    # The pipeline's code (and the taxonomy's group words and terms) is part of the key: a changed rewrite policy
+    # or detector must not be served old outputs. (The detector's shipped heads are not: they have not changed.)
+    code = b"".join(f.read_bytes() for pkg in (rewrite_pkg, detect_pkg)
+                    for f in sorted(Path(pkg.__file__).parent.glob("*.py")))
     code += (Path(taxonomy_pkg.__file__).parent / "default.yaml").read_bytes()
     digest = hashlib.sha256(json.dumps(options, sort_keys=True).encode() + code).hexdigest()[:8]
     name = _cache_name("adapter", adapter).replace("adapter", "check", 1) + f"-{digest}"
@@ -158,11 +161,12 @@ def ci(res: M.MetricResult, scale: float = 1.0, digits: int = 3) -> str:
     return f"{res.value * scale:.{digits}f} [{res.ci_low * scale:.{digits}f}, {res.ci_high * scale:.{digits}f}]"
 
 
-def score(sets: dict, outputs: dict) -> tuple[list[dict], list[dict], dict]:
+def score(sets: dict, outputs: dict, judge_policy: Path | None = None) -> tuple[list[dict], list[dict], dict]:
+    from srllm.detect import Detector
     from srllm.evaluate.judges import SafetyJudge
     from srllm.evaluate.lm_scoring import fl_scorer
 
-    judge, ppl = SafetyJudge(), fl_scorer()
+    judge, ppl = SafetyJudge(Detector(policy=judge_policy) if judge_policy else None), fl_scorer()
     rows, neutral_rows, per_item = [], [], {}
     for name, s in sets.items():
         texts = s["texts"]
@@ -244,6 +248,9 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--cache", type=Path, default=Path("runs/compare"))
     ap.add_argument("--no-record", action="store_true", help="do not write docs/benchmarks.md")
+    ap.add_argument("--judge-policy", type=Path, default=None,
+                    help="policy file of the STA judge's detector (e.g. configs/policy-heads-only.yaml); the gate of "
+                         "`srllm check` keeps the default. Implies --no-record")
     ap.add_argument("--retry-samples", type=int, default=None,
                     help="RewriteConfig.retry_samples of the `srllm check` system (default: the shipped default)")
     ap.add_argument("--systems", default=",".join(SYSTEMS),
@@ -273,7 +280,7 @@ def main() -> None:
     note = machine_note()
     sets = load_sets(args.data, args.paradetox_n, args.neutral_n, args.counterfactual_n, args.seed, args.split)
     outputs, timing = generate(sets, adapter, args.cache, args.batch_size, SYSTEMS[1:], check_config)
-    rows, neutral_rows, per_item = score(sets, outputs)
+    rows, neutral_rows, per_item = score(sets, outputs, args.judge_policy)
     comparisons = paired(sets, per_item)
     cols = ["set", "system", "n", "STA", "SIM", "FL", "J", "BLEU", "empty"]
     tables = (markdown_table(rows, cols) + "\n\nOver-correction (share of neutral inputs changed; whitespace "
@@ -282,8 +289,9 @@ def main() -> None:
     print(tables)
     print("generation seconds per system:", {k: round(v, 1) for k, v in timing.items()})
     args.cache.mkdir(parents=True, exist_ok=True)
-    results = args.cache / ("results.json" if args.split == "test" else
-                            f"results-{args.split}-{adapter_fingerprint(adapter)}.json")
+    judged = f"-judge-{args.judge_policy.stem}" if args.judge_policy else ""
+    results = args.cache / (f"results{judged}.json" if args.split == "test" else
+                            f"results-{args.split}-{adapter_fingerprint(adapter)}{judged}.json")
     results.write_text(json.dumps(
         {"rows": rows, "over_correction": neutral_rows, "paired": comparisons, "adapter": adapter,
          "generation_seconds": timing, "machine": note}, indent=2, default=str) + "\n", encoding="utf-8")
@@ -294,7 +302,7 @@ def main() -> None:
         {name: [{"input": t, **{s: outputs[name][s][i] for s in SYSTEMS[1:] if s in outputs[name]}}
                 for i, t in enumerate(st["texts"][:20])]
          for name, st in sets.items()}, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    if not args.no_record:
+    if not args.no_record and not args.judge_policy:
         cmd = ("`.venv/bin/python benchmarks/compare_rewriters.py --data " + str(args.data) + f" --paradetox-n "
                f"{args.paradetox_n} --neutral-n {args.neutral_n} --counterfactual-n {args.counterfactual_n} --systems "
                f"{shlex.quote(','.join(SYSTEMS))}`")

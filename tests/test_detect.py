@@ -185,3 +185,33 @@ def test_real_minilm_with_the_shipped_heads():
     assert v_bad.unsafe and "toxicity" in v_bad.flagged
     assert any("fucking" in s.text for s in v_bad.spans)
     assert not v_ok.unsafe and v_ok.severity == "none" and v_ok.spans == []
+
+
+def test_terms_flag_a_text_the_heads_find_safe(encoder_path, heads, tmp_path):
+    policy = tmp_path / "p.yaml"
+    policy.write_text("terms: {toxicity.profanity: [blorp, pain in the neck]}\n")
+    det = Detector(encoder=encoder_path, heads=heads, policy=policy)
+    # the tiny detector has no profanity head: the hit raises its parent, toxicity
+    assert "toxicity.profanity" in det.term_categories
+    texts = ["hello friend BLORP!", "the team will meet at the designated time, a pain  in the\nneck",
+             "hello friend blorpish", "hello friend"]
+    assert Detector(encoder=encoder_path, heads=heads).is_unsafe(texts[:2]).tolist() == [False, False]
+    verdicts = det.predict(texts, spans=True)
+    assert [v.unsafe for v in verdicts] == [True, True, False, False]
+    assert verdicts[0].flagged == ["toxicity"] and verdicts[0].categories["toxicity"] == det.thresholds["toxicity"]
+    assert verdicts[0].severity == "low"  # a hit at the threshold: one step under toxicity's medium
+    assert [s.text for s in verdicts[0].spans] == ["BLORP"]
+    assert ((det.unsafe_probability(texts) >= 0.5) == det.is_unsafe(texts)).all()
+
+
+def test_terms_follow_the_policy(encoder_path, heads, tmp_path):
+    det = Detector(encoder=encoder_path, heads=heads)
+    text = "hello friend, what a fucking nice day"
+    assert det.is_unsafe([text])[0]  # a shipped term
+    cleared = tmp_path / "cleared.yaml"
+    cleared.write_text("categories:\n  - {id: toxicity.profanity, terms: []}\n")
+    assert not Detector(encoder=encoder_path, heads=heads, policy=cleared).is_unsafe([text])[0]
+    disabled = tmp_path / "disabled.yaml"
+    disabled.write_text("disable: [toxicity]\n")
+    det = Detector(encoder=encoder_path, heads=heads, policy=disabled)
+    assert det.term_categories == [] and not det.is_unsafe([text])[0]

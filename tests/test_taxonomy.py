@@ -48,11 +48,25 @@ def test_group_terms_come_from_the_taxonomy_and_a_policy_extends_them(tmp_path):
     assert "muslims" not in tax.group_terms  # a disabled category's groups are not protected words
 
 
+def test_terms_flag_words_and_a_policy_adds_or_clears_them(tmp_path):
+    terms = default_taxonomy().flag_terms
+    assert {"fuck", "shit"} <= set(terms["toxicity.profanity"]) and "nigger" in terms["toxicity.identity_attack"]
+    assert not {"stupid", "dumb", "women", "dick"} & {w for ws in terms.values() for w in ws}
+    policy = tmp_path / "p.yaml"
+    policy.write_text("terms: {toxicity.insult: [Numpty, 'pain  in the neck']}\n"
+                      "categories:\n  - {id: toxicity.identity_attack, terms: []}\n")
+    terms = load_policy(policy).flag_terms
+    assert {"numpty", "pain in the neck", "idiot"} <= set(terms["toxicity.insult"])
+    assert "toxicity.identity_attack" not in terms
+
+
 @pytest.mark.parametrize("text,needle", [
     ("thresholds: {toxcity: 0.3}\n", "Did you mean toxicity"),
     ("groups: {bias.gendr: [x]}\n", "Did you mean bias.gender"),
     ("groups: {bias.gender: women}\n", "groups must be a list of words"),
     ("groups: [women]\n", "groups must map a category id"),
+    ("terms: {toxicity.profanity: shit}\n", "terms must be a list of words"),
+    ("terms: {toxicity.profaniti: [x]}\n", "Did you mean toxicity.profanity"),
     ("thresholds: {toxicity: 1.5}\n", "between 0 and 1"),
     ("colour: red\n", "unknown key"),
     ("categories:\n  - {id: new.thing}\n", "needs a 'description'"),

@@ -5,6 +5,11 @@ Decisions (declared):
 - A category is flagged when its probability is >= its threshold. The threshold is the one the policy sets for
   that category (`thresholds:` or a category's `threshold:`), else the policy's `default_threshold` if the policy
   changed it from the built-in 0.5, else the threshold the heads declare (chosen on validation data in training).
+- Terms: a category is also flagged when the text contains one of its taxonomy `terms` (whole words, any case:
+  "fuck", "nigger"; a policy adds its own). Its score is raised to its threshold (and so is each parent head's),
+  so every decision below sees the hit; a hit with a score under the threshold gets the lower severity step. A
+  sentence embedding scores the whole sentence and can miss one profane word in an ordinary sentence ("my roommate
+  is a pain in my ass" scored 0.004). Terms of a category with no head, and no parent head, are not used.
 - `unsafe` = any enabled category flagged. Disabled categories (and children of disabled ones) are dropped.
 - `unsafe_probability` = over the enabled heads, the largest probability after moving each one in logit space so
   its threshold sits at 0.5: P(unsafe) >= 0.5 exactly when `unsafe` (`is_unsafe`), and within a head the ranking
@@ -21,6 +26,8 @@ Decisions (declared):
 """
 
 from __future__ import annotations
+
+import re
 
 import numpy as np
 
@@ -66,6 +73,7 @@ class Detector:
         self.taxonomy = policy if isinstance(policy, Taxonomy) else load_policy(policy)
         self._thresholds = self._resolve_thresholds()
         self._active = [j for j, h in enumerate(self.head_set.heads) if self.taxonomy.enabled(h.id)]
+        self._term_rules = self._compile_terms()
         from srllm.models import load_sentence_encoder
 
         # None: the encoder the heads were trained with (the embedded MiniLM for the shipped heads).
@@ -97,6 +105,27 @@ class Detector:
             else:
                 out[h.id] = h.threshold
         return out
+
+    def _compile_terms(self) -> list[tuple[re.Pattern, np.ndarray]]:
+        """(pattern, columns it raises) per category with terms: its own head's column and its parents' heads."""
+        cats = self.categories
+        rules = []
+        for cid, terms in self.taxonomy.flag_terms.items():
+            parts = cid.split(".")
+            cols = [cats.index(a) for a in (".".join(parts[:i]) for i in range(len(parts), 0, -1)) if a in cats]
+            if not cols:
+                continue
+            alternatives = sorted((r"\s+".join(map(re.escape, t.split())) for t in terms), key=len, reverse=True)
+            rules.append((re.compile(rf"(?<!\w)(?:{'|'.join(alternatives)})(?!\w)", re.IGNORECASE),
+                          np.array(cols)))
+        return rules
+
+    @property
+    def term_categories(self) -> list[str]:
+        """Categories whose terms are in use (they, or a parent, have a head)."""
+        cats = self.categories
+        return [cid for cid in self.taxonomy.flag_terms
+                if any(a in cats for a in (".".join(cid.split(".")[:i]) for i in range(1, cid.count(".") + 2)))]
 
     @property
     def categories(self) -> list[str]:
@@ -136,8 +165,20 @@ class Detector:
         return np.array([self._thresholds[c] for c in self.categories], dtype=np.float32)
 
     def probabilities(self, texts: list[str]) -> np.ndarray:
-        """P(category) per text, shape (n, len(categories)), columns in `categories` order."""
-        return self._probs(self.embed(texts))
+        """P(category) per text, shape (n, len(categories)), columns in `categories` order; a category whose
+        terms the text contains scores at least its threshold (module doc)."""
+        texts = _texts(texts)
+        return self._raise_term_hits(texts, self._probs(self.embed(texts)))
+
+    def _raise_term_hits(self, texts: list[str], probs: np.ndarray) -> np.ndarray:
+        if not self._term_rules or not len(probs):
+            return probs
+        thr = self._thr()
+        for i, text in enumerate(texts):
+            for pattern, cols in self._term_rules:
+                if pattern.search(text):
+                    probs[i, cols] = np.maximum(probs[i, cols], thr[cols])
+        return probs
 
     def unsafe_probability(self, texts: list[str]) -> np.ndarray:
         """P(unsafe) per text: >= 0.5 exactly when the text is unsafe (see the module doc; 0 when every category

@@ -31,7 +31,7 @@ class SafetyJudge:
 
             detector = Detector()
         self.detector = detector
-        self.name = name or ("srllm.detect.Detector (MiniLM + trained heads, per-category thresholds)"
+        self.name = name or ("srllm.detect.Detector (MiniLM + trained heads, per-category thresholds, taxonomy terms)"
                              if type(detector).__name__ == "Detector" else type(detector).__name__)
 
     def unsafe_probability(self, texts: Sequence[str]) -> np.ndarray:

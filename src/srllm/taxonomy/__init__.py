@@ -21,8 +21,8 @@ LLAMA_GUARD_3 = {
     "S8": "Intellectual Property", "S9": "Indiscriminate Weapons", "S10": "Hate",
     "S11": "Suicide & Self-Harm", "S12": "Sexual Content", "S13": "Elections", "S14": "Code Interpreter Abuse",
 }
-_FIELDS = {"id", "name", "severity", "description", "llama_guard", "openai", "threshold", "groups"}
-_TOP_KEYS = {"default_threshold", "categories", "disable", "thresholds", "groups", "extends"}
+_FIELDS = {"id", "name", "severity", "description", "llama_guard", "openai", "threshold", "groups", "terms"}
+_TOP_KEYS = {"default_threshold", "categories", "disable", "thresholds", "groups", "terms", "extends"}
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,9 @@ class Category:
     # their own: the span-edit fallback never deletes them, since deleting the group hides a stereotype from the
     # detector but keeps the claim ("Women are too emotional" -> "Are too emotional").
     groups: tuple[str, ...] = ()
+    # Words or phrases that flag the category wherever they occur as whole words ("fuck", "nigger"): a sentence
+    # embedding judges the whole sentence and can miss one profane word in an otherwise ordinary sentence.
+    terms: tuple[str, ...] = ()
 
     @property
     def parent(self) -> str | None:
@@ -87,14 +90,15 @@ class Taxonomy:
                 raise SrllmConfigError(f"{source}: thresholds: unknown category '{cid}'. {_suggest(cid, cats)}")
             _check_prob(value, f"{source}: thresholds.{cid}")
             cats[cid] = replace(cats[cid], threshold=float(value))
-        groups = policy.get("groups") or {}
-        if not isinstance(groups, dict):
-            raise SrllmConfigError(f"{source}: groups must map a category id to a list of words")
-        for cid, words in groups.items():
-            if cid not in cats:
-                raise SrllmConfigError(f"{source}: groups: unknown category '{cid}'. {_suggest(cid, cats)}")
-            added = _group_words(words, f"{source}: groups.{cid}")
-            cats[cid] = replace(cats[cid], groups=tuple(dict.fromkeys((*cats[cid].groups, *added))))
+        for key in ("groups", "terms"):
+            lists = policy.get(key) or {}
+            if not isinstance(lists, dict):
+                raise SrllmConfigError(f"{source}: {key} must map a category id to a list of words")
+            for cid, words in lists.items():
+                if cid not in cats:
+                    raise SrllmConfigError(f"{source}: {key}: unknown category '{cid}'. {_suggest(cid, cats)}")
+                added = _word_list(words, f"{source}: {key}.{cid}", key)
+                cats[cid] = replace(cats[cid], **{key: tuple(dict.fromkeys((*getattr(cats[cid], key), *added)))})
         disabled = set(self.disabled)
         for cid in policy.get("disable") or []:
             if cid not in cats:
@@ -107,10 +111,17 @@ class Taxonomy:
         """Lower-cased words naming groups of people, over the enabled categories."""
         return frozenset(w for c in self for w in c.groups)
 
+    @property
+    def flag_terms(self) -> dict[str, tuple[str, ...]]:
+        """Enabled category id -> the lower-cased words/phrases that flag it on their own (categories with none
+        left out)."""
+        return {c.id: c.terms for c in self if c.terms}
+
     def rows(self) -> list[dict]:
         return [{"id": c.id, "name": c.name, "severity": c.severity, "threshold": self.threshold(c.id),
                  "enabled": self.enabled(c.id), "llama_guard": ",".join(c.llama_guard),
-                 "openai": ",".join(c.openai), "description": c.description, "groups": list(c.groups)}
+                 "openai": ",".join(c.openai), "description": c.description, "groups": list(c.groups),
+                 "terms": list(c.terms)}
                 for c in self.categories.values()]
 
 
@@ -130,11 +141,14 @@ def _suggest(cid: str, cats) -> str:
     return f"Did you mean {', '.join(close)}?" if close else f"Known: {', '.join(sorted(cats))}"
 
 
-def _group_words(words, where: str) -> tuple[str, ...]:
+_EXAMPLE = {"groups": "[women, men]", "terms": "[fuck, shit]"}
+
+
+def _word_list(words, where: str, key: str) -> tuple[str, ...]:
     if isinstance(words, str) or not isinstance(words, list | tuple) \
             or not all(isinstance(w, str) and w.strip() for w in words):
-        raise SrllmConfigError(f"{where}: groups must be a list of words, e.g. [women, men]")
-    return tuple(w.strip().lower() for w in words)
+        raise SrllmConfigError(f"{where}: {key} must be a list of words, e.g. {_EXAMPLE[key]}")
+    return tuple(" ".join(w.split()).lower() for w in words)
 
 
 def _category_from_dict(raw: dict, *, where: str, base: Category | None) -> Category:
@@ -159,7 +173,9 @@ def _category_from_dict(raw: dict, *, where: str, base: Category | None) -> Cate
         description=str(raw.get("description", base.description if base else "")), severity=sev,
         threshold=float(raw["threshold"]) if "threshold" in raw else (base.threshold if base else None),
         llama_guard=lg, openai=tuple(raw.get("openai", base.openai if base else ())),
-        groups=_group_words(raw["groups"], f"{where}.groups") if "groups" in raw else (base.groups if base else ()),
+        groups=_word_list(raw["groups"], f"{where}.groups", "groups") if "groups" in raw
+        else (base.groups if base else ()),
+        terms=_word_list(raw["terms"], f"{where}.terms", "terms") if "terms" in raw else (base.terms if base else ()),
     )
 
 
