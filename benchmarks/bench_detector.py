@@ -191,7 +191,8 @@ def terms_section(args) -> None:
             f"one is flagged for that category), on sets neither saw in training: ParaDetox pairs of the CMD test "
             f"split (toxic vs its first human rewrite), infer_50 biased vs debiased, the neutral counterfactual "
             f"originals (flag rate = false positives). AUPRC ranks by P(unsafe); a term hit scores at the "
-            f"threshold.\n\n{table}\n")
+            f"threshold. The \"Detector\" section above was measured before the terms existed (heads alone; the "
+            f"terms do not change the heads' scores, only raise a category on a hit).\n\n{table}\n")
     if not args.no_record:
         update_section("Detector: trained heads vs heads + terms", body)
 

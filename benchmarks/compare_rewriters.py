@@ -21,7 +21,8 @@ Sets (from the CMD file of `srllm data build`): the 53 texts of infer_50.csv (it
 a seeded sample of the ParaDetox test split (all human rewrites as references); for over-correction, the neutral
 ParaDetox rewrites in the test split and a seeded sample of the `Original` sentences of counterfactual-inhouse.csv.
 Metrics (srllm.evaluate.metrics, definitions in the shared docs/metrics.md): STA = 1 - the detector's decision
-(srllm.detect.Detector, its declared per-category thresholds); SIM = cosine of all-MiniLM-L6-v2 embeddings of
+(srllm.detect.Detector, its declared per-category thresholds and the taxonomy's terms; --judge-policy
+configs/policy-heads-only.yaml scores with the heads alone); SIM = cosine of all-MiniLM-L6-v2 embeddings of
 input and output (0 for an empty output); FL = perplexity under the embedded SmolLM2 of the output's
 orthographic form (srllm.evaluate.lm_scoring.orthographic_form) at or below FL_PPL_THRESHOLD; J = mean of
 STA_i*SIM_i*FL_i; BLEU = sacrebleu corpus BLEU, multi-reference. Each value has a 95% bootstrap CI over items
