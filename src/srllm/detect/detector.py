@@ -8,8 +8,8 @@ Decisions (declared):
 - Terms: a category is also flagged when the text contains one of its taxonomy `terms` (whole words, any case:
   "fuck", "nigger"; a policy adds its own). Its score is raised to its threshold (and so is each parent head's),
   so every decision below sees the hit; a hit with a score under the threshold gets the lower severity step. A
-  sentence embedding scores the whole sentence and can miss one profane word in an ordinary sentence ("my roommate
-  is a pain in my ass" scored 0.004). Terms of a category with no head, and no parent head, are not used.
+  sentence embedding scores the whole sentence and can miss one profane word in an ordinary sentence ("my roomate
+  is a pain in my ass and my ears" scored 0.004). Terms of a category with no head, and no parent head, are not used.
 - `unsafe` = any enabled category flagged. Disabled categories (and children of disabled ones) are dropped.
 - `unsafe_probability` = over the enabled heads, the largest probability after moving each one in logit space so
   its threshold sits at 0.5: P(unsafe) >= 0.5 exactly when `unsafe` (`is_unsafe`), and within a head the ranking
@@ -106,26 +106,26 @@ class Detector:
                 out[h.id] = h.threshold
         return out
 
+    def _term_columns(self, cid: str) -> list[int]:
+        """Columns a hit on `cid`'s terms raises: its own head's and its parents' heads' (enabled ones)."""
+        cats, parts = self.categories, cid.split(".")
+        return [cats.index(a) for a in (".".join(parts[:i]) for i in range(len(parts), 0, -1)) if a in cats]
+
     def _compile_terms(self) -> list[tuple[re.Pattern, np.ndarray]]:
-        """(pattern, columns it raises) per category with terms: its own head's column and its parents' heads."""
-        cats = self.categories
+        """(pattern, columns it raises) per category with terms and at least one column."""
         rules = []
         for cid, terms in self.taxonomy.flag_terms.items():
-            parts = cid.split(".")
-            cols = [cats.index(a) for a in (".".join(parts[:i]) for i in range(len(parts), 0, -1)) if a in cats]
-            if not cols:
-                continue
-            alternatives = sorted((r"\s+".join(map(re.escape, t.split())) for t in terms), key=len, reverse=True)
-            rules.append((re.compile(rf"(?<!\w)(?:{'|'.join(alternatives)})(?!\w)", re.IGNORECASE),
-                          np.array(cols)))
+            cols = self._term_columns(cid)
+            if cols:
+                alternatives = sorted((r"\s+".join(map(re.escape, t.split())) for t in terms), key=len, reverse=True)
+                rules.append((re.compile(rf"(?<!\w)(?:{'|'.join(alternatives)})(?!\w)", re.IGNORECASE),
+                              np.array(cols)))
         return rules
 
     @property
     def term_categories(self) -> list[str]:
-        """Categories whose terms are in use (they, or a parent, have a head)."""
-        cats = self.categories
-        return [cid for cid in self.taxonomy.flag_terms
-                if any(a in cats for a in (".".join(cid.split(".")[:i]) for i in range(1, cid.count(".") + 2)))]
+        """Categories whose terms are in use (they, or a parent, have an enabled head)."""
+        return [cid for cid in self.taxonomy.flag_terms if self._term_columns(cid)]
 
     @property
     def categories(self) -> list[str]:
