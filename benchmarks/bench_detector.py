@@ -72,9 +72,10 @@ def spans_row(det: Detector, texts: list[str]) -> dict:
 
 
 def quality_rows(detectors: dict[str, Detector], data: Path, label: str = "encoder") -> list[dict]:
-    """fp32 vs int8 encoder on texts neither the heads nor the thresholds saw: ParaDetox pairs of the CMD test
-    split (toxic vs its first human rewrite), infer_50 biased vs debiased, and the neutral counterfactual
-    originals (flag rate = false positives)."""
+    """Quality of each detector (fp32 vs int8 encoder, or heads alone vs heads + terms; `label` names the column)
+    on texts neither the heads nor the thresholds saw: ParaDetox pairs of the CMD test split (toxic vs its first
+    human rewrite), infer_50 biased vs debiased, and the neutral counterfactual originals (flag rate = false
+    positives)."""
     from srllm.data import read_counterfactual
     from srllm.train.detector_eval import binary_metrics
     from srllm.train.detector_holdout import cmd_test_split
