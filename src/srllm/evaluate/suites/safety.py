@@ -11,7 +11,7 @@ import numpy as np
 from srllm.evaluate import metrics as M
 from srllm.evaluate import plots
 from srllm.evaluate.benchmarks import HARMFUL_SOURCES, benign_prompts, harmful_prompts
-from srllm.evaluate.suites import EvalContext, SuiteResult, register_suite
+from srllm.evaluate.suites.base import EvalContext, SuiteResult, register_suite
 
 __all__ = ["run_safety", "answer_contained"]
 

