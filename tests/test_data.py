@@ -11,7 +11,7 @@ from srllm.data import (
     write_jsonl_atomic,
 )
 from srllm.errors import SrllmDataError
-from srllm.schema import Record, text_id
+from srllm.schema import Record, row_id
 
 
 def test_readers_by_format(tmp_path):
@@ -21,9 +21,21 @@ def test_readers_by_format(tmp_path):
     (tmp_path / "a.csv").write_text('text,n\n"multi\nline",1\nplain,2\n')
     rows = list(read_inputs(tmp_path / "a.csv"))
     assert [r.text for r in rows] == ["multi\nline", "plain"] and rows[1].line == 4
-    assert rows[0].id == text_id("multi\nline")
+    assert rows[0].id == row_id("multi\nline", 3)  # no id column: line number + text hash
     (tmp_path / "a.txt").write_text("one\n\ntwo\n")
     assert [r.text for r in read_inputs(tmp_path / "a.txt")] == ["one", "two"]
+
+
+def test_an_id_field_or_column_is_used_by_default(tmp_path):
+    (tmp_path / "a.jsonl").write_text('{"id": 7, "text": "same"}\n{"text": "same"}\n{"uid": "u3", "text": "same"}\n')
+    assert [r.id for r in read_inputs(tmp_path / "a.jsonl")] == ["7", row_id("same", 2), row_id("same", 3)]
+    named = list(read_inputs(tmp_path / "a.jsonl", id_field="uid", bad_rows="yield"))
+    assert named[2].id == "u3" and isinstance(named[0], SrllmDataError)  # a named id field must be there
+    (tmp_path / "a.csv").write_text("text,id\nsame,a\nsame,b\n")
+    assert [r.id for r in read_inputs(tmp_path / "a.csv")] == ["a", "b"]
+    (tmp_path / "a.txt").write_text("same\nsame\n")
+    ids = [r.id for r in read_inputs(tmp_path / "a.txt")]
+    assert len(set(ids)) == 2  # a repeated text is still two rows
 
 
 def test_unknown_extension_and_missing_file(tmp_path):

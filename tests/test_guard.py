@@ -74,6 +74,23 @@ def test_check_file_writes_atomically_and_resumes(tmp_path):
     assert not partial.exists()
 
 
+def test_repeated_texts_without_ids_are_all_checked(tmp_path):
+    src, out = tmp_path / "in.txt", tmp_path / "out.jsonl"
+    src.write_text("you idiot\nfine\nyou idiot\nfine\nyou idiot\n")
+    report = check_file(src, out, guard=make_guard(), batch_size=2, rewrite=False)
+    assert report.processed == 5
+    assert [json.loads(x)["text"] for x in out.read_text().splitlines()] == src.read_text().splitlines()
+
+
+def test_a_repeated_id_is_a_bad_row(tmp_path):
+    src, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    src.write_text('{"id": "a", "text": "one"}\n{"id": "b", "text": "two"}\n{"id": "a", "text": "three"}\n')
+    with pytest.raises(SrllmDataError, match=r"in.jsonl, line 3, field 'id': the id 'a' was already used at line 1"):
+        check_file(src, out, guard=make_guard(), rewrite=False)
+    report = check_file(src, out, guard=make_guard(), rewrite=False, bad_rows="skip", resume=False)
+    assert report.processed == 2 and len(report.bad_rows) == 1
+
+
 def test_bad_row_stops_and_keeps_what_was_written(tmp_path):
     src, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
     src.write_text('{"text": "one"}\n{"text": "two"}\n{broken json\n{"text": "four"}\n')

@@ -154,7 +154,8 @@ def check_file(input: str | Path, output: str | Path | None = None, *, guard: Gu
                on_bad_row: Callable[[SrllmDataError], None] | None = None) -> CheckFileReport:
     """Check every text of a file (or '-' for stdin). With `output`, results go to `<output>.partial` as they
     are made and are moved into place atomically at the end; re-running resumes by id. Without it, JSON lines go
-    to stdout. bad_rows='stop' raises at the first malformed row (what was written stays); 'skip' reports it
+    to stdout. Ids: `id_field`, else a record's `id` where present, else line number + text hash
+    (srllm.data.readers); an id used twice is a bad row. bad_rows='stop' raises at the first malformed row (what was written stays); 'skip' reports it
     through `on_bad_row` and goes on."""
     from srllm.data.readers import read_inputs
     from srllm.data.writers import ResumableJsonlWriter
@@ -163,8 +164,9 @@ def check_file(input: str | Path, output: str | Path | None = None, *, guard: Gu
         raise SrllmDataError(f"bad_rows must be 'stop' or 'skip', got {bad_rows!r}")
     report = CheckFileReport(output=str(output) if output else None)
     writer = ResumableJsonlWriter(output, resume=resume) if output else None
-    if writer:
-        report.resumed = len(writer.done_ids)
+    done_before = set(writer.done_ids) if writer else set()  # a re-run skips these
+    report.resumed = len(done_before)
+    seen: dict[str, int] = {}  # id -> line, this run: an id twice would make resuming skip a row
     finished = False
     try:
         rows = read_inputs(input, fmt=fmt, text_field=text_field, id_field=id_field, bad_rows="yield")
@@ -177,6 +179,13 @@ def check_file(input: str | Path, output: str | Path | None = None, *, guard: Gu
                         guard.validate(row.text, where={"file": str(input), "line": row.line, "field": text_field})
                     except SrllmDataError as e:
                         error = e
+                if error is None and row.id in seen:
+                    error = SrllmDataError(f"the id '{row.id}' was already used at line {seen[row.id]}; ids must be "
+                                           "unique (results are resumed by id). Fix the ids, or choose another id "
+                                           "field with id_field / --id-field", file=str(input), line=row.line,
+                                           field=id_field or "id")
+                elif error is None:
+                    seen[row.id] = row.line
                 if error is not None:
                     if bad_rows == "stop" or error.fatal:
                         stop_error = error  # finish the rows before it first, so they are not lost
@@ -184,7 +193,7 @@ def check_file(input: str | Path, output: str | Path | None = None, *, guard: Gu
                     report.bad_rows.append(str(error))
                     if on_bad_row:
                         on_bad_row(error)
-                elif writer is None or row.id not in writer.done_ids:
+                elif row.id not in done_before:
                     good.append(row)
             if good:
                 _check_and_write(guard, good, writer, report, rewrite)

@@ -2,6 +2,9 @@
 
 Every reader yields `InputRow`s in file order and raises `SrllmDataError` naming file, line and field for a
 malformed row. Lines are decoded one at a time so invalid UTF-8 is reported with its line number.
+
+Ids: the `id_field` the caller names (it must be there); without one, a JSONL record's `id` field or a CSV/TSV
+`id` column where present; otherwise `schema.row_id` (line number + text hash), unique per row.
 """
 
 from __future__ import annotations
@@ -15,11 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from srllm.errors import SrllmDataError
-from srllm.schema import text_id
+from srllm.schema import row_id
 
-__all__ = ["InputRow", "read_inputs", "detect_format", "FORMATS"]
+__all__ = ["InputRow", "read_inputs", "detect_format", "FORMATS", "DEFAULT_ID_FIELD"]
 
 FORMATS = ("jsonl", "csv", "tsv", "txt")
+DEFAULT_ID_FIELD = "id"  # used when present and no other id field is named
 _EXT = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".tsv": "tsv", ".txt": "txt"}
 
 
@@ -73,7 +77,7 @@ def _row(text, rid, *, name: str, line: int, text_field: str | None) -> InputRow
         raise SrllmDataError(f"expected a string, got {type(text).__name__}", file=name, line=line, field=text_field)
     if not text.strip():
         raise SrllmDataError("the text is empty", file=name, line=line, field=text_field)
-    return InputRow(line=line, id=str(rid) if rid not in (None, "") else text_id(text), text=text)
+    return InputRow(line=line, id=str(rid) if rid not in (None, "") else row_id(text, line), text=text)
 
 
 def _read_jsonl(lines, name, text_field, id_field) -> Iterator[InputRow | SrllmDataError]:
@@ -101,7 +105,11 @@ def _jsonl_row(line: str, n: int, name: str, text_field: str, id_field: str | No
                              f"Use --text-field NAME", file=name, line=n, field=text_field)
     if id_field and id_field not in obj:
         raise SrllmDataError(f"no field '{id_field}' (--id-field)", file=name, line=n, field=id_field)
-    return _row(obj[text_field], obj.get(id_field) if id_field else None, name=name, line=n, text_field=text_field)
+    rid = obj.get(id_field or DEFAULT_ID_FIELD)
+    if isinstance(rid, dict | list):
+        raise SrllmDataError(f"an id must be a string or a number, got a JSON {type(rid).__name__}", file=name,
+                             line=n, field=id_field or DEFAULT_ID_FIELD)
+    return _row(obj[text_field], rid, name=name, line=n, text_field=text_field)
 
 
 def _read_delimited(lines, name, text_field, id_field, delimiter) -> Iterator[InputRow]:
@@ -125,6 +133,8 @@ def _read_delimited(lines, name, text_field, id_field, delimiter) -> Iterator[In
         raise SrllmDataError(f"you set --id-field {id_field}, but the header has columns {', '.join(header)}",
                              file=name, line=1, field=id_field)
     ti = header.index(text_field)
+    if not id_field and DEFAULT_ID_FIELD in header:
+        id_field = DEFAULT_ID_FIELD
     ii = header.index(id_field) if id_field else None
     while True:
         try:
@@ -152,7 +162,7 @@ def _read_txt(lines, name) -> Iterator[InputRow | SrllmDataError]:
             continue
         line = line.rstrip("\r\n")
         if line.strip():
-            yield InputRow(line=n, id=text_id(line), text=line)
+            yield InputRow(line=n, id=row_id(line, n), text=line)
 
 
 def read_inputs(path: str | Path, *, fmt: str | None = None, text_field: str = "text",

@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-__all__ = ["Record", "Span", "Verdict", "RewriteResult", "CheckResult", "Severity", "Action", "text_id"]
+__all__ = ["Record", "Span", "Verdict", "RewriteResult", "CheckResult", "Severity", "Action", "text_id", "row_id"]
 
 Severity = Literal["none", "low", "medium", "high"]
 Action = Literal["kept", "rewritten", "edited", "failed"]
@@ -17,6 +17,12 @@ Action = Literal["kept", "rewritten", "edited", "failed"]
 def text_id(text: str) -> str:
     """Stable id of a text when none is given: the first 16 hex digits of its SHA-1."""
     return hashlib.sha1(text.encode("utf-8")).hexdigest()[:16]
+
+
+def row_id(text: str, line: int) -> str:
+    """Id of a file row that has none: its line number and the hash of its text. Unique per row, so a text that
+    repeats in a file is checked (and resumed) once per row, and stable across re-runs of the same file."""
+    return f"L{line}-{text_id(text)}"
 
 
 class Record(BaseModel):
