@@ -34,6 +34,9 @@ def test_cli_main_job_runs_as_a_user_would(tmp_path):
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     assert out["unsafe"] and out["action"] in ("rewritten", "edited", "failed")
+    # The main job is quiet: no library warnings, no per-tensor loading bars (a one-line note on first conversion).
+    noise = [x for x in proc.stderr.splitlines() if x.strip() and not x.startswith("srllm: converting")]
+    assert noise == [], proc.stderr
 
 
 def _jsonl(path):

@@ -11,6 +11,7 @@ import importlib.util
 import os
 import shutil
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 from platformdirs import user_cache_dir
@@ -54,10 +55,17 @@ def embedded_llm_dir() -> Path:
     src = package_dir(_LLM_PACKAGE, _LLM_PIN)
     if not (src / _GGUF).is_file():
         raise SrllmModelError(f"{src} has no {_GGUF}; reinstall {_LLM_PIN}")
+    import sys
+
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(src, gguf_file=_GGUF)
-    model = AutoModelForCausalLM.from_pretrained(src, gguf_file=_GGUF)
+    from srllm.models.quiet import quiet_loading
+
+    print(f"srllm: converting the embedded {EMBEDDED_LLM} (GGUF) to safetensors in {target}; once, about 30 s",
+          file=sys.stderr, flush=True)
+    with quiet_loading(), _no_gguf_bar():
+        tokenizer = AutoTokenizer.from_pretrained(src, gguf_file=_GGUF)
+        model = AutoModelForCausalLM.from_pretrained(src, gguf_file=_GGUF)
     # The dequantised weights are plain fp32: drop the GGUF quantizer so save_pretrained writes safetensors.
     model.hf_quantizer = None
     model.is_quantized = False
@@ -67,8 +75,9 @@ def embedded_llm_dir() -> Path:
     # Convert into a temp folder and rename, so a killed conversion never leaves a half-written cache.
     tmp = Path(tempfile.mkdtemp(prefix=EMBEDDED_LLM + ".", dir=target.parent))
     try:
-        model.save_pretrained(tmp)
-        tokenizer.save_pretrained(tmp)
+        with quiet_loading():
+            model.save_pretrained(tmp)
+            tokenizer.save_pretrained(tmp)
         if target.exists():
             shutil.rmtree(target)
         os.replace(tmp, target)
@@ -76,3 +85,21 @@ def embedded_llm_dir() -> Path:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return target
+
+
+@contextmanager
+def _no_gguf_bar():
+    """transformers' GGUF reader draws its own tqdm bar (not the one its logging switches off); the one-line note
+    above replaces it."""
+    from functools import partial
+
+    import transformers.modeling_gguf_pytorch_utils as gguf_utils
+
+    bar = getattr(gguf_utils, "tqdm", None)
+    if bar is not None:
+        gguf_utils.tqdm = partial(bar, disable=True)
+    try:
+        yield
+    finally:
+        if bar is not None:
+            gguf_utils.tqdm = bar

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from srllm.errors import SrllmModelError
 from srllm.models.embedded import EMBEDDED_ENCODER, EMBEDDED_LLM, embedded_encoder_dir, embedded_llm_dir
+from srllm.models.quiet import quiet_loading
 
 __all__ = ["resolve_llm", "resolve_encoder", "load_causal_lm", "load_sentence_encoder", "default_adapter_dir",
            "resolve_adapter", "adapter_fingerprint"]
@@ -76,17 +77,18 @@ def load_causal_lm(spec: str | None = None, *, adapter: str | None = None, dtype
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     name = resolve_llm(spec)
-    tokenizer = _from_pretrained(AutoTokenizer, name)
-    model = _from_pretrained(AutoModelForCausalLM, name, dtype=getattr(torch, dtype))
-    if adapter:
-        try:
-            from peft import PeftModel
-        except ImportError as e:
-            raise SrllmModelError("loading an adapter needs peft: pip install peft") from e
-        try:
-            model = PeftModel.from_pretrained(model, adapter)
-        except (OSError, ValueError) as e:
-            raise SrllmModelError(f"could not load adapter '{adapter}': {e}") from e
+    with quiet_loading():
+        tokenizer = _from_pretrained(AutoTokenizer, name)
+        model = _from_pretrained(AutoModelForCausalLM, name, dtype=getattr(torch, dtype))
+        if adapter:
+            try:
+                from peft import PeftModel
+            except ImportError as e:
+                raise SrllmModelError("loading an adapter needs peft: pip install peft") from e
+            try:
+                model = PeftModel.from_pretrained(model, adapter)
+            except (OSError, ValueError) as e:
+                raise SrllmModelError(f"could not load adapter '{adapter}': {e}") from e
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     model.eval()
@@ -102,6 +104,7 @@ def load_sentence_encoder(spec: str | None = None):
 
     name = resolve_encoder(spec)
     try:
-        return SentenceTransformer(name, device="cpu")
+        with quiet_loading():
+            return SentenceTransformer(name, device="cpu")
     except OSError as e:
         raise SrllmModelError(f"could not load sentence encoder '{name}': {e}") from e
