@@ -155,8 +155,8 @@ def check_file(input: str | Path, output: str | Path | None = None, *, guard: Gu
     """Check every text of a file (or '-' for stdin). With `output`, results go to `<output>.partial` as they
     are made and are moved into place atomically at the end; re-running resumes by id. Without it, JSON lines go
     to stdout. Ids: `id_field`, else a record's `id` where present, else line number + text hash
-    (srllm.data.readers); an id used twice is a bad row. bad_rows='stop' raises at the first malformed row (what was written stays); 'skip' reports it
-    through `on_bad_row` and goes on."""
+    (srllm.data.readers); an id used twice is a bad row. bad_rows='stop' raises at the first malformed row (what
+    was written stays); 'skip' reports it through `on_bad_row` and goes on."""
     from srllm.data.readers import read_inputs
     from srllm.data.writers import ResumableJsonlWriter
 

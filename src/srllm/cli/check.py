@@ -30,7 +30,8 @@ def check_command(
     output: Path | None = typer.Option(None, "--output", "-o", help="JSONL output, written atomically; re-running "
                                        "resumes by id. Default: stdout."),
     text_field: str = typer.Option("text", help="Field/column holding the text (jsonl, csv, tsv)."),
-    id_field: str | None = typer.Option(None, help="Field/column holding a unique id (default: 'id' where present, else the line number and a hash of the text)."),
+    id_field: str | None = typer.Option(None, help="Field/column holding a unique id (default: 'id' where present, "
+                                        "else the line number and a hash of the text)."),
     fmt: str | None = typer.Option(None, "--format", help="jsonl|csv|tsv|txt (default: from the extension)."),
     no_rewrite: bool = typer.Option(False, "--no-rewrite", help="Detection only: never call the LLM."),
     model: str | None = typer.Option(None, help="Rewriting LLM: hub id, local path, or the model name served at "
