@@ -8,6 +8,8 @@ import re
 import time
 from pathlib import Path
 
+from srllm.atomic import write_text_atomic
+
 DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 HEADER = ("# Benchmarks\n\nEvery number here was measured by a script in `benchmarks/`; each section names the command "
           "that produced it and when. Machine: CPU only, 2 cores.\n")
@@ -39,7 +41,4 @@ def update_section(title: str, body: str, doc: Path = DOC) -> None:
     section = f"## {title}\n\n{body.strip()}\n"
     pattern = re.compile(rf"^## {re.escape(title)}\n.*?(?=^## |\Z)", re.S | re.M)
     text = pattern.sub(lambda _m: section + "\n", text) if pattern.search(text) else text.rstrip() + "\n\n" + section
-    doc.parent.mkdir(parents=True, exist_ok=True)
-    tmp = doc.with_suffix(".md.tmp")
-    tmp.write_text(text, "utf-8")
-    os.replace(tmp, doc)
+    write_text_atomic(doc, text)

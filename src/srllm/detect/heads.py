@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from srllm.atomic import atomic_file, write_text_atomic
 from srllm.errors import SrllmModelError
 
 __all__ = ["Head", "HeadSet", "HEADS_FORMAT", "default_heads_dir", "unsafe_score"]
@@ -161,8 +161,9 @@ class HeadSet:
                 "heads": [{"id": h.id, "layers": len(h.layers), "threshold": round(float(h.threshold), 6),
                            "parent": h.parent, **({"info": h.info} if h.info else {})} for h in self.heads],
                 "training": self.training}
-        _atomic(path / WEIGHTS_FILE, lambda tmp: save_file(tensors, str(tmp), metadata={"format": HEADS_FORMAT}))
-        _atomic(path / META_FILE, lambda tmp: Path(tmp).write_text(json.dumps(meta, indent=2) + "\n", "utf-8"))
+        with atomic_file(path / WEIGHTS_FILE) as tmp:
+            save_file(tensors, str(tmp), metadata={"format": HEADS_FORMAT})
+        write_text_atomic(path / META_FILE, json.dumps(meta, indent=2) + "\n")
         return path
 
     @classmethod
@@ -196,14 +197,3 @@ class HeadSet:
         return cls(heads=heads, encoder=meta.get("encoder", ""), max_seq_length=int(meta.get("max_seq_length", 128)),
                    training=meta.get("training", {}))
 
-
-def _atomic(target: Path, write) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=target.name + ".", dir=target.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; these are package data files
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import shutil
-import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
 from platformdirs import user_cache_dir
 
+from srllm.atomic import atomic_folder
 from srllm.errors import SrllmModelError
 
 __all__ = ["EMBEDDED_LLM", "EMBEDDED_ENCODER", "cache_dir", "embedded_llm_dir", "embedded_encoder_dir",
@@ -71,19 +70,10 @@ def embedded_llm_dir() -> Path:
     model.is_quantized = False
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
-    target.parent.mkdir(parents=True, exist_ok=True)
-    # Convert into a temp folder and rename, so a killed conversion never leaves a half-written cache.
-    tmp = Path(tempfile.mkdtemp(prefix=EMBEDDED_LLM + ".", dir=target.parent))
-    try:
-        with quiet_loading():
-            model.save_pretrained(tmp)
-            tokenizer.save_pretrained(tmp)
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    # A killed conversion never leaves a half-written cache.
+    with atomic_folder(target) as tmp, quiet_loading():
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
     return target
 
 

@@ -4,10 +4,9 @@ that `transformers.AutoModelForCausalLM.from_pretrained` loads without srllm or 
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from pathlib import Path
 
+from srllm.atomic import atomic_folder
 from srllm.errors import SrllmConfigError, SrllmModelError
 
 __all__ = ["export_merged", "adapter_base_model"]
@@ -52,15 +51,7 @@ def export_merged(adapter: str | Path, out: str | Path, *, model: str | None = N
                               "only LoRA-style adapters can (prefix tuning cannot)") from e
     merged = merged.to(getattr(torch, dtype))
     out = Path(out)
-    tmp = out.with_name(out.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    try:
+    with atomic_folder(out) as tmp:
         merged.save_pretrained(tmp, safe_serialization=True)
         tokenizer.save_pretrained(tmp)
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out

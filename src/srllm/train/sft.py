@@ -12,11 +12,11 @@ loss and gradients equal a full forward's (tests check it); on this task it remo
 from __future__ import annotations
 
 import json
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from srllm.atomic import atomic_folder
 from srllm.errors import SrllmConfigError, SrllmModelError
 from srllm.train.sft_card import write_adapter_card
 from srllm.train.sft_config import SftConfig
@@ -162,28 +162,23 @@ def _make_trainer_class():
 
 def save_adapter(model, out_dir: str | Path, *, dtype: str = "float32", base_model_id: str | None = None) -> Path:
     """Save a PEFT adapter as safetensors, weights cast to `dtype`, into `out_dir` (written beside, then renamed)."""
-    import shutil
 
     import torch
     from safetensors.torch import load_file, save_file
 
     out = Path(out_dir)
-    tmp = out.with_name(out.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    model.save_pretrained(tmp, safe_serialization=True)
-    weights = tmp / "adapter_model.safetensors"
-    if dtype != "float32":
-        cast = getattr(torch, dtype)
-        tensors = {k: v.to(cast) if v.is_floating_point() else v for k, v in load_file(weights).items()}
-        save_file(tensors, weights, metadata={"format": "pt"})
-    if base_model_id:
-        conf_path = tmp / "adapter_config.json"
-        conf = json.loads(conf_path.read_text())
-        conf["base_model_name_or_path"] = base_model_id
-        conf_path.write_text(json.dumps(conf, indent=2, sort_keys=True) + "\n")
-    if out.exists():
-        shutil.rmtree(out)
-    os.replace(tmp, out)
+    with atomic_folder(out) as tmp:
+        model.save_pretrained(tmp, safe_serialization=True)
+        weights = tmp / "adapter_model.safetensors"
+        if dtype != "float32":
+            cast = getattr(torch, dtype)
+            tensors = {k: v.to(cast) if v.is_floating_point() else v for k, v in load_file(weights).items()}
+            save_file(tensors, weights, metadata={"format": "pt"})
+        if base_model_id:
+            conf_path = tmp / "adapter_config.json"
+            conf = json.loads(conf_path.read_text())
+            conf["base_model_name_or_path"] = base_model_id
+            conf_path.write_text(json.dumps(conf, indent=2, sort_keys=True) + "\n")
     return out
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from srllm.atomic import write_text_atomic
+
 __all__ = ["adapter_card", "write_adapter_card"]
 
 
@@ -75,8 +77,5 @@ def write_adapter_card(adapter_dir: str | Path, summary: dict, *, command: str |
             stats = json.loads(sp.read_text("utf-8"))
             counts, data_command = stats.get("by_source_split"), stats.get("command")
     path = Path(adapter_dir) / "README.md"
-    tmp = path.with_name(path.name + ".tmp")
-    card = adapter_card(summary, command=command, data_counts=counts, data_command=data_command)
-    tmp.write_text(card, encoding="utf-8")
-    tmp.replace(path)
+    write_text_atomic(path, adapter_card(summary, command=command, data_counts=counts, data_command=data_command))
     return path
