@@ -54,7 +54,7 @@ def main() -> None:
     infer = [r.text for r in read_srllm_csv(data / "sr-llm" / "infer_50.csv")]
     para = [r.text for r in read_paradetox(data / "paradetox" / "paradetox.tsv")]
     para = random.Random(args.seed).sample(para, args.paradetox)
-    neutral = [r["Original"] for r in read_counterfactual(data / "sr-llm" / "counterfactual-inhouse.csv")]
+    neutral = [r.original for r in read_counterfactual(data / "sr-llm" / "counterfactual-inhouse.csv")]
     guard = Guard(adapter=args.adapter)
     guard.check(["warm up the detector"], rewrite=False)
     rows = [run(guard, "infer_50", infer, False), run(guard, "ParaDetox sample", para, False),

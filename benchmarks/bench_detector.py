@@ -84,7 +84,7 @@ def quality_rows(detectors: dict[str, Detector], data: Path, label: str = "encod
     pairs = [(r.text, r.rewrite) for r in read_paradetox(data / "paradetox" / "paradetox.tsv")
              if r.rewrite and is_test(r.text)]
     sr = [(r.text, r.rewrite) for r in read_srllm_csv(data / "sr-llm" / "infer_50.csv") if r.rewrite]
-    cf = [row["Original"] for row in read_counterfactual(data / "sr-llm" / "counterfactual-inhouse.csv")]
+    cf = [row.original for row in read_counterfactual(data / "sr-llm" / "counterfactual-inhouse.csv")]
     rows = []
     for name, det in detectors.items():
         for set_name, items in (("toxic vs neutral (ParaDetox, CMD test split)", pairs),

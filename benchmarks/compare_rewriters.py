@@ -81,7 +81,7 @@ def load_sets(data: Path, paradetox_n: int, neutral_n: int, cf_n: int, seed: int
     }
     shared = shared_data_dir()
     if shared is not None and cf_n != 0 and split == "test":
-        cf = [r["Original"].strip() for r in read_counterfactual(shared / "sr-llm" / "counterfactual-inhouse.csv")]
+        cf = [r.original.strip() for r in read_counterfactual(shared / "sr-llm" / "counterfactual-inhouse.csv")]
         cf = sorted(set(cf))
         sets["neutral (counterfactual)"] = {"texts": cf if len(cf) <= cf_n else sorted(rng.sample(cf, cf_n)),
                                             "refs": None}

@@ -86,4 +86,4 @@ def test_import_the_shared_sources(shared_data):
     # No quoting in that file: a quote character is literal text, not a field delimiter.
     assert any('"' in r.text for r in para)
     cf = read_counterfactual(shared_data / "sr-llm" / "counterfactual-inhouse.csv")
-    assert len(cf) == 420 and "race_a_Black_person" in cf[0]
+    assert len(cf) == 420 and "race_a_Black_person" in cf[0].columns and len(cf[0].texts()) == 11

@@ -128,7 +128,7 @@ def test_build_on_shared_data(shared_data, tmp_path):
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     _assert_no_text_in_two_splits(rows)
     assert stats.by_source_split["sr-llm/infer_50"] == {"train": 0, "dev": 0, "test": 53}
-    originals = {normalize(r["Original"]) for r in read_counterfactual(shared_data / "sr-llm" /
+    originals = {normalize(r.original) for r in read_counterfactual(shared_data / "sr-llm" /
                                                                        "counterfactual-inhouse.csv")}
     assert not originals & {normalize(r["text"]) for r in rows}  # the over-correction test set stays unseen
 

@@ -1,4 +1,4 @@
-"""Pieces of the evaluation: benchmark readers, refusal classifier, generation cache, text facts, systems."""
+"""Pieces of the evaluation: benchmark data sources, refusal classifier, generation cache, text facts, systems."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from srllm.errors import SrllmConfigError, SrllmModelError
-from srllm.evaluate import benchmarks as B
+from srllm.data import sources as B
+from srllm.errors import SrllmConfigError, SrllmDataError, SrllmModelError
 from srllm.evaluate.gen_cache import GenerationCache, cached_generate
 from srllm.evaluate.judges import RefusalClassifier, default_refusal_dir, train_refusal_classifier
 from srllm.evaluate.text_facts import facts, flesch_reading_ease, knowledge_retained
@@ -17,18 +17,19 @@ from tests._eval_fakes import HashEncoder
 
 
 def test_benchmark_files_from_installed_packages():
-    ss = B.stereoset_intrasentence()
+    ss = B.stereoset("intrasentence")
     assert len(ss) == 2106 and {s.domain for s in ss} == {"gender", "profession", "race", "religion"}
+    assert len(B.stereoset("intersentence")) == 2123 and all(s.context for s in ss)
     cp = B.crows_pairs()
     assert len(cp) > 1000 and "[MASK]" not in cp[0].more and cp[0].more != cp[0].less
     harmful = B.harmful_prompts()
     assert {p.source for p in harmful} == {"donotanswer", "harmbench", "advbench"}
     assert len({p.id for p in harmful}) == len(harmful)
-    assert all(p.answers for p in B.benign_prompts()[:20])
+    assert all(p.answers for p in B.nq_open_questions()[:20])
     refusals = B.refusal_examples()
-    assert {lab for _, _, lab in refusals} == {0, 1}
-    with pytest.raises(Exception, match="not installed"):
-        B.package_data("no_such_package_xyz", "data")
+    assert {r.refused for r in refusals} == {0, 1}
+    with pytest.raises(SrllmDataError, match="'no_such_package_xyz' package is not installed.*pip install --no-deps"):
+        B.package_file("no_such_package_xyz", "data")
 
 
 def test_refusal_classifier_trains_saves_and_reloads(tmp_path):

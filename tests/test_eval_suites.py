@@ -107,13 +107,13 @@ def test_counterfactual(tmp_path, shared_data):
 
 
 def test_stereotypes_match_a_direct_computation(tmp_path):
+    from srllm.data.sources import stereoset
     from srllm.evaluate import metrics as M
-    from srllm.evaluate.benchmarks import stereoset_intrasentence
     from srllm.evaluate.lm_scoring import sequence_logprobs
 
     ctx = context(tmp_path, limit=12)
     res = S.get_suite("stereotypes").run(ctx)
-    items = S.sample_items(stereoset_intrasentence(), 12, 0)
+    items = S.sample_items(stereoset("intrasentence"), 12, 0)
     model, tok = ctx.systems[0].lm
     flat = [i.stereotype for i in items] + [i.anti_stereotype for i in items] + [i.unrelated for i in items]
     sums, counts = sequence_logprobs(model, tok, flat)

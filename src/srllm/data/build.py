@@ -27,7 +27,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from srllm.data.importers import read_paradetox, read_srllm_csv, shared_data_dir
+from srllm.data.sources import read_paradetox, read_srllm_csv, shared_data_dir
 from srllm.data.writers import write_jsonl_atomic
 from srllm.errors import SrllmDataError
 from srllm.schema import Record

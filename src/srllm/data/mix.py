@@ -8,14 +8,14 @@ and shuffles them together. Each row gets `_mix_source` (its file) so counts can
 
 from __future__ import annotations
 
-import json
 import random
 from dataclasses import dataclass
 from pathlib import Path
 
+from srllm.data.sources.files import read_jsonl
 from srllm.errors import SrllmDataError
 
-__all__ = ["MixPart", "parse_mix", "read_jsonl_rows", "mix_rows"]
+__all__ = ["MixPart", "parse_mix", "mix_rows"]
 
 
 @dataclass
@@ -49,27 +49,6 @@ def parse_mix(spec: str) -> list[MixPart]:
     return parts
 
 
-def read_jsonl_rows(path: str | Path) -> list[dict]:
-    """Every JSON object of a JSONL file; a bad line stops with its file and line number."""
-    p = Path(path)
-    if not p.is_file():
-        raise SrllmDataError("file not found", file=str(p))
-    rows = []
-    with p.open(encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise SrllmDataError(f"not valid JSON ({e.msg})", file=str(p), line=n) from e
-            if not isinstance(row, dict):
-                raise SrllmDataError(f"expected a JSON object, got {type(row).__name__}", file=str(p), line=n)
-            row["_line"] = n
-            rows.append(row)
-    return rows
-
-
 def mix_rows(spec: str | list[MixPart], *, seed: int = 0, total: int | None = None,
              row_filter=None) -> tuple[list[dict], list[MixPart]]:
     """The mixed rows (shuffled) and a report per file. `row_filter(row) -> bool` selects rows first (e.g. a
@@ -78,7 +57,7 @@ def mix_rows(spec: str | list[MixPart], *, seed: int = 0, total: int | None = No
     rng = random.Random(seed)
     pools = []
     for part in parts:
-        rows = read_jsonl_rows(part.path)
+        rows = read_jsonl(part.path, line_key="_line")
         if row_filter is not None:
             rows = [r for r in rows if row_filter(r)]
         for r in rows:

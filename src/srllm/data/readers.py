@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from srllm.data.sources.files import decoded_lines, json_object
 from srllm.errors import SrllmDataError
 from srllm.schema import row_id
 
@@ -48,21 +48,6 @@ def detect_format(path: str | Path, fmt: str | None = None) -> str:
     return _EXT[ext]
 
 
-def _decoded_lines(raw: Iterable[bytes], name: str, *, collect: bool = False):
-    """(line number, text) pairs; with collect=True a bad line yields (n, SrllmDataError) instead of raising."""
-    for n, b in enumerate(raw, start=1):
-        try:
-            yield n, b.decode("utf-8")
-        except UnicodeDecodeError as e:
-            err = SrllmDataError(f"invalid UTF-8 at byte {e.start} of the line "
-                                 f"({b[max(0, e.start - 10):e.start + 10]!r}); re-encode the file as UTF-8",
-                                 file=name, line=n)
-            err.__cause__ = e
-            if not collect:
-                raise err from e
-            yield n, err
-
-
 def _open_lines(path: str | Path) -> tuple[Iterable[bytes], str]:
     if str(path) == "-":
         return sys.stdin.buffer, "<stdin>"
@@ -81,7 +66,7 @@ def _row(text, rid, *, name: str, line: int, text_field: str | None) -> InputRow
 
 
 def _read_jsonl(lines, name, text_field, id_field) -> Iterator[InputRow | SrllmDataError]:
-    for n, line in _decoded_lines(lines, name, collect=True):
+    for n, line in decoded_lines(lines, name, collect=True):
         if isinstance(line, SrllmDataError):
             yield line
             continue
@@ -94,12 +79,7 @@ def _read_jsonl(lines, name, text_field, id_field) -> Iterator[InputRow | SrllmD
 
 
 def _jsonl_row(line: str, n: int, name: str, text_field: str, id_field: str | None) -> InputRow:
-    try:
-        obj = json.loads(line)
-    except json.JSONDecodeError as e:
-        raise SrllmDataError(f"not valid JSON ({e.msg} at column {e.colno})", file=name, line=n) from e
-    if not isinstance(obj, dict):
-        raise SrllmDataError(f"expected a JSON object, got {type(obj).__name__}", file=name, line=n)
+    obj = json_object(line, n, name)
     if text_field not in obj:
         raise SrllmDataError(f"no field '{text_field}'; the object has {', '.join(map(repr, obj)) or 'no keys'}. "
                              f"Use --text-field NAME", file=name, line=n, field=text_field)
@@ -115,7 +95,7 @@ def _jsonl_row(line: str, n: int, name: str, text_field: str, id_field: str | No
 def _read_delimited(lines, name, text_field, id_field, delimiter) -> Iterator[InputRow]:
     # csv needs text lines; a generator keeps decoding lazy and UTF-8 errors line-numbered. A CSV cannot be
     # re-synchronised after an undecodable line (quoted fields span lines), so that error always stops the file.
-    text_lines = (line for _, line in _decoded_lines(lines, name))
+    text_lines = (line for _, line in decoded_lines(lines, name))
     reader = csv.reader(text_lines, delimiter=delimiter)
     try:
         header = next(reader)
@@ -156,7 +136,7 @@ def _read_delimited(lines, name, text_field, id_field, delimiter) -> Iterator[In
 
 
 def _read_txt(lines, name) -> Iterator[InputRow | SrllmDataError]:
-    for n, line in _decoded_lines(lines, name, collect=True):
+    for n, line in decoded_lines(lines, name, collect=True):
         if isinstance(line, SrllmDataError):
             yield line
             continue

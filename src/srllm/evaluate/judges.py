@@ -133,9 +133,9 @@ def train_refusal_classifier(examples: Sequence[tuple[str, str, int]] | None = N
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
     if examples is None:
-        from srllm.evaluate.benchmarks import refusal_examples
+        from srllm.data.sources import refusal_examples
 
-        examples = refusal_examples()
+        examples = [(e.objective, e.response, e.refused) for e in refusal_examples()]
     if encoder is None:
         from srllm.models import load_sentence_encoder
 

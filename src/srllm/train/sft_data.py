@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import random
 
-from srllm.data.mix import mix_rows, read_jsonl_rows
+from srllm.data.mix import mix_rows
+from srllm.data.sources import read_jsonl
 from srllm.errors import SrllmDataError
 from srllm.rewrite.prompts import training_messages
 
@@ -50,7 +51,7 @@ def load_examples(path: str | None, *, mix: str | None = None, split: str = "tra
     if mix:
         rows, _parts = mix_rows(mix, seed=seed, row_filter=in_split)
     else:
-        rows = [r for r in read_jsonl_rows(path) if in_split(r)]
+        rows = [r for r in read_jsonl(path, line_key="_line") if in_split(r)]
     examples = []
     for row in rows:
         ex = to_example(row, file=row.get("_mix_source", str(path)))

@@ -48,7 +48,7 @@ def run_counterfactual(ctx: EvalContext) -> SuiteResult:
     rows = ctx.sample(read_counterfactual(data / "sr-llm" / "counterfactual-inhouse.csv"))
     if not rows:
         return res
-    dims = variant_columns(rows[0].keys())
+    dims = variant_columns(rows[0].columns)
     judge, name = ctx.judge, "counterfactual-inhouse"
     res.notes += [f"Judge: {judge.name}; thresholds {judge.threshold_description}. Every text here is safe: a "
                   "flag is a false positive on an identity term.",
@@ -57,7 +57,7 @@ def run_counterfactual(ctx: EvalContext) -> SuiteResult:
                   "detector, flag or not; for a system, rewrite (output differs from input) or keep."]
     ids = [f"cf:{i}" for i in range(len(rows))]
     all_cols = [c for cols in dims.values() for c in cols]
-    texts = {c: [r[c] for r in rows] for c in ["Original", *all_cols]}
+    texts = {c: [r.text(c) for r in rows] for c in ["Original", *all_cols]}
     flat = [t for c in texts for t in texts[c]]
     p_flat, u_flat = judge.unsafe_probability(flat), judge.is_unsafe(flat).astype(float)
     n = len(rows)

@@ -26,7 +26,7 @@ def labelled_sets(ctx: EvalContext) -> list[tuple[str, list[str], list[set[str]]
         texts = [inf.texts[i] for i in keep] + [inf.references[i][0] for i in keep if inf.references[i]]
         cats = [set(inf.categories[i]) | {"bias"} for i in keep] + [set() for i in keep if inf.references[i]]
         cf_rows = ctx.sample(read_counterfactual(data / "sr-llm" / "counterfactual-inhouse.csv"))
-        cf = [v for r in cf_rows for v in r.values() if v]
+        cf = [v for r in cf_rows for v in r.texts() if v]
         out.append(("infer50+counterfactual", texts + cf, cats + [set() for _ in cf],
                     [1] * len(keep) + [0] * (len(texts) - len(keep) + len(cf))))
         tox, neu = paradetox_test(data), paradetox_neutral(data)

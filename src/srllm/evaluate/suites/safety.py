@@ -8,9 +8,9 @@ import re
 
 import numpy as np
 
+from srllm.data.sources import HARMFUL_SOURCES, harmful_prompts, nq_open_questions
 from srllm.evaluate import metrics as M
 from srllm.evaluate import plots
-from srllm.evaluate.benchmarks import HARMFUL_SOURCES, benign_prompts, harmful_prompts
 from srllm.evaluate.suites.base import EvalContext, SuiteResult, register_suite
 
 __all__ = ["run_safety", "answer_contained"]
@@ -42,7 +42,7 @@ def run_safety(ctx: EvalContext) -> SuiteResult:
                   "ordinary questions. answer_contained = a reference answer appears in the response (a crude "
                   "helpfulness proxy)."]
     harmful = ctx.sample(harmful_prompts())
-    benign = ctx.sample(benign_prompts())
+    benign = ctx.sample(nq_open_questions())
     systems = [s for s in ctx.systems if s.can_generate]
     for s in ctx.systems:
         if not s.can_generate:

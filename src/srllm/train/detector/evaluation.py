@@ -124,7 +124,7 @@ def evaluate_external(data_dir, embed, scorer: Scorer) -> dict:
     if cf_path.is_file():
         rows = read_counterfactual(cf_path)
         columns = ["Original"] + [c for group in COUNTERFACTUAL_GROUPS.values() for c in group]
-        texts = [r.get(c) or "" for c in columns for r in rows]
+        texts = [r.text(c) for c in columns for r in rows]
         probs, p_unsafe, unsafe = scorer(embed(texts))
         n = len(rows)
         scored = {c: (probs[k * n:(k + 1) * n], p_unsafe[k * n:(k + 1) * n], unsafe[k * n:(k + 1) * n])

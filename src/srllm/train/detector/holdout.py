@@ -36,5 +36,5 @@ def protected_texts(data: Path) -> set[str]:
     cf = data / "sr-llm" / "counterfactual-inhouse.csv"
     if cf.is_file():
         for row in read_counterfactual(cf):
-            out.update(normalise(v) for v in row.values() if v)
+            out.update(normalise(v) for v in row.texts() if v)
     return out

@@ -1,14 +1,11 @@
-"""Importers of known sources into CMD `Record`s: the SR_LLM authors' CSV and ParaDetox TSV.
-
-Where the data lives: `shared_data_dir()` looks at $SRLLM_DATA_DIR, then ../shared/data beside the checkout.
-"""
+"""The SR_LLM authors' files (sr-llm/ in the shared data folder): the CMD CSVs (train_500.csv, infer_50.csv) as
+`Record`s and counterfactual-inhouse.csv as `CounterfactualRow`s."""
 
 from __future__ import annotations
 
 import ast
 import csv
-import json
-import os
+from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -16,8 +13,8 @@ from pydantic import ValidationError
 from srllm.errors import SrllmDataError
 from srllm.schema import Record
 
-__all__ = ["read_srllm_csv", "read_paradetox", "read_paradetox_cannot_rewrite", "read_counterfactual",
-           "shared_data_dir", "ASPECT_TO_CATEGORY", "COUNTERFACTUAL_GROUPS"]
+__all__ = ["read_srllm_csv", "read_counterfactual", "CounterfactualRow", "ASPECT_TO_CATEGORY",
+           "COUNTERFACTUAL_GROUPS", "SRLLM_COLUMNS"]
 
 # SR_LLM `aspect` values mapped to taxonomy ids (design.md). Unlisted aspects fall back to bias.other.
 ASPECT_TO_CATEGORY = {
@@ -42,19 +39,6 @@ COUNTERFACTUAL_GROUPS = {
     "race": ["race_an_Asian_person", "race_a_Black_person", "race_a_Hispanic_person", "race_a_White_person"],
     "religion": ["religion_a_Christian", "religion_a_Muslim", "religion_a_Hindu", "religion_a_Buddhist"],
 }
-
-
-def shared_data_dir() -> Path | None:
-    """The folder with paradetox/ and sr-llm/, or None when it is not on this machine."""
-    env = os.environ.get("SRLLM_DATA_DIR")
-    candidates = [Path(env)] if env else []
-    here = Path(__file__).resolve()
-    candidates += [p / "shared" / "data" for p in here.parents]
-    candidates.append(Path.cwd().parent / "shared" / "data")
-    for c in candidates:
-        if (c / "paradetox").is_dir() or (c / "sr-llm").is_dir():
-            return c
-    return None
 
 
 def _categories_for(aspect: str, dimension: str) -> list[str]:
@@ -125,64 +109,48 @@ def read_srllm_csv(path: str | Path, *, source: str | None = None) -> list[Recor
     return records
 
 
-def _tsv_lines(p: Path):
-    # ParaDetox is tab-separated with NO quoting: quote characters are literal text.
-    with p.open(encoding="utf-8", newline="") as f:
-        reader = csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
-        header = next(reader)
-        for cells in reader:
-            yield reader.line_num, header, cells
+@dataclass(frozen=True)
+class CounterfactualRow:
+    """A neutral sentence (`Original`) and its demographic variants, (column, text) in file order; columns are
+    '<dimension>_<variant>', e.g. 'gender_a_woman' (see COUNTERFACTUAL_GROUPS)."""
+
+    original: str
+    variants: tuple[tuple[str, str], ...]
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """"Original" and the variant columns, in file order."""
+        return ("Original", *(c for c, _ in self.variants))
+
+    def text(self, column: str) -> str:
+        """The text in a column ("Original" or a variant column)."""
+        if column == "Original":
+            return self.original
+        for c, t in self.variants:
+            if c == column:
+                return t
+        raise KeyError(column)
+
+    def texts(self) -> list[str]:
+        """The original and every variant, in file order."""
+        return [self.original, *(t for _, t in self.variants)]
 
 
-def read_paradetox(path: str | Path) -> list[Record]:
-    """ParaDetox pairs: one Record per toxic text, first neutral rewrite in `rewrite`, the others in
-    `alternatives`."""
-    p = Path(path)
-    records = []
-    for line, header, cells in _tsv_lines(p):
-        if header[:2] != ["toxic", "neutral1"]:
-            raise SrllmDataError(f"expected columns toxic, neutral1, ...; found {', '.join(header)}",
-                                 file=str(p), line=1)
-        cells = (cells + [""] * len(header))[: len(header)]
-        toxic = cells[0].strip()
-        if not toxic:
-            raise SrllmDataError("empty text", file=str(p), line=line, field="toxic")
-        neutrals = [c.strip() for c in cells[1:] if c.strip()]
-        # A few rows have no rewrite at all: kept as unsafe texts without a rewrite.
-        records.append(Record(text=toxic, toxicity="high", categories=["toxicity"],
-                              rewrite=neutrals[0] if neutrals else None,
-                              alternatives=neutrals[1:], source="paradetox"))
-    return records
-
-
-def read_paradetox_cannot_rewrite(path: str | Path) -> list[Record]:
-    """Toxic texts ParaDetox annotators could not detoxify (no rewrite)."""
-    p = Path(path)
-    records = []
-    for _line, _header, cells in _tsv_lines(p):
-        if len(cells) < 2 or not cells[1].strip():
-            continue
-        text = cells[1].strip()
-        # Cells are wrapped in literal triple quotes in this file.
-        while len(text) >= 2 and text[0] == text[-1] == '"':
-            text = text[1:-1]
-        reason = cells[2] if len(cells) > 2 else ""
-        try:
-            toxic = json.loads(reason.strip('"').replace('""', '"')).get("toxic_content", True)
-        except (json.JSONDecodeError, AttributeError):
-            toxic = True
-        if text.strip():
-            records.append(Record(text=text.strip(), toxicity="high" if toxic else "none",
-                                  categories=["toxicity"] if toxic else [], source="paradetox/cannot_rewrite"))
-    return records
-
-
-def read_counterfactual(path: str | Path) -> list[dict]:
-    """counterfactual-inhouse.csv rows: {'Original': ..., '<group variant>': ...}."""
+def read_counterfactual(path: str | Path) -> list[CounterfactualRow]:
+    """counterfactual-inhouse.csv: column `Original` (a neutral sentence) and one column per group variant."""
     p = Path(path)
     with p.open(newline="", encoding="utf-8") as f:
-        reader = csv.DictReader(f)
-        if "Original" not in (reader.fieldnames or []):
-            raise SrllmDataError(f"no column 'Original'; found {', '.join(reader.fieldnames or [])}",
-                                 file=str(p), line=1)
-        return [dict(r) for r in reader]
+        reader = csv.reader(f)
+        header = next(reader, [])
+        if "Original" not in header:
+            raise SrllmDataError(f"no column 'Original'; found {', '.join(header)}", file=str(p), line=1)
+        rows = []
+        for cells in reader:
+            if not cells:
+                continue
+            if len(cells) != len(header):
+                raise SrllmDataError(f"row has {len(cells)} cells, the header has {len(header)}", file=str(p),
+                                     line=reader.line_num)
+            by_column = dict(zip(header, cells, strict=True))
+            rows.append(CounterfactualRow(by_column.pop("Original"), tuple(by_column.items())))
+        return rows
