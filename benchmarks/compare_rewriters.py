@@ -46,7 +46,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _report import machine_note, markdown_table, update_section  # noqa: E402
 
-from srllm.data import read_counterfactual, read_jsonl_records, shared_data_dir  # noqa: E402
+from srllm.data import read_counterfactual, read_jsonl, shared_data_dir  # noqa: E402
 from srllm.evaluate import metrics as M  # noqa: E402
 from srllm.evaluate.gen_cache import GenerationCache, cache_key, cached_generate  # noqa: E402
 from srllm.evaluate.stats import paired_bootstrap  # noqa: E402
@@ -60,7 +60,7 @@ MAX_NEW = {"infer_50": 200, "sr-llm dev": 200}  # paragraphs; every other set ho
 
 def load_sets(data: Path, paradetox_n: int, neutral_n: int, cf_n: int, seed: int,
               split: str = "test") -> dict[str, dict]:
-    rows = [r for r in read_jsonl_records(data) if r.get("split") == split]
+    rows = [r for r in read_jsonl(data) if r.get("split") == split]
     if not rows:
         raise SystemExit(f"{data} has no {split} split; build it with `srllm data build --out {data}`")
     rng = random.Random(seed)

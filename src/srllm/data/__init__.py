@@ -15,11 +15,10 @@ from srllm.data.sources import (
     read_srllm_csv,
     shared_data_dir,
 )
-from srllm.data.writers import ResumableJsonlWriter, read_jsonl_records, write_jsonl_atomic
+from srllm.data.writers import ResumableJsonlWriter, write_jsonl_atomic
 
 __all__ = [
     "ASPECT_TO_CATEGORY", "COUNTERFACTUAL_GROUPS", "CounterfactualRow", "InputRow", "ResumableJsonlWriter",
     "detect_format", "iter_jsonl", "package_file", "read_counterfactual", "read_inputs", "read_jsonl",
-    "read_jsonl_records", "read_paradetox", "read_paradetox_cannot_rewrite", "read_srllm_csv", "shared_data_dir",
-    "write_jsonl_atomic",
+    "read_paradetox", "read_paradetox_cannot_rewrite", "read_srllm_csv", "shared_data_dir", "write_jsonl_atomic",
 ]

@@ -3,6 +3,9 @@
 Results are appended to `<output>.partial` as they are made (flushed per batch), and the finished file is moved
 into place with `os.replace`, so `<output>` is either absent, the old complete file, or the new complete file.
 Re-running on the same output resumes: ids already in `<output>` or `<output>.partial` are skipped.
+
+`read_resume_records` is the tolerant reader of such half-written files (a torn last line is dropped); files a user
+gives go through the strict `srllm.data.sources.read_jsonl` instead.
 """
 
 from __future__ import annotations
@@ -13,11 +16,12 @@ import shutil
 import tempfile
 from pathlib import Path
 
-__all__ = ["ResumableJsonlWriter", "write_jsonl_atomic", "read_jsonl_records"]
+__all__ = ["ResumableJsonlWriter", "write_jsonl_atomic", "read_resume_records"]
 
 
-def read_jsonl_records(path: Path) -> list[dict]:
-    """The complete JSON lines of a file; a torn last line (a killed writer) is dropped."""
+def read_resume_records(path: Path) -> list[dict]:
+    """The complete JSON lines of a resume or cache file this package wrote; a torn last line (a killed writer) is
+    dropped, and so is a last line without its newline. Only for such files: never for a file a user gives."""
     out = []
     if not path.exists():
         return out
@@ -41,7 +45,7 @@ class ResumableJsonlWriter:
         done: list[dict] = []
         if resume:
             seen = set()
-            for rec in read_jsonl_records(self.output) + read_jsonl_records(self.partial):
+            for rec in read_resume_records(self.output) + read_resume_records(self.partial):
                 if rec.get(key) not in seen:
                     seen.add(rec.get(key))
                     done.append(rec)

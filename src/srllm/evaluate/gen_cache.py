@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 
-from srllm.data import read_jsonl_records
+from srllm.data.writers import read_resume_records
 from srllm.models.backends import GenerationBackend, GenerationConfig, Messages
 
 __all__ = ["GenerationCache", "cached_generate", "cache_key", "cached_logprobs"]
@@ -32,7 +32,7 @@ class GenerationCache:
         self._replies: dict[str, str] = {}
         if self.path is not None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            records = read_jsonl_records(self.path)
+            records = read_resume_records(self.path)
             self._replies = {r["key"]: r["reply"] for r in records if "key" in r and "reply" in r}
             # Rewrite without a torn tail so appends start on a clean line.
             if self.path.exists():

@@ -93,7 +93,7 @@ def infer50(data: Path) -> RewriteSet:
 def from_file(path: Path) -> RewriteSet:
     """A CMD JSONL (Record fields; `rewrite`/`alternatives` become references), an SR_LLM-format CSV, or any
     file `srllm check` reads (texts only)."""
-    from srllm.data import read_inputs, read_jsonl_records, read_srllm_csv
+    from srllm.data import iter_jsonl, read_inputs, read_srllm_csv
 
     path = Path(path)
     if not path.is_file():
@@ -102,7 +102,7 @@ def from_file(path: Path) -> RewriteSet:
     name = path.stem
     if path.suffix == ".jsonl":
         recs = []
-        for line, raw in enumerate(read_jsonl_records(path), 1):
+        for line, raw in iter_jsonl(path):  # strict: a bad line stops with its line; no line is dropped
             try:
                 recs.append(Record.model_validate(raw))
             except ValueError as e:

@@ -2,8 +2,8 @@
 strict JSONL reader every JSONL source and user file goes through.
 
 `read_jsonl` stops at the first bad line with its file and line number and keeps a last line written without a
-trailing newline. (Half-written resume and cache files have their own tolerant reader in `srllm.data.writers`;
-it is not for files a user gives.)
+trailing newline. (Half-written resume and cache files have their own tolerant reader,
+`srllm.data.writers.read_resume_records`; it is not for files a user gives.)
 """
 
 from __future__ import annotations
