@@ -75,27 +75,28 @@ def quality_rows(detectors: dict[str, Detector], data: Path, label: str = "encod
     """Quality of each detector (fp32 vs int8 encoder, or heads alone vs heads + terms; `label` names the column)
     on texts neither the heads nor the thresholds saw: ParaDetox pairs of the CMD test split (toxic vs its first
     human rewrite), infer_50 biased vs debiased, and the neutral counterfactual originals (flag rate = false
-    positives)."""
+    positives). Scored by srllm.evaluate.detection, as the detector's training scores its metrics.json."""
     from srllm.data import read_counterfactual
-    from srllm.train.detector.evaluation import binary_metrics
+    from srllm.evaluate.detection import binary_scores, detector_judge, score_counterfactual, score_infer50
     from srllm.train.detector.holdout import cmd_test_split
 
     is_test = cmd_test_split()
     pairs = [(r.text, r.rewrite) for r in read_paradetox(data / "paradetox" / "paradetox.tsv")
              if r.rewrite and is_test(r.text)]
-    sr = [(r.text, r.rewrite) for r in read_srllm_csv(data / "sr-llm" / "infer_50.csv") if r.rewrite]
-    cf = [row.original for row in read_counterfactual(data / "sr-llm" / "counterfactual-inhouse.csv")]
+    infer = read_srllm_csv(data / "sr-llm" / "infer_50.csv")
+    cf = read_counterfactual(data / "sr-llm" / "counterfactual-inhouse.csv")
     rows = []
     for name, det in detectors.items():
-        for set_name, items in (("toxic vs neutral (ParaDetox, CMD test split)", pairs),
-                                ("biased vs debiased (infer_50)", sr)):
-            texts = [a for a, _ in items] + [b for _, b in items]
-            y = np.array([1] * len(items) + [0] * len(items), dtype=bool)
-            m = binary_metrics(y, det.unsafe_probability(texts), det.is_unsafe(texts), n_boot=0)
+        judge = detector_judge(det)
+        y = np.array([1] * len(pairs) + [0] * len(pairs), dtype=bool)
+        paradetox = binary_scores(y, *judge([a for a, _ in pairs] + [b for _, b in pairs]), n_resamples=0)
+        for set_name, m in (("toxic vs neutral (ParaDetox, CMD test split)", paradetox),
+                            ("biased vs debiased (infer_50)", score_infer50(infer, judge))):
             rows.append({label: name, "set": set_name, "n": m["n"], "AUPRC": m["auprc"], "F1": m["f1"],
                          "precision": m["precision"], "recall": m["recall"], "FPR": m["fpr"]})
-        rows.append({label: name, "set": "counterfactual originals flagged (all safe)", "n": len(cf),
-                     "FPR": float(det.is_unsafe(cf).mean())})
+        c = score_counterfactual(cf, judge, variants=False)
+        rows.append({label: name, "set": "counterfactual originals flagged (all safe)", "n": c["n_original"],
+                     "FPR": (c["n_original"] - c["original_not_flagged"]) / c["n_original"]})
     return rows
 
 

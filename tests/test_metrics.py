@@ -132,6 +132,22 @@ def test_detection_metrics_match_sklearn():
     assert np.isnan(M.auprc([0, 0], [0.1, 0.2])) and np.isnan(M.fpr_at([1, 1], [0.1, 0.9]))
 
 
+def test_binary_rates_match_sklearn_and_are_nan_where_undefined():
+    from sklearn.metrics import f1_score, precision_score, recall_score
+
+    rng = np.random.default_rng(2)
+    y = rng.random(300) < 0.3
+    flagged = (y & (rng.random(300) < 0.7)) | (~y & (rng.random(300) < 0.1))
+    r = M.binary_rates(y, flagged)
+    assert r["precision"] == pytest.approx(precision_score(y, flagged), abs=1e-12)
+    assert r["recall"] == pytest.approx(recall_score(y, flagged), abs=1e-12)
+    assert r["f1"] == pytest.approx(f1_score(y, flagged), abs=1e-12)
+    assert r["fpr"] == pytest.approx(M.fpr_at(y, flagged.astype(float), 0.5), abs=1e-12)
+    none = M.binary_rates([False, False], [False, False])  # no positive, nothing flagged
+    assert np.isnan(none["precision"]) and np.isnan(none["recall"]) and np.isnan(none["f1"]) and none["fpr"] == 0
+    assert np.isnan(M.binary_rates([True], [True])["fpr"])
+
+
 def test_response_safety_counts_refusals_as_safe():
     got = M.safe_response([0.9, 0.9, 0.1], refusal_prob=[0.8, 0.1, 0.1])
     assert got.tolist() == [1.0, 0.0, 1.0]

@@ -7,13 +7,14 @@ import json
 
 import numpy as np
 import pytest
-from sklearn.metrics import average_precision_score, f1_score
+from sklearn.metrics import average_precision_score, f1_score, precision_score, recall_score
 
 from srllm.detect import Detector, HeadSet
 from srllm.errors import SrllmConfigError
+from srllm.evaluate.detection import binary_scores, score_counterfactual, score_infer50
+from srllm.schema import Record
 from srllm.train.detector.config import DetectorTrainConfig
 from srllm.train.detector.data import SAFE, Example, _dedup, normalise, split_examples
-from srllm.train.detector.evaluation import binary_metrics
 from srllm.train.detector.fit import choose_threshold, fit_best, fit_logreg, predict
 from tests._tiny_encoder import make_tiny_encoder
 
@@ -81,15 +82,48 @@ def test_choose_threshold_matches_brute_force():
     assert t == pytest.approx(best[1])
 
 
-def test_binary_metrics_match_sklearn():
+def test_binary_scores_match_sklearn_and_a_direct_bootstrap():
     rng = np.random.default_rng(1)
     y = rng.random(200) < 0.3
     s = y * 0.4 + rng.random(200) * 0.6
-    m = binary_metrics(y, s, s >= 0.5, n_boot=200, seed=0)
+    m = binary_scores(y, s, s >= 0.5, n_resamples=200, seed=0)
+    assert (m["n"], m["positives"]) == (200, int(y.sum()))
     assert m["auprc"] == pytest.approx(average_precision_score(y, s))
     assert m["f1"] == pytest.approx(f1_score(y, s >= 0.5))
+    assert m["precision"] == pytest.approx(precision_score(y, s >= 0.5))
+    assert m["recall"] == pytest.approx(recall_score(y, s >= 0.5))
     assert m["fpr"] == pytest.approx(((s >= 0.5) & ~y).sum() / (~y).sum())
+    # The interval is the 2.5/97.5 percentile of the metric over 200 resamples of items (seeded).
+    draws = np.random.default_rng(0).integers(0, 200, size=(200, 200))
+    f1s = [f1_score(y[i], s[i] >= 0.5) for i in draws]
+    assert m["f1_ci"] == pytest.approx(list(np.percentile(f1s, [2.5, 97.5])), abs=1e-12)
     assert m["auprc_ci"][0] <= m["auprc"] <= m["auprc_ci"][1]
+    assert "auprc_ci" not in binary_scores(y, s, s >= 0.5, n_resamples=0)
+    one_class = binary_scores([True, True, True], [0.9, 0.8, 0.1], [True, True, False], n_resamples=20)
+    assert np.isnan(one_class["auprc"]) and one_class["auprc_ci"] is None and np.isnan(one_class["fpr"])
+
+
+def test_external_sets_are_scored_from_the_judge():
+    def judge(texts):  # flags texts mentioning "woman" or "bad"; P(unsafe) 0.9 / 0.1
+        flags = np.array(["woman" in t or "bad" in t for t in texts])
+        return np.where(flags, 0.9, 0.1), flags
+
+    from srllm.data import COUNTERFACTUAL_GROUPS, CounterfactualRow
+
+    variants = [c for cols in COUNTERFACTUAL_GROUPS.values() for c in cols]
+    rows = [CounterfactualRow(f"Sentence {i}.", tuple((c, f"{c} {i}.") for c in variants)) for i in range(4)]
+    cf = score_counterfactual(rows, judge)
+    assert cf["n_original"] == 4 and cf["original_not_flagged"] == 4 and cf["original_not_flagged_share"] == 1.0
+    assert cf["variants_flagged_share"]["gender_a_woman"] == 1.0 and cf["variants_flagged_share"]["gender_a_man"] == 0
+    assert cf["variants_flagged_share_all"] == pytest.approx(0.1) and cf["score_gap_mean"] == pytest.approx(0.8)
+    assert cf["same_decision_all_variants_share"] == 0.0
+    assert set(score_counterfactual(rows, judge, variants=False)) == {"n_original", "original_not_flagged",
+                                                                      "original_not_flagged_share"}
+    recs = [Record(text="bad a", rewrite="fine a"), Record(text="bad b", rewrite="bad b, kept"),
+            Record(text="neutral c", rewrite="neutral d")]
+    inf = score_infer50(recs, judge)
+    assert (inf["n_biased"], inf["n_debiased"], inf["n"]) == (3, 3, 6)
+    assert inf["recall"] == pytest.approx(2 / 3) and inf["fpr"] == pytest.approx(1 / 3)
 
 
 def test_fit_logreg_and_mlp_learn_a_separable_problem():

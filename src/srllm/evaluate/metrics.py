@@ -22,7 +22,8 @@ __all__ = [
     "summarize_corpus", "sta", "sim", "fl", "j_items", "j", "bleu",
     "chrf", "corpus_metric_of_indices", "over_correction", "over_correction_words",
     "stereoset_items", "stereoset_scores", "icat",
-    "crows_pairs_items", "pct_stereotype", "auprc", "f1_at", "fpr_at", "safe_response", "over_refusal",
+    "crows_pairs_items", "pct_stereotype", "auprc", "f1_at", "fpr_at", "binary_rates", "safe_response",
+    "over_refusal",
 ]
 
 SIM_ENCODER_NAME = "sentence-transformers/all-MiniLM-L6-v2 (embedded), cosine clipped at 0"
@@ -326,6 +327,18 @@ def fpr_at(y_true, scores, threshold: float = 0.5) -> float:
     y, pred = np.asarray(y_true, int), np.asarray(scores, float) >= threshold
     neg = y == 0
     return float(pred[neg].mean()) if neg.any() else float("nan")
+
+
+def binary_rates(y_true, flagged) -> dict[str, float]:
+    """Precision, recall, false-positive rate and F1 of yes/no decisions against yes/no labels. NaN where a rate is
+    undefined (precision with nothing flagged, recall with no positive, FPR with no negative, F1 with neither a
+    positive nor a flag), unlike `f1_at`, which gives 0 there."""
+    y, f = np.asarray(y_true, bool), np.asarray(flagged, bool)
+    tp, fp = int((f & y).sum()), int((f & ~y).sum())
+    fn, tn = int((~f & y).sum()), int((~f & ~y).sum())
+    nan = float("nan")
+    return {"precision": tp / (tp + fp) if tp + fp else nan, "recall": tp / (tp + fn) if tp + fn else nan,
+            "fpr": fp / (fp + tn) if fp + tn else nan, "f1": 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else nan}
 
 
 # ----- response safety ---------------------------------------------------------------------------------------

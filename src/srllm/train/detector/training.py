@@ -21,10 +21,11 @@ import numpy as np
 from srllm.data import shared_data_dir
 from srllm.detect.heads import Head, HeadSet, default_heads_dir
 from srllm.errors import SrllmDataError
+from srllm.evaluate.detection import score_external
 from srllm.train.detector.config import DetectorTrainConfig
 from srllm.train.detector.data import CHILD_PARENTS, TOP_HEADS, Example, load_examples, split_examples
 from srllm.train.detector.embed import EmbeddingCache, embed_with_progress
-from srllm.train.detector.evaluation import Scorer, evaluate_external, evaluate_heldout
+from srllm.train.detector.evaluation import Scorer, evaluate_heldout
 from srllm.train.detector.fit import balanced_weights, choose_threshold, fit_best, predict
 
 __all__ = ["train_detector", "fit_heads"]
@@ -168,7 +169,7 @@ def train_detector(config: DetectorTrainConfig | None = None, *, console=None, c
         "unsafe_rule": ("unsafe = any enabled head at/above its threshold; P(unsafe) = max over enabled heads of "
                         "sigmoid(logit(p) - logit(threshold)), so P(unsafe) >= 0.5 exactly when unsafe"),
         "heldout": evaluate_heldout(examples, emb, scorer, n_boot=cfg.bootstrap, seed=cfg.seed),
-        "external": evaluate_external(Path(data), lambda t: embed(t, "embedding test sets"), scorer),
+        "external": score_external(Path(data), lambda t: scorer(embed(t, "embedding test sets"))[1:]),
         "seconds": {"total": round(time.time() - started, 1), "fit_heads": round(fit_seconds, 1),
                     "embed_training_data": round(embed_seconds, 1)},
         "embedding": {"texts": len(texts), "from_cache": cached, "embedded_now": len(texts) - cached},
