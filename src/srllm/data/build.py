@@ -27,6 +27,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from srllm.atomic import write_text_atomic
 from srllm.data.sources import read_paradetox, read_srllm_csv, shared_data_dir
 from srllm.data.writers import write_jsonl_atomic
 from srllm.errors import SrllmDataError
@@ -217,8 +218,5 @@ def build_cmd(out: str | Path, *, data_dir: str | Path | None = None, seed: int 
         for cat in r.categories or ["none (keep unchanged)"]:
             stats.by_category_split.setdefault(cat, dict.fromkeys(SPLITS, 0))[r.split] += 1
     write_jsonl_atomic(out, records)
-    sp = stats_path(out)
-    tmp = sp.with_name(sp.name + ".tmp")
-    tmp.write_text(stats.to_json() + "\n", encoding="utf-8")
-    tmp.replace(sp)
+    write_text_atomic(stats_path(out), stats.to_json() + "\n")
     return stats

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from pathlib import Path
+
+from srllm.atomic import atomic_file
 
 __all__ = ["ResumableJsonlWriter", "write_jsonl_atomic", "read_resume_records"]
 
@@ -51,11 +51,7 @@ class ResumableJsonlWriter:
                     done.append(rec)
         self.done_ids = {r.get(key) for r in done}
         # Rewrite the partial file from the clean records so a torn line never survives.
-        tmp = self.partial.with_name(self.partial.name + ".tmp")
-        with tmp.open("w", encoding="utf-8") as f:
-            for rec in done:
-                f.write(json.dumps(rec, ensure_ascii=False) + "\n")
-        os.replace(tmp, self.partial)
+        write_jsonl_atomic(self.partial, done)
         self._f = self.partial.open("a", encoding="utf-8")
         self.written = 0
 
@@ -82,22 +78,8 @@ class ResumableJsonlWriter:
 
 
 def write_jsonl_atomic(path: str | Path, records, *, indent: int | None = None) -> None:
-    """Write records (dicts or pydantic models) as JSONL to a temp file in the same folder, then rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            for rec in records:
-                obj = rec.model_dump(exclude_none=True) if hasattr(rec, "model_dump") else rec
-                f.write(json.dumps(obj, ensure_ascii=False, indent=indent) + "\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def copy_atomic(src: Path, dst: Path) -> None:
-    tmp = dst.with_name(dst.name + ".tmp")
-    shutil.copyfile(src, tmp)
-    os.replace(tmp, dst)
+    """Write records (dicts, or pydantic models without their None fields) as JSONL, atomically."""
+    with atomic_file(path) as tmp, tmp.open("w", encoding="utf-8") as f:
+        for rec in records:
+            obj = rec.model_dump(exclude_none=True) if hasattr(rec, "model_dump") else rec
+            f.write(json.dumps(obj, ensure_ascii=False, indent=indent) + "\n")

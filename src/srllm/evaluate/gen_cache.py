@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 
-from srllm.data.writers import read_resume_records
+from srllm.data.writers import read_resume_records, write_jsonl_atomic
 from srllm.models.backends import GenerationBackend, GenerationConfig, Messages
 
 __all__ = ["GenerationCache", "cached_generate", "cache_key", "cached_logprobs"]
@@ -36,11 +36,7 @@ class GenerationCache:
             self._replies = {r["key"]: r["reply"] for r in records if "key" in r and "reply" in r}
             # Rewrite without a torn tail so appends start on a clean line.
             if self.path.exists():
-                tmp = self.path.with_name(self.path.name + ".tmp")
-                with tmp.open("w", encoding="utf-8") as f:
-                    for r in records:
-                        f.write(json.dumps(r, ensure_ascii=False) + "\n")
-                os.replace(tmp, self.path)
+                write_jsonl_atomic(self.path, records)
 
     def __len__(self) -> int:
         return len(self._replies)

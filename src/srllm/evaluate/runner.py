@@ -3,21 +3,19 @@ reports. Judges and models load lazily, only when a suite needs them."""
 
 from __future__ import annotations
 
-import json
-import os
 import random
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+from srllm.atomic import write_json_atomic
 from srllm.errors import SrllmConfigError
 from srllm.evaluate import stats
 from srllm.evaluate.suites import EvalContext, SuiteResult, resolve_suites
 from srllm.evaluate.systems import System, SystemSpec
 
-__all__ = ["EvalConfig", "run_eval", "write_json_atomic", "RESULTS_FORMAT"]
+__all__ = ["EvalConfig", "run_eval", "RESULTS_FORMAT"]
 
 RESULTS_FORMAT = "srllm-eval-results/1"
 
@@ -77,19 +75,6 @@ class EvalConfig:
             specs.append(SystemSpec("baseline", self.baseline, self.baseline_adapter, self.baseline_base_url,
                                     self.api_key))
         return specs
-
-
-def write_json_atomic(path: Path, obj) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(obj, f, indent=1, ensure_ascii=False, allow_nan=True, default=_jsonable)
-            f.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _jsonable(o):
@@ -183,8 +168,9 @@ def run_eval(cfg: EvalConfig, *, systems: list[System] | None = None, write_repo
             from srllm.data import write_jsonl_atomic
 
             write_jsonl_atomic(cfg.out / "samples" / f"{suite.name}.jsonl", res.samples)
-        write_json_atomic(cfg.out / "results.json", results)  # after every suite: a crash keeps what finished
-    write_json_atomic(cfg.out / "items.json", items)
+        # after every suite: a crash keeps what finished
+        write_json_atomic(cfg.out / "results.json", results, default=_jsonable)
+    write_json_atomic(cfg.out / "items.json", items, default=_jsonable)
     if write_reports:
         from srllm.evaluate.report import render_html, render_markdown
 

@@ -4,12 +4,11 @@ max_seq_length and text (so re-running the training only embeds new texts)."""
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from srllm.atomic import atomic_file
 from srllm.detect.encoding import embedding_dim, encode_texts
 
 __all__ = ["EmbeddingCache", "embed_with_progress"]
@@ -48,14 +47,8 @@ class EmbeddingCache:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         keys = np.array(list(self.rows), dtype="U40")
         emb = np.stack(list(self.rows.values())).astype(np.float32)
-        fd, tmp = tempfile.mkstemp(prefix=self.path.name + ".", suffix=".npz", dir=self.path.parent)
-        os.close(fd)
-        try:
-            np.savez(tmp, keys=keys, emb=emb)
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_file(self.path) as tmp, tmp.open("wb") as f:  # a file object: savez adds no ".npz"
+            np.savez(f, keys=keys, emb=emb)
 
 
 def embed_with_progress(encoder, texts: list[str], *, max_seq_length: int, batch_size: int,
