@@ -87,3 +87,14 @@ def test_import_the_shared_sources(shared_data):
     assert any('"' in r.text for r in para)
     cf = read_counterfactual(shared_data / "sr-llm" / "counterfactual-inhouse.csv")
     assert len(cf) == 420 and "race_a_Black_person" in cf[0].columns and len(cf[0].texts()) == 11
+
+
+def test_one_normaliser_three_levels():
+    from srllm.data.normalize import normalize
+
+    text = "  Don 't\tSHOUT ,  please!\n"
+    assert normalize(text, "space") == "Don 't SHOUT , please!"
+    assert normalize(text, "case") == "don 't shout , please!"
+    assert normalize(text) == normalize("don't shout, please") == "don t shout please"
+    with pytest.raises(ValueError, match="level"):
+        normalize(text, "letters")

@@ -7,8 +7,9 @@ import json
 
 import pytest
 
-from srllm.data.build import assign_split, build_cmd, normalize, stats_path
+from srllm.data.build import assign_split, build_cmd, stats_path
 from srllm.data.mix import mix_rows, parse_mix
+from srllm.data.normalize import normalize
 from srllm.errors import SrllmDataError
 
 SRLLM_HEADER = ["biased_text", "dimension", "biased_words", "aspect", "label", "Done (x)", "debiased_text",

@@ -9,12 +9,13 @@ import numpy as np
 import pytest
 from sklearn.metrics import average_precision_score, f1_score, precision_score, recall_score
 
+from srllm.data.normalize import normalize
 from srllm.detect import Detector, HeadSet
 from srllm.errors import SrllmConfigError
 from srllm.evaluate.detection import binary_scores, score_counterfactual, score_infer50
 from srllm.schema import Record
 from srllm.train.detector.config import DetectorTrainConfig
-from srllm.train.detector.data import SAFE, Example, _dedup, normalise, split_examples
+from srllm.train.detector.data import SAFE, Example, _dedup, split_examples
 from srllm.train.detector.fit import choose_threshold, fit_best, fit_logreg, predict
 from tests._tiny_encoder import make_tiny_encoder
 
@@ -63,7 +64,7 @@ def test_dedup_merges_groups_sharing_a_text_and_drops_conflicting_labels():
     out, n_dup, n_conflict = _dedup(examples)
     assert n_dup == 1 and n_conflict == 1 and len(out) == 2
     assert out[0].labels == {"bias": 0} and out[0].group == out[1].group
-    assert normalise(" A  b ") == "a b"
+    assert normalize(" A  b ", "case") == "a b"
 
 
 def test_choose_threshold_matches_brute_force():
@@ -151,7 +152,7 @@ def test_training_path_on_a_small_subset(shared_data, tmp_path):
                               min_positives=5, c_grid=(1.0,), bootstrap=20, cache_embeddings=False)
     examples, _ = load_examples(cfg, shared_data)
     protected = protected_texts(shared_data)
-    assert protected and not any(normalise(e.text) in protected for e in examples)
+    assert protected and not any(normalize(e.text, "case") in protected for e in examples)
     metrics = train_detector(cfg)
     out = tmp_path / "heads"
     assert {p.name for p in out.iterdir()} == {"heads.json", "heads.safetensors", "metrics.json", "CARD.md"}

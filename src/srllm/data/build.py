@@ -22,12 +22,12 @@ from __future__ import annotations
 import hashlib
 import json
 import random
-import re
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from srllm.atomic import write_text_atomic
+from srllm.data.normalize import normalize
 from srllm.data.sources import read_paradetox, read_srllm_csv, shared_data_dir
 from srllm.data.writers import write_jsonl_atomic
 from srllm.errors import SrllmDataError
@@ -37,11 +37,6 @@ __all__ = ["BuildStats", "build_cmd", "rank_references", "normalize", "assign_sp
 
 SPLITS = ("train", "dev", "test")
 KEEP_SOURCE = "paradetox/neutral"
-
-
-def normalize(text: str) -> str:
-    """The form texts are compared in: lower case, words only (punctuation and spacing ignored)."""
-    return " ".join(re.findall(r"\w+", text.lower()))
 
 
 def assign_split(text: str, *, seed: int, dev: float, test: float) -> str:

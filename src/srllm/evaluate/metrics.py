@@ -8,12 +8,12 @@ judge and threshold into results.json.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from srllm.data.normalize import normalize
 from srllm.errors import SrllmConfigError, SrllmDataError
 from srllm.evaluate import stats
 
@@ -256,15 +256,12 @@ def chrf(outputs: Sequence[str], references_multi: Sequence[Sequence[str]]) -> f
     return float(metric.corpus_score(list(outputs), _reference_streams(references_multi, len(outputs))).score)
 
 
-def _normalise(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip()
-
-
 def over_correction(inputs: Sequence[str], outputs: Sequence[str]) -> np.ndarray:
     """1.0 per (safe) input whose output differs from it, ignoring whitespace differences. Pass safe inputs only."""
     if len(inputs) != len(outputs):
         raise SrllmDataError(f"over_correction needs one output per input: {len(inputs)} vs {len(outputs)}")
-    return np.array([float(_normalise(a) != _normalise(b)) for a, b in zip(inputs, outputs, strict=True)])
+    return np.array([float(normalize(a, "space") != normalize(b, "space")) for a, b in zip(inputs, outputs,
+                                                                                          strict=True)])
 
 
 def over_correction_words(inputs: Sequence[str], outputs: Sequence[str]) -> np.ndarray:
@@ -272,8 +269,6 @@ def over_correction_words(inputs: Sequence[str], outputs: Sequence[str]) -> np.n
     edits from re-casing and re-punctuating ("don 't" -> "Don't"), which `over_correction` also counts."""
     if len(inputs) != len(outputs):
         raise SrllmDataError(f"over_correction_words needs one output per input: {len(inputs)} vs {len(outputs)}")
-    from srllm.data.build import normalize  # the form `srllm data build` compares texts in
-
     return np.array([float(normalize(a) != normalize(b)) for a, b in zip(inputs, outputs, strict=True)])
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from difflib import SequenceMatcher
 
-from srllm.data.build import normalize
+from srllm.data.normalize import normalize
 
 __all__ = ["clean_rewrite", "restore_source_form"]
 

@@ -27,11 +27,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from srllm.data import sources
+from srllm.data.normalize import normalize
 from srllm.data.sources import read_paradetox, read_paradetox_cannot_rewrite, read_srllm_csv
 from srllm.errors import SrllmDataError
-from srllm.train.detector.holdout import cmd_test_split, normalise, protected_texts
+from srllm.train.detector.holdout import cmd_test_split, protected_texts
 
-__all__ = ["Example", "TOP_HEADS", "SAFE", "load_examples", "split_examples", "normalise"]
+__all__ = ["Example", "TOP_HEADS", "SAFE", "load_examples", "split_examples"]
 
 TOP_HEADS = ("toxicity", "bias", "stereotyping")
 CHILD_PARENTS = ("bias", "toxicity")  # heads whose sub-categories ("bias.gender", "toxicity.threat") get heads
@@ -70,10 +71,10 @@ def _paradetox(data: Path, cfg) -> list[Example]:
     for i, r in enumerate(read_paradetox(data / "paradetox" / "paradetox.tsv")):
         g = f"paradetox:{i}"
         out.append(Example(r.text, "paradetox", g, dict(tox), extra={"pin_test": is_cmd_test(r.text)}))
-        seen = {normalise(r.text)}
+        seen = {normalize(r.text, "case")}
         for n in [r.rewrite, *r.alternatives]:
-            if n and normalise(n) not in seen:  # some "rewrites" are the toxic text itself
-                seen.add(normalise(n))
+            if n and normalize(n, "case") not in seen:  # some "rewrites" are the toxic text itself
+                seen.add(normalize(n, "case"))
                 out.append(Example(n, "paradetox", g, dict(SAFE), extra={"role": "neutral"}))
     return out
 
@@ -94,7 +95,7 @@ def _srllm(data: Path, cfg) -> list[Example]:
         if cfg.srllm_toxicity_labels and any(c.startswith("toxicity") for c in r.categories):
             out[-1].labels["toxicity"] = 1
         out[-1].extra["aspects"] = r.categories
-        if r.rewrite and normalise(r.rewrite) != normalise(r.text):
+        if r.rewrite and normalize(r.rewrite, "case") != normalize(r.text, "case"):
             out.append(Example(r.rewrite, "srllm", g, dict(SAFE), extra={"role": "debiased"}))
     return out
 
@@ -181,8 +182,8 @@ def load_examples(cfg, data: Path) -> tuple[list[Example], dict]:
             found = [e for e in found if e.group in keep]
         examples += found
     protected = protected_texts(data)
-    n_protected = sum(normalise(e.text) in protected for e in examples)
-    examples = [e for e in examples if normalise(e.text) not in protected]
+    n_protected = sum(normalize(e.text, "case") in protected for e in examples)
+    examples = [e for e in examples if normalize(e.text, "case") not in protected]
     examples, n_dup, n_conflict = _dedup(examples)
     return examples, {"dropped_as_in_test_sets": n_protected, "duplicates_merged": n_dup,
                       "labels_dropped_as_conflicting": n_conflict}
@@ -206,7 +207,7 @@ def _dedup(examples: list[Example]) -> tuple[list[Example], int, int]:
     by_text: dict[str, Example] = {}
     n_dup = n_conflict = 0
     for e in examples:
-        key = normalise(e.text)
+        key = normalize(e.text, "case")
         first = by_text.get(key)
         if first is None:
             by_text[key] = e

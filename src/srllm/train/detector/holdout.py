@@ -6,12 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from srllm.data import read_counterfactual, read_srllm_csv
+from srllm.data.normalize import normalize
 
-__all__ = ["normalise", "protected_texts", "cmd_test_split"]
-
-
-def normalise(text: str) -> str:
-    return " ".join(text.lower().split())
+__all__ = ["protected_texts", "cmd_test_split"]
 
 
 def cmd_test_split():
@@ -32,9 +29,9 @@ def protected_texts(data: Path) -> set[str]:
     inf = data / "sr-llm" / "infer_50.csv"
     if inf.is_file():
         for r in read_srllm_csv(inf):
-            out.update(normalise(t) for t in (r.text, r.rewrite) if t)
+            out.update(normalize(t, "case") for t in (r.text, r.rewrite) if t)
     cf = data / "sr-llm" / "counterfactual-inhouse.csv"
     if cf.is_file():
         for row in read_counterfactual(cf):
-            out.update(normalise(v) for v in row.texts() if v)
+            out.update(normalize(v, "case") for v in row.texts() if v)
     return out
