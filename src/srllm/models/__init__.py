@@ -12,6 +12,8 @@ from srllm.models.embedded import EMBEDDED_ENCODER, EMBEDDED_LLM, cache_dir, emb
 from srllm.models.loading import (
     adapter_fingerprint,
     default_adapter_dir,
+    from_pretrained,
+    is_embedded_llm,
     load_causal_lm,
     load_sentence_encoder,
     resolve_adapter,
@@ -22,6 +24,6 @@ from srllm.models.loading import (
 __all__ = [
     "EMBEDDED_ENCODER", "EMBEDDED_LLM", "GenerationBackend", "GenerationConfig", "Messages", "OpenAIBackend",
     "TransformersBackend", "adapter_fingerprint", "cache_dir", "default_adapter_dir", "embedded_encoder_dir",
-    "embedded_llm_dir",
+    "embedded_llm_dir", "from_pretrained", "is_embedded_llm",
     "load_causal_lm", "load_sentence_encoder", "make_backend", "resolve_adapter", "resolve_encoder", "resolve_llm",
 ]

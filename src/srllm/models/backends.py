@@ -130,7 +130,7 @@ def make_backend(*, model: str | None = None, adapter: str | None = "default", b
     """The backend for a model option: an OpenAI-compatible server when base_url is set, else transformers."""
     if base_url:
         return OpenAIBackend(base_url=base_url, model=model, api_key=api_key)
-    from srllm.models.loading import _DEFAULT_NAMES, resolve_adapter
+    from srllm.models.loading import is_embedded_llm, resolve_adapter
 
-    is_default = model in _DEFAULT_NAMES
-    return TransformersBackend(model_name=model, adapter=resolve_adapter(adapter, model_is_default=is_default))
+    adapter = resolve_adapter(adapter, model_is_default=is_embedded_llm(model))
+    return TransformersBackend(model_name=model, adapter=adapter)

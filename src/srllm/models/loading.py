@@ -12,16 +12,19 @@ from srllm.models.embedded import EMBEDDED_ENCODER, EMBEDDED_LLM, embedded_encod
 from srllm.models.quiet import quiet_loading
 
 __all__ = ["resolve_llm", "resolve_encoder", "load_causal_lm", "load_sentence_encoder", "default_adapter_dir",
-           "resolve_adapter", "adapter_fingerprint"]
+           "resolve_adapter", "adapter_fingerprint", "is_embedded_llm", "from_pretrained"]
 
 _DEFAULT_NAMES = {None, "", "default", "embedded"}
 
 
+def is_embedded_llm(spec: str | os.PathLike | None) -> bool:
+    """True when a model option names the embedded SmolLM2 (None, 'default', 'embedded', 'smollm2', ...)."""
+    return spec in _DEFAULT_NAMES or str(spec).lower() in (EMBEDDED_LLM, "smollm2", "smollm2-135m")
+
+
 def resolve_llm(spec: str | os.PathLike | None) -> str:
     """A path or hub id transformers can load: the embedded SmolLM2 for None/'default'."""
-    if spec in _DEFAULT_NAMES or str(spec).lower() in (EMBEDDED_LLM, "smollm2", "smollm2-135m"):
-        return str(embedded_llm_dir())
-    return str(spec)
+    return str(embedded_llm_dir()) if is_embedded_llm(spec) else str(spec)
 
 
 def resolve_encoder(spec: str | os.PathLike | None) -> str:
@@ -62,7 +65,9 @@ def resolve_adapter(spec: str | os.PathLike | None, *, model_is_default: bool) -
     return str(spec)
 
 
-def _from_pretrained(loader, name: str, **kwargs):
+def from_pretrained(loader, name: str, **kwargs):
+    """`loader.from_pretrained(name, ...)` (an Auto* class) with an error that says whether `name` was taken for a
+    local folder or a hub id."""
     try:
         return loader.from_pretrained(name, **kwargs)
     except OSError as e:
@@ -78,8 +83,8 @@ def load_causal_lm(spec: str | None = None, *, adapter: str | None = None, dtype
 
     name = resolve_llm(spec)
     with quiet_loading():
-        tokenizer = _from_pretrained(AutoTokenizer, name)
-        model = _from_pretrained(AutoModelForCausalLM, name, dtype=getattr(torch, dtype))
+        tokenizer = from_pretrained(AutoTokenizer, name)
+        model = from_pretrained(AutoModelForCausalLM, name, dtype=getattr(torch, dtype))
         if adapter:
             try:
                 from peft import PeftModel

@@ -84,10 +84,10 @@ def _load_model(cfg: SftConfig):
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from srllm.models.loading import _from_pretrained, resolve_llm
+    from srllm.models.loading import from_pretrained, resolve_llm
 
     name = resolve_llm(cfg.model)
-    tokenizer = _from_pretrained(AutoTokenizer, name)
+    tokenizer = from_pretrained(AutoTokenizer, name)
     kwargs = {"dtype": torch.float32}
     if cfg.method == "qlora":
         from peft import prepare_model_for_kbit_training
@@ -96,10 +96,10 @@ def _load_model(cfg: SftConfig):
         kwargs = {"quantization_config": BitsAndBytesConfig(
             load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
             bnb_4bit_compute_dtype=torch.bfloat16), "dtype": torch.bfloat16}
-        model = _from_pretrained(AutoModelForCausalLM, name, **kwargs)
+        model = from_pretrained(AutoModelForCausalLM, name, **kwargs)
         model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=cfg.gradient_checkpointing)
     else:
-        model = _from_pretrained(AutoModelForCausalLM, name, **kwargs)
+        model = from_pretrained(AutoModelForCausalLM, name, **kwargs)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     if not getattr(tokenizer, "chat_template", None):
