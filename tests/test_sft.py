@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from srllm.config import load_config
 from srllm.errors import SrllmConfigError
 from srllm.train.sft_config import SftConfig
 from tests._tiny_llm import make_tiny_llm, write_cmd_fixture
@@ -171,12 +172,12 @@ def test_qlora_without_cuda_stops_before_loading(tiny, tmp_path, monkeypatch):
 def test_yaml_unknown_key_and_flags_win(tmp_path):
     good = tmp_path / "c.yaml"
     good.write_text("lora_r: 4\nlearning_rate: 1.0e-3\ntarget_modules: [q_proj, v_proj]\n")
-    cfg = SftConfig.load(good, lora_r=16, seed=None)
+    cfg = load_config(SftConfig, good, lora_r=16, seed=None)
     assert cfg.lora_r == 16 and cfg.learning_rate == 1e-3 and cfg.target_modules == ["q_proj", "v_proj"]
     bad = tmp_path / "bad.yaml"
     bad.write_text("lora_rank: 4\n")
     with pytest.raises(SrllmConfigError, match="unknown key 'lora_rank'.*lora_r"):
-        SftConfig.load(bad)
+        load_config(SftConfig, bad)
     with pytest.raises(SrllmConfigError, match="method"):
         SftConfig(method="dora")
 

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import average_precision_score, f1_score, precision_score, recall_score
 
+from srllm.config import load_config
 from srllm.data.normalize import normalize
 from srllm.detect import Detector, HeadSet
 from srllm.errors import SrllmConfigError
@@ -29,11 +30,11 @@ def test_config_checks_and_yaml(tmp_path):
         DetectorTrainConfig(val_fraction=0.7)
     cfg_file = tmp_path / "c.yaml"
     cfg_file.write_text("head: logreg\nseed: 3\n")
-    cfg = DetectorTrainConfig.from_yaml(cfg_file, seed=5)
+    cfg = load_config(DetectorTrainConfig, cfg_file, seed=5)
     assert cfg.head == "logreg" and cfg.seed == 5
     cfg_file.write_text("heads: logreg\n")
     with pytest.raises(SrllmConfigError, match="unknown key"):
-        DetectorTrainConfig.from_yaml(cfg_file)
+        load_config(DetectorTrainConfig, cfg_file)
 
 
 def test_split_keeps_groups_together_and_is_deterministic():

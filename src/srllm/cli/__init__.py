@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import srllm.cli.evaluate  # noqa: F401  (registers srllm eval)
-import srllm.cli.sft  # noqa: F401  (data build/mix, train sft, export; sets OMP_WAIT_POLICY before torch loads)
-from srllm.cli import check, detector, taxonomy  # noqa: F401  (registers commands)
+from srllm.cli import check, data, evaluate, export, taxonomy, train  # noqa: F401  (each registers its commands)
 from srllm.cli._app import app
 
 __all__ = ["app", "main"]

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from srllm.cli._app import app, err_console, friendly_errors
+from srllm.cli.options import Flag, options_from
 from srllm.errors import SrllmDataError
+from srllm.rewrite import RewriteConfig
 
 
 def _count_lines(path: Path) -> int | None:
@@ -23,6 +26,11 @@ def _count_lines(path: Path) -> int | None:
 
 @app.command("check")
 @friendly_errors
+@options_from(RewriteConfig, into="rewrite_config", exclude=("batch_size",),
+              panel="Rewriting (srllm.rewrite.RewriteConfig)",
+              flags={"keep_group_terms": Flag("--keep-group-terms/--delete-group-terms")},
+              config_help="YAML file of the rewriting options (keys: the field names of RewriteConfig, batch_size "
+                          "included); flags given here win, an unknown key is an error.")
 def check_command(
     text: str | None = typer.Argument(None, help="A text to check. Omit it to read --input or stdin."),
     input: str | None = typer.Option(None, "--input", "-i", help="File to check (.jsonl, .csv, .tsv, .txt), or '-' "
@@ -45,27 +53,17 @@ def check_command(
     policy: Path | None = typer.Option(None, help="YAML policy (add/disable categories, thresholds)."),
     int8: bool = typer.Option(False, "--int8", help="Embed with an int8 copy of the detector's encoder: ~1.45x "
                               "faster on CPU, scores move slightly (see docs/benchmarks.md, Detector)."),
-    similarity_threshold: float = typer.Option(0.6, help="Minimum meaning similarity to accept a rewrite."),
-    max_attempts: int = typer.Option(2, help="LLM attempts before the span-edit fallback."),
-    retry_samples: int = typer.Option(4, help="Last resort when the LLM attempts and the span edit fail: sample this "
-                                      "many rewrites, keep the accepted one closest in meaning (0: none)."),
-    span_edit_categories: str | None = typer.Option(None, help="Comma-separated top-level categories whose flagged "
-                                                    "spans the fallback may delete (default: all), e.g. 'toxicity' "
-                                                    "(no bias or stereotyping spans)."),
-    keep_group_terms: bool = typer.Option(True, "--keep-group-terms/--delete-group-terms", help="The span edit "
-                                          "never deletes a word naming a group of people (the taxonomy's `groups`, "
-                                          "extendable by --policy)."),
     batch_size: int = typer.Option(32, help="Texts per batch."),
     bad_rows: str = typer.Option("stop", help="A malformed input row: 'stop' (exit 2; what was written is kept) or "
                                  "'skip' (report it, go on, exit 1 at the end)."),
     max_chars: int = typer.Option(20_000, help="Longest text accepted, in characters."),
     restart: bool = typer.Option(False, "--restart", help="Ignore earlier results in --output instead of resuming."),
+    rewrite_config: RewriteConfig = None,
 ):
     """Screen texts for bias, toxicity, stereotyping and harm; rewrite unsafe ones into a benign version that keeps
     the meaning. Writes one JSON line per input: id, text, unsafe, categories, severity, spans, output, action
     (kept | rewritten | edited | failed), similarity, and for edited or failed texts the reason."""
     from srllm.guard import Guard, check_file
-    from srllm.rewrite import RewriteConfig
 
     if text is not None and input is not None:
         raise SrllmDataError("give either a TEXT argument or --input, not both")
@@ -73,14 +71,10 @@ def check_command(
         if sys.stdin.isatty():
             raise SrllmDataError("nothing to check: give a TEXT argument, --input FILE, or pipe text on stdin")
         input = "-"
-    edit_categories = (tuple(c.strip() for c in span_edit_categories.split(",") if c.strip())
-                       if span_edit_categories else None)
     guard = Guard(model=model, adapter=adapter, base_url=base_url, api_key=api_key, encoder=encoder, policy=policy,
                   quantize="int8" if int8 else None,
-                  rewrite_config=RewriteConfig(similarity_threshold=similarity_threshold, max_attempts=max_attempts,
-                                               retry_samples=retry_samples, batch_size=min(batch_size, 16),
-                                               span_edit_categories=edit_categories,
-                                               keep_group_terms=keep_group_terms),
+                  # the LLM generates at most --batch-size texts at once (at most RewriteConfig.batch_size)
+                  rewrite_config=replace(rewrite_config, batch_size=min(batch_size, rewrite_config.batch_size)),
                   max_chars=max_chars)
     if text is not None:
         guard.validate(text, where={"field": "TEXT"})

@@ -9,6 +9,8 @@ from rich.console import Console
 from rich.table import Table
 
 from srllm.cli._app import app, friendly_errors
+from srllm.cli.options import Flag, options_from
+from srllm.evaluate.runner import EvalConfig, run_eval
 
 
 def _print_comparison(rows: list[dict], a: Path, b: Path) -> None:
@@ -32,40 +34,18 @@ def _print_comparison(rows: list[dict], a: Path, b: Path) -> None:
 
 @app.command("eval")
 @friendly_errors
+@options_from(EvalConfig, flags={
+    "suites": Flag("--suite", "-s"), "out": Flag("--out", "-o"), "suite_limits": Flag("--limit-for", metavar="SUITE=N"),
+    "base_url": Flag(envvar="SRLLM_BASE_URL"), "api_key": Flag(envvar="SRLLM_API_KEY")})
 def eval_command(
-    suite: str = typer.Option("all", "--suite", "-s", help="Suites, comma-separated: detox, readability, "
-                              "counterfactual, stereotypes, safety, detector, or 'all'."),
-    model: str | None = typer.Option(None, help="Model under test: hub id, local path, or the model name at "
-                                     "--base-url. Default: the embedded SmolLM2-135M-Instruct."),
-    adapter: str = typer.Option("default", help="PEFT adapter: 'default' (shipped SR adapter), 'none', path or id."),
-    base_url: str | None = typer.Option(None, help="OpenAI-compatible endpoint serving --model.",
-                                        envvar="SRLLM_BASE_URL"),
-    api_key: str | None = typer.Option(None, help="API key for the endpoints.", envvar="SRLLM_API_KEY"),
-    baseline: str | None = typer.Option(None, help="Baseline to compare with: 'default' (embedded model), a hub id "
-                                        "or path, or 'identity' (input returned unchanged; rewriting suites)."),
-    baseline_adapter: str = typer.Option("none", help="Adapter of the baseline ('none' by default)."),
-    baseline_base_url: str | None = typer.Option(None, help="OpenAI-compatible endpoint of the baseline."),
-    data: list[Path] = typer.Option([], "--data", help="Extra CMD .jsonl / SR_LLM .csv file (repeatable)."),
-    out: Path = typer.Option(Path("eval-out"), "--out", "-o", help="Output folder: results.json, report.html, "
-                             "report.md, items.json, samples/, cache/ (re-running resumes generation)."),
-    limit: int | None = typer.Option(None, help="At most N items per dataset (a seeded sample) for a quick run."),
-    limit_for: list[str] = typer.Option([], "--limit-for", help="SUITE=N: a per-suite limit that overrides --limit "
-                                        "(repeatable), e.g. --limit-for counterfactual=40."),
-    threads: int | None = typer.Option(None, help="torch CPU threads (1 is often fastest on a busy shared CPU)."),
-    max_new_tokens: int | None = typer.Option(None, help="Cap on the new tokens of every generation."),
-    seed: int = typer.Option(0, help="Seed for sampling, bootstrap and torch."),
-    n_resamples: int = typer.Option(1000, help="Bootstrap resamples for the 95% CIs and paired tests."),
-    batch_size: int = typer.Option(16, help="Generation batch size."),
-    detector: str | None = typer.Option(None, help="Detector heads folder (default: the shipped heads)."),
-    policy: str | None = typer.Option(None, help="Taxonomy policy YAML for the detector."),
-    llm_judge_url: str | None = typer.Option(None, help="OpenAI-compatible endpoint of an LLM judge for knowledge "
-                                             "retention (optional)."),
-    llm_judge_model: str | None = typer.Option(None, help="Model name at --llm-judge-url."),
-    no_progress: bool = typer.Option(False, "--no-progress", help="Hide progress bars."),
     compare: tuple[Path, Path] | None = typer.Option(None, "--compare", help="Compare two results.json files side "
-                                                     "by side instead of running suites."),
-    system_a: str | None = typer.Option(None, help="With --compare: system label in the first file."),
-    system_b: str | None = typer.Option(None, help="With --compare: system label in the second file."),
+                                                     "by side instead of running suites.",
+                                                     rich_help_panel="Compare two runs"),
+    system_a: str | None = typer.Option(None, help="With --compare: system label in the first file.",
+                                        rich_help_panel="Compare two runs"),
+    system_b: str | None = typer.Option(None, help="With --compare: system label in the second file.",
+                                        rich_help_panel="Compare two runs"),
+    config: EvalConfig = None,
 ):
     """Evaluate a model (+ adapter) on safety, fairness and rewriting suites; write results.json (value, n, 95% CI,
     judge, threshold for every number), report.html (self-contained, with plots) and report.md."""
@@ -73,28 +53,13 @@ def eval_command(
         from srllm.evaluate.compare import compare_results
 
         rows = compare_results(compare[0], compare[1], system_a=system_a, system_b=system_b,
-                               n_resamples=n_resamples, seed=seed)
+                               n_resamples=config.n_resamples, seed=config.seed)
         _print_comparison(rows, *compare)
         return
-    from srllm.errors import SrllmConfigError
-    from srllm.evaluate.runner import EvalConfig, run_eval
-
-    suite_limits = {}
-    for item in limit_for:
-        name, _, n = item.partition("=")
-        if not n.strip().isdigit():
-            raise SrllmConfigError(f"--limit-for {item!r}: expected SUITE=N, e.g. counterfactual=40")
-        suite_limits[name.strip()] = int(n)
-
-    cfg = EvalConfig(suites=suite, model=model, adapter=adapter, base_url=base_url, api_key=api_key,
-                     baseline=baseline, baseline_adapter=baseline_adapter, baseline_base_url=baseline_base_url,
-                     data=list(data), out=out, limit=limit, suite_limits=suite_limits, threads=threads,
-                     max_new_tokens=max_new_tokens, seed=seed, n_resamples=n_resamples, batch_size=batch_size,
-                     detector=detector, policy=policy, llm_judge_url=llm_judge_url, llm_judge_model=llm_judge_model,
-                     progress=not no_progress)
-    results = run_eval(cfg)
+    results = run_eval(config)
     console = Console(stderr=True)
     for name, s in results["suites"].items():
         console.print(f"{name}: {len(s['results'])} numbers, {len(s['comparisons'])} comparisons, "
                       f"{s['seconds']:.0f} s")
+    out = config.out
     console.print(f"wrote {out / 'results.json'}, {out / 'report.html'}, {out / 'report.md'}")

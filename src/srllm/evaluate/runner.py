@@ -22,27 +22,36 @@ RESULTS_FORMAT = "srllm-eval-results/1"
 
 @dataclass
 class EvalConfig:
-    suites: str = field(default="all", metadata={"help": "Suites to run, comma-separated, or 'all'."})
+    suites: str = field(default="all", metadata={
+        "help": "Suites, comma-separated: detox, readability, counterfactual, stereotypes, safety, detector, or "
+                "'all'."})
     model: str | None = field(default=None, metadata={
-        "help": "Model under test: embedded default, hub id, local path, or the model name at --base-url."})
+        "help": "Model under test: hub id, local path, or the model name at --base-url. Default: the embedded "
+                "SmolLM2-135M-Instruct."})
     adapter: str | None = field(default="default", metadata={
         "help": "PEFT adapter: 'default' (shipped SR adapter for the embedded model), 'none', or a path/hub id."})
     base_url: str | None = field(default=None, metadata={"help": "OpenAI-compatible endpoint serving --model."})
-    api_key: str | None = field(default=None, metadata={"help": "API key for --base-url."})
+    api_key: str | None = field(default=None, metadata={"help": "API key for the endpoints."})
     baseline: str | None = field(default=None, metadata={
-        "help": "Baseline model to compare with ('default' = embedded model, 'identity' = input unchanged)."})
+        "help": "Baseline to compare with: 'default' (embedded model), a hub id or path, or 'identity' (input "
+                "returned unchanged; rewriting suites)."})
     baseline_adapter: str | None = field(default="none", metadata={"help": "Adapter of the baseline model."})
     baseline_base_url: str | None = field(default=None, metadata={"help": "OpenAI-compatible URL of the baseline."})
-    data: list[Path] = field(default_factory=list, metadata={"help": "Extra CMD/CSV files for detox and detector."})
-    out: Path = field(default=Path("eval-out"), metadata={"help": "Output folder (results, reports, cache)."})
-    limit: int | None = field(default=None, metadata={"help": "At most N items per dataset (seeded sample)."})
+    data: list[Path] = field(default_factory=list, metadata={
+        "help": "Extra CMD .jsonl / SR_LLM .csv files for the detox and detector suites."})
+    out: Path = field(default=Path("eval-out"), metadata={
+        "help": "Output folder: results.json, report.html, report.md, items.json, samples/, cache/ (re-running "
+                "resumes generation)."})
+    limit: int | None = field(default=None, metadata={
+        "help": "At most N items per dataset (a seeded sample) for a quick run."})
     suite_limits: dict[str, int] = field(default_factory=dict, metadata={
-        "help": "Per-suite item limits that override `limit`, e.g. {'counterfactual': 40}."})
+        "help": "Per-suite item limits that override --limit, e.g. counterfactual=40 (YAML: {counterfactual: 40})."})
     threads: int | None = field(default=None, metadata={
         "help": "torch CPU threads (1 is often fastest for small models on a busy shared CPU)."})
     max_new_tokens: int | None = field(default=None, metadata={"help": "Cap on every generation's new tokens."})
     seed: int = field(default=0, metadata={"help": "Seed for sampling, bootstrap and torch."})
-    n_resamples: int = field(default=stats.DEFAULT_RESAMPLES, metadata={"help": "Bootstrap resamples."})
+    n_resamples: int = field(default=stats.DEFAULT_RESAMPLES, metadata={
+        "help": "Bootstrap resamples for the 95% CIs and paired tests."})
     batch_size: int = field(default=16, metadata={"help": "Generation batch size."})
     detector: str | None = field(default=None, metadata={"help": "Detector heads folder (default: shipped)."})
     policy: str | None = field(default=None, metadata={"help": "Taxonomy policy YAML for the detector."})

@@ -28,9 +28,9 @@ class RewriteConfig:
         "help": "LLM attempts per text (the second uses a stricter prompt) before the span-edit fallback."})
     span_fallback: bool = field(default=True, metadata={"help": "Delete flagged spans when the LLM attempts fail."})
     span_edit_categories: tuple[str, ...] | None = field(default=None, metadata={
-        "help": "Top-level categories whose spans the fallback may delete (None: all). ('toxicity',) also stops "
-                "deleting slurs the detector files under bias; words naming groups are kept either way "
-                "(keep_group_terms). docs/benchmarks.md, Rewrite policy selection."})
+        "help": "Top-level categories whose flagged spans the fallback may delete (default: all), e.g. toxicity: no "
+                "bias or stereotyping spans, which also keeps slurs the detector files under bias; words naming "
+                "groups are kept either way (keep_group_terms). docs/benchmarks.md, Rewrite policy selection."})
     keep_group_terms: bool = field(default=True, metadata={
         "help": "The span edit never deletes a word naming a group of people (the taxonomy's `groups`: women, "
                 "muslims, ...): the deletion would hide a stereotype from the detector and keep its claim."})

