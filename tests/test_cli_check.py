@@ -33,6 +33,14 @@ def test_text_argument_prints_one_json_line():
     assert out["action"] == "rewritten" and out["output"] == "you are wrong"
 
 
+def test_text_argument_to_output_file_has_the_same_fields(tmp_path):
+    out = tmp_path / "one.jsonl"
+    res = invoke("all good here", "--output", str(out))
+    assert res.exit_code == 0, res.output
+    row = json.loads(out.read_text())
+    assert row["action"] == "kept" and row["reason"] is None and "similarity" in row
+
+
 def test_stdin_lines(tmp_path):
     res = invoke(input="all good here\nyou idiot , you are wrong\n")
     assert res.exit_code == 0, res.output

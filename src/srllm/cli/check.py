@@ -79,13 +79,13 @@ def check_command(
     if text is not None:
         guard.validate(text, where={"field": "TEXT"})
         result = guard.check([text], rewrite=not no_rewrite)[0]
-        line = json.dumps(result.model_dump(mode="json"), ensure_ascii=False)
+        record = result.model_dump(mode="json")  # the same fields, nulls included, as a file's output lines
         if output:
             from srllm.data.writers import write_jsonl_atomic
 
-            write_jsonl_atomic(output, [result])
+            write_jsonl_atomic(output, [record])
         else:
-            typer.echo(line)
+            typer.echo(json.dumps(record, ensure_ascii=False))
         return
 
     total = _count_lines(Path(input)) if input != "-" else None
