@@ -49,7 +49,7 @@ def read_config_file(cls: type, path: str | Path) -> dict[str, Any]:
     for key, value in loaded.items():
         name = str(key).replace("-", "_")
         if name not in types_:
-            close = difflib.get_close_matches(name, list(types_), n=1)
+            close = difflib.get_close_matches(name, list(types_), n=1)  # one name, quoted: the key to write
             hint = f"did you mean '{close[0]}'?" if close else f"the keys of {cls.__name__}: {', '.join(types_)}"
             raise SrllmConfigError(f"{p}: unknown key '{key}'; {hint}")
         values[name] = coerce(value, types_[name], f"{p}: {key}")

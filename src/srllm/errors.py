@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
+
 
 class SrllmError(Exception):
     """Base class of every error srllm raises on purpose."""
@@ -30,3 +33,9 @@ class SrllmConfigError(SrllmError, ValueError):
 
 class SrllmModelError(SrllmError, RuntimeError):
     """A model, adapter or generation backend could not be loaded or used."""
+
+
+def did_you_mean(name: str, choices: Iterable[str], *, n: int = 3) -> str:
+    """'Did you mean a, b?' naming the choices closest to a misspelt `name`, or '' when none is close."""
+    close = difflib.get_close_matches(name, list(choices), n=n)
+    return f"Did you mean {', '.join(close)}?" if close else ""

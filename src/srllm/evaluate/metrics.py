@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from srllm.data.normalize import normalize
-from srllm.errors import SrllmConfigError, SrllmDataError
+from srllm.errors import SrllmConfigError, SrllmDataError, did_you_mean
 from srllm.evaluate import stats
 
 __all__ = [
@@ -84,11 +84,9 @@ METRICS: dict[str, MetricSpec] = dict([
 
 def metric_spec(name: str) -> MetricSpec:
     if name not in METRICS:
-        import difflib
-
-        close = difflib.get_close_matches(name, METRICS, n=3)
-        hint = f" Did you mean {', '.join(close)}?" if close else ""
-        raise SrllmConfigError(f"unknown metric '{name}'.{hint} Available: {', '.join(sorted(METRICS))}")
+        hint = did_you_mean(name, METRICS)
+        raise SrllmConfigError(f"unknown metric '{name}'.{' ' + hint if hint else ''} Available: "
+                               f"{', '.join(sorted(METRICS))}")
     return METRICS[name]
 
 

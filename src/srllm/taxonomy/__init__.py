@@ -9,7 +9,7 @@ from pathlib import Path
 
 import yaml
 
-from srllm.errors import SrllmConfigError
+from srllm.errors import SrllmConfigError, did_you_mean
 
 __all__ = ["Category", "Taxonomy", "load_policy", "default_taxonomy", "LLAMA_GUARD_3", "SEVERITY_RANK"]
 
@@ -135,10 +135,7 @@ def _check_prob(value, where: str) -> None:
 
 
 def _suggest(cid: str, cats) -> str:
-    import difflib
-
-    close = difflib.get_close_matches(cid, list(cats), n=3)
-    return f"Did you mean {', '.join(close)}?" if close else f"Known: {', '.join(sorted(cats))}"
+    return did_you_mean(cid, cats) or f"Known: {', '.join(sorted(cats))}"
 
 
 _EXAMPLE = {"groups": "[women, men]", "terms": "[fuck, shit]"}

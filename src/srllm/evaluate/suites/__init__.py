@@ -3,10 +3,9 @@ needs, its datasets) plus a function `run(ctx) -> SuiteResult`, registered by it
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Sequence
 
-from srllm.errors import SrllmConfigError
+from srllm.errors import SrllmConfigError, did_you_mean
 from srllm.evaluate.suites import counterfactual, detector, rewrite, safety, stereotypes  # noqa: F401 (they register)
 from srllm.evaluate.suites.base import SUITES, EvalContext, Suite, SuiteResult, register_suite, sample_items
 
@@ -16,9 +15,9 @@ __all__ = ["Suite", "SuiteResult", "EvalContext", "SUITES", "register_suite", "g
 
 def get_suite(name: str) -> Suite:
     if name not in SUITES:
-        close = difflib.get_close_matches(name, SUITES, n=3)
-        hint = f" Did you mean {', '.join(close)}?" if close else ""
-        raise SrllmConfigError(f"unknown suite '{name}'.{hint} Available: {', '.join(sorted(SUITES))}, all")
+        hint = did_you_mean(name, SUITES)
+        raise SrllmConfigError(f"unknown suite '{name}'.{' ' + hint if hint else ''} Available: "
+                               f"{', '.join(sorted(SUITES))}, all")
     return SUITES[name]
 
 
