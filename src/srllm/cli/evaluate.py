@@ -45,12 +45,22 @@ def eval_command(
                                         "or path, or 'identity' (input returned unchanged; rewriting suites)."),
     baseline_adapter: str = typer.Option("none", help="Adapter of the baseline ('none' by default)."),
     baseline_base_url: str | None = typer.Option(None, help="OpenAI-compatible endpoint of the baseline."),
+    systems: str | None = typer.Option(None, help="Several systems in one run instead of model + baseline, in table "
+                                       "order: identity, zero-shot, few-shot, adapter, pipeline (the whole `srllm "
+                                       "check`), reference (the first human reference)."),
+    compare_to: str = typer.Option("identity,zero-shot,few-shot", help="With --systems: the baselines every other "
+                                   "system is compared with (paired bootstrap)."),
+    pipeline_option: list[str] = typer.Option([], "--pipeline-option", help="KEY=VALUE: a RewriteConfig option of "
+                                              "the pipeline system (repeatable), e.g. retry_samples=0."),
+    split: str = typer.Option("test", help="Split of the built-in rewriting sets: test, or dev (to choose adapters "
+                              "and policies without looking at test)."),
     data: list[Path] = typer.Option([], "--data", help="Extra CMD .jsonl / SR_LLM .csv file (repeatable)."),
     out: Path = typer.Option(Path("eval-out"), "--out", "-o", help="Output folder: results.json, report.html, "
                              "report.md, items.json, samples/, cache/ (re-running resumes generation)."),
     limit: int | None = typer.Option(None, help="At most N items per dataset (a seeded sample) for a quick run."),
-    limit_for: list[str] = typer.Option([], "--limit-for", help="SUITE=N: a per-suite limit that overrides --limit "
-                                        "(repeatable), e.g. --limit-for counterfactual=40."),
+    limit_for: list[str] = typer.Option([], "--limit-for", help="SUITE=N or DATASET=N: a limit that overrides "
+                                        "--limit (repeatable), e.g. --limit-for counterfactual=40 --limit-for "
+                                        "paradetox-neutral=128."),
     threads: int | None = typer.Option(None, help="torch CPU threads (1 is often fastest on a busy shared CPU)."),
     max_new_tokens: int | None = typer.Option(None, help="Cap on the new tokens of every generation."),
     seed: int = typer.Option(0, help="Seed for sampling, bootstrap and torch."),
@@ -85,9 +95,18 @@ def eval_command(
         if not n.strip().isdigit():
             raise SrllmConfigError(f"--limit-for {item!r}: expected SUITE=N, e.g. counterfactual=40")
         suite_limits[name.strip()] = int(n)
+    import yaml
+
+    pipeline_options = {}
+    for item in pipeline_option:
+        key, eq, value = item.partition("=")
+        if not eq:
+            raise SrllmConfigError(f"--pipeline-option {item!r}: expected KEY=VALUE, e.g. retry_samples=0")
+        pipeline_options[key.strip()] = yaml.safe_load(value)
 
     cfg = EvalConfig(suites=suite, model=model, adapter=adapter, base_url=base_url, api_key=api_key,
                      baseline=baseline, baseline_adapter=baseline_adapter, baseline_base_url=baseline_base_url,
+                     systems=systems, compare_to=compare_to, pipeline_options=pipeline_options, split=split,
                      data=list(data), out=out, limit=limit, suite_limits=suite_limits, threads=threads,
                      max_new_tokens=max_new_tokens, seed=seed, n_resamples=n_resamples, batch_size=batch_size,
                      detector=detector, policy=policy, llm_judge_url=llm_judge_url, llm_judge_model=llm_judge_model,
@@ -97,4 +116,8 @@ def eval_command(
     for name, s in results["suites"].items():
         console.print(f"{name}: {len(s['results'])} numbers, {len(s['comparisons'])} comparisons, "
                       f"{s['seconds']:.0f} s")
+    if systems:
+        from srllm.evaluate.report import rewriting_markdown
+
+        print(rewriting_markdown(results))
     console.print(f"wrote {out / 'results.json'}, {out / 'report.html'}, {out / 'report.md'}")
