@@ -167,7 +167,10 @@ def test_several_systems_in_one_run(tmp_path, cmd_file, monkeypatch):
     assert {s for s, _ in got} == {"input", *names.split(",")}
     assert got[("reference", "bleu")]["value"] == pytest.approx(100.0)
     assert guard.texts == [r["text"] for r in ROWS]
-    assert got[("zero-shot", "empty")]["value"] == pytest.approx(1 / 3)  # its first output is blank
+    # The zero-shot system's first output is blank: counted, and it is dissimilar (SIM 0), not just unsafe.
+    assert got[("zero-shot", "empty")]["value"] == pytest.approx(1 / 3)
+    items = json.loads((cfg.out / "items.json").read_text())
+    assert items["detox/tiny/zero-shot/sim"]["values"][0] == 0.0
     # Each system (the reference aside) minus each baseline, on the same items.
     pairs = {(c["a"], c["b"]) for c in detox["comparisons"] if c["metric"] == "j"}
     assert pairs == {("identity", "pipeline"), ("zero-shot", "pipeline"), ("few-shot", "pipeline")}

@@ -84,7 +84,7 @@ def run_detox(ctx: EvalContext) -> SuiteResult:
         for label, o in outs.items():
             empty = np.array([not x.strip() for x in o], dtype=bool)
             sta_i = 1.0 - judge.is_unsafe(o).astype(float)
-            sim_i = M.sim(ds.texts, o, encoder=ctx.encoder)
+            sim_i = np.where(empty, 0.0, M.sim(ds.texts, [x if x.strip() else "." for x in o], encoder=ctx.encoder))
             fl_i = M.fl(perplexities=ctx.fluency(o))
             j_i = M.j_items(sta_i, sim_i, fl_i)
             p_outs[label] = judge.unsafe_probability(o)
