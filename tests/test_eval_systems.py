@@ -188,6 +188,8 @@ def test_eval_config_checks_systems_split_and_options(tmp_path):
         EvalConfig(split="train")
     with pytest.raises(SrllmConfigError, match="Did you mean retry_samples"):
         EvalConfig(systems="pipeline", pipeline_options={"retry_sample": 0})
+    with pytest.raises(SrllmConfigError, match="add pipeline to --systems"):
+        EvalConfig(systems="adapter", pipeline_options={"retry_samples": 0})
     specs = EvalConfig(systems="pipeline", pipeline_options={"retry_samples": 0}).system_specs()
     assert specs[0].rewrite_options == {"retry_samples": 0}
     with pytest.raises(SrllmConfigError, match="unknown suite.s. or dataset.s. paradetox-tset"):

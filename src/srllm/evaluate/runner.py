@@ -91,6 +91,9 @@ class EvalConfig:
             for name in [*self.system_names(), *_names(self.compare_to)]:
                 named_spec(name)  # an unknown name: "did you mean ...?"
         if self.pipeline_options:  # checked here, before any model loads
+            if "pipeline" not in self.system_names():
+                raise SrllmConfigError("--pipeline-option sets an option of the pipeline system; add pipeline to "
+                                       "--systems (e.g. --systems identity,adapter,pipeline)")
             import difflib
             from dataclasses import fields
 

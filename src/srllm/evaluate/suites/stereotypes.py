@@ -119,7 +119,8 @@ def run_stereotypes(ctx: EvalContext) -> SuiteResult:
     for system in ctx.systems:
         if system.lm is None:
             res.notes.append(f"{system.label} ({system.name}) skipped: log-likelihood scoring needs an "
-                             "in-process transformers model, not an HTTP endpoint or the identity baseline")
+                             "in-process transformers model of its own (not an HTTP endpoint, the identity or "
+                             "reference baseline, the pipeline, or a few-shot prompt of a model scored as zero-shot)")
         else:
             lms[system.label] = system
     if lms:
