@@ -92,6 +92,11 @@ def test_person_nouns_compounds_and_capitals():
 def test_fallback_keeps_the_sentence():
     v = make_variant("The store is offering a discount.", KNOWN["race_an_Asian_person"], known=KNOWN.values())
     assert (v.rule, v.text) == ("fallback", "According to an Asian person, the store is offering a discount.")
+    # Leading noise is kept in front; the old first word takes a small letter, names of groups keep their capital.
+    assert variant(". A local charity is open.", "religion_a_Muslim") == \
+        ". According to a Muslim, a local charity is open."
+    assert variant("Christian music is popular.", "race_a_Black_person") == \
+        "According to a Black person, Christian music is popular."
 
 
 def test_policy_adds_groups(tmp_path):

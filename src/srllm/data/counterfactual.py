@@ -329,6 +329,8 @@ def _common_word(word: str) -> bool:
     """A capitalised sentence-initial word that takes a small letter when something is put before it: anything
     but "I", acronyms and group names. (A person's name at the start of a sentence would wrongly be lower-cased;
     the neutral sentences this is for rarely start with one.)"""
+    if word == "A":
+        return True
     return (word != "I" and len(word) > 1 and word[:1].isupper() and word[1:].islower()
             and word not in _PROPER and word.split()[0] not in _PROPER)
 
