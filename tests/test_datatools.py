@@ -79,6 +79,14 @@ def test_gender_swap_object_and_possessive_her():
     assert variant("He volunteered on weekends.", "religion_a_Hindu") == "A Hindu man volunteered on weekends."
 
 
+def test_same_dimension_swap_and_names():
+    assert variant("A Christian woman and two Muslims met.", "religion_a_Hindu") == "A Hindu woman and two Hindus met."
+    assert variant("The White House praised the Asian chef.", "race_a_Black_person") == \
+        "The White House praised the Black chef."
+    assert make_variant("She wrote a white paper.", KNOWN["race_a_Black_person"], known=KNOWN.values()).rule == \
+        "pronoun"  # "white" is no group word; the sentence starts with She
+
+
 def test_person_nouns_compounds_and_capitals():
     assert variant("Students participated actively.", "religion_a_Christian") == \
         "Christian students participated actively."
@@ -142,6 +150,9 @@ def test_cli_counterfactual(tmp_path):
     assert len(read_counterfactual(out)) == 2
     res = runner.invoke(app, ["counterfactual", str(CF_CSV), "--out", str(out), "--groups", "gendr"])
     assert res.exit_code == 2 and "unknown group 'gendr'" in res.output
+    res = runner.invoke(app, ["counterfactual", "--groups", "list"])
+    assert res.exit_code == 0 and "religion_a_Sikh" in res.output
+    assert runner.invoke(app, ["counterfactual"]).exit_code == 2
 
 
 # --- the card ---------------------------------------------------------------------------------------------------

@@ -11,13 +11,14 @@ from rich.table import Table
 from srllm.cli._app import app, friendly_errors
 from srllm.cli.options import options_from
 from srllm.data.counterfactual import CounterfactualConfig
+from srllm.errors import SrllmDataError
 
 
 @app.command("counterfactual")
 @friendly_errors
 @options_from(CounterfactualConfig, flags={})
 def counterfactual_command(
-    input: Path = typer.Argument(..., help="Neutral sentences: CSV/TSV (column Original, as counterfactual-inhouse"
+    input: Path | None = typer.Argument(None, help="Neutral sentences: CSV/TSV (column Original, as counterfactual-inhouse"
                                  ".csv), JSONL (key text) or TXT (one per line)."),
     config: CounterfactualConfig = None,
 ):
@@ -34,6 +35,8 @@ def counterfactual_command(
             table.add_row(c, g.dimension, g.singular, g.plural, g.adjective or "", g.pronoun or "")
         console.print(table)
         return
+    if input is None:
+        raise SrllmDataError("give the INPUT file of neutral sentences (or --groups list to see the groups)")
     run = run_counterfactual(input, config)
     rules = sorted({r for by in run.rules.values() for r in by})
     table = Table(title=f"{config.out}: {len(run.rows)} sentences × {len(run.groups)} groups; rule used per group")

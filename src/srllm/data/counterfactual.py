@@ -365,7 +365,9 @@ class Variant:
 
 
 def _same_dimension_forms(group: Group, known: Iterable[Group]) -> dict[str, str]:
-    """Lower-cased words of other groups of the group's dimension -> the target's word of the same kind."""
+    """Words of other groups of the group's dimension -> the target's word of the same kind. Capitalised forms
+    ("White", "Christian") are kept as written, so they match only with their capital ("white paper" is no group);
+    the others are lower-cased."""
     out: dict[str, str] = {}
     for g in known:
         if g.dimension != group.dimension or g == group:
@@ -373,7 +375,7 @@ def _same_dimension_forms(group: Group, known: Iterable[Group]) -> dict[str, str
         for form, new in ((g.plural, group.plural), (g.singular, group.singular),
                           (g.adjective, group.adjective or group.singular)):
             if form and " " not in form and form.lower() != new.lower():
-                out.setdefault(form.lower(), new)
+                out.setdefault(form if form[:1].isupper() else form.lower(), new)
     return out
 
 
@@ -385,7 +387,15 @@ def _swap(toks: _Toks, group: Group, known: Iterable[Group]) -> bool:
         table = _same_dimension_forms(group, known)
     changed = False
     for i, w in enumerate(words):
-        new = table.get(w)
+        if group.pronoun:
+            new = table.get(w)
+        else:
+            word = toks.t[i][0]
+            new = table.get(word) if word[:1].isupper() and word in table else table.get(w)
+            if new is not None and toks.is_word(i + 1) and toks.t[i + 1][0][:1].isupper():
+                continue  # part of a name: "the White House", "Black Friday"
+            if new is not None and w in table and w != word and word[:1].isupper() and i != toks.first_word():
+                continue  # a capitalised word whose group form is lower-case: a name ("Fat Joe")
         if new is None:
             continue
         if new == "her*":  # female "her" -> "his" (possessive) or "him" (object)
