@@ -18,8 +18,8 @@ from srllm.errors import SrllmDataError
 @friendly_errors
 @options_from(CounterfactualConfig, flags={})
 def counterfactual_command(
-    input: Path | None = typer.Argument(None, help="Neutral sentences: CSV/TSV (column Original, as counterfactual-inhouse"
-                                 ".csv), JSONL (key text) or TXT (one per line)."),
+    input: Path | None = typer.Argument(None, help="Neutral sentences: CSV/TSV (column Original, as "
+                                        "counterfactual-inhouse.csv), JSONL (key text) or TXT (one per line)."),
     config: CounterfactualConfig = None,
 ):
     """Demographic variants of neutral sentences by rule-based substitution (pronouns, a/an and verb number
