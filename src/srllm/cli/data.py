@@ -1,4 +1,5 @@
-"""`srllm data build` and `srllm data mix`: thin shells over srllm.data.build and srllm.data.mix."""
+"""`srllm data build`, `mix`, `card` and `list`: thin shells over srllm.data.build, srllm.data.mix and
+srllm.data.card."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from rich.console import Console
 from rich.table import Table
 
 from srllm.cli._app import data_app, friendly_errors
+from srllm.cli.options import Flag, options_from
+from srllm.data.card import CardConfig
 
 
 @data_app.command("build")
@@ -78,3 +81,54 @@ def mix_command(
     for p in parts:
         table.add_row(str(p.path), f"{p.ratio:.3f}", str(p.available), str(p.taken), "yes" if p.repeated else "no")
     Console(width=140).print(table)
+
+
+@data_app.command("card")
+@friendly_errors
+@options_from(CardConfig, flags={"out": Flag("--out", "-o")})
+def card_command(
+    file: Path = typer.Argument(..., help="CMD JSONL (srllm data build), an SR_LLM or counterfactual CSV, or a "
+                                "ParaDetox TSV."),
+    config: CardConfig = None,
+):
+    """A dataset card (Markdown, like a Hugging Face card): counts per label, category, source and split, text
+    length, exact and near-duplicates within and across splits (leaks), label balance per group."""
+    from srllm.atomic import write_text_atomic
+    from srllm.data.card import card_markdown, compute_card, read_records
+
+    records = read_records(file)
+    card = compute_card(records, name=config.name or file.name, path=str(file),
+                        near_threshold=config.near_threshold, examples=config.examples)
+    text = card_markdown(card)
+    if config.out is None:
+        print(text)
+    else:
+        write_text_atomic(config.out, text)
+        leaks = card.exact.get("across", 0) + card.near.get("across", 0)
+        Console(width=140, stderr=True).print(f"wrote {config.out}: {card.n} records, {leaks} cross-split "
+                                              "duplicates (exact texts + near pairs)")
+
+
+@data_app.command("list")
+@friendly_errors
+def list_command(
+    data_dir: Path | None = typer.Option(None, help="Folder with paradetox/ and sr-llm/ (default: the shared data)."),
+    count: bool = typer.Option(True, help="Read each file to count its records."),
+):
+    """The data files srllm reads offline (the shared data folder), with their record counts."""
+    from srllm.data.card import list_data
+    from srllm.data.sources import shared_data_dir
+
+    root = data_dir or shared_data_dir()
+    files = list_data(root, count=count)
+    if not files:
+        Console(width=140).print("no shared data folder found (set SRLLM_DATA_DIR)" if root is None
+                                 else f"no known data files under {root}")
+        return
+    table = Table(title=f"data under {root}")
+    for col in ("file", "what", "records"):
+        table.add_column(col, justify="right" if col == "records" else "left")
+    for f in files:
+        table.add_row(str(f.path.relative_to(root)), f.kind, "" if f.records is None else str(f.records))
+    Console(width=140).print(table)
+    Console(width=140).print("make a card of any of them: srllm data card FILE")

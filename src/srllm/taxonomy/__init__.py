@@ -22,7 +22,9 @@ LLAMA_GUARD_3 = {
     "S11": "Suicide & Self-Harm", "S12": "Sexual Content", "S13": "Elections", "S14": "Code Interpreter Abuse",
 }
 _FIELDS = {"id", "name", "severity", "description", "llama_guard", "openai", "threshold", "groups", "terms"}
-_TOP_KEYS = {"default_threshold", "categories", "disable", "thresholds", "groups", "terms", "extends"}
+# counterfactual_groups is read by srllm.data.counterfactual (srllm counterfactual); the taxonomy ignores it.
+_TOP_KEYS = {"default_threshold", "categories", "disable", "thresholds", "groups", "terms", "extends",
+             "counterfactual_groups"}
 
 
 @dataclass(frozen=True)
