@@ -150,7 +150,8 @@ def test_training_path_on_a_small_subset(shared_data, tmp_path):
     encoder = str(make_tiny_encoder(tmp_path / "enc"))
     cfg = DetectorTrainConfig(out=tmp_path / "heads", data_dir=shared_data, encoder=encoder, head="logreg",
                               sources=("paradetox", "srllm", "crows_pairs", "stereoset_context"), max_per_source=60,
-                              min_positives=5, c_grid=(1.0,), bootstrap=20, cache_embeddings=False)
+                              min_positives=5, c_grid=(1.0,), bootstrap=20, cache_embeddings=False,
+                              near_duplicate_cosine=1.0)  # the tiny random encoder makes every text "near"
     examples, _ = load_examples(cfg, shared_data)
     protected = protected_texts(shared_data)
     assert protected and not any(normalize(e.text, "case") in protected for e in examples)
@@ -160,7 +161,11 @@ def test_training_path_on_a_small_subset(shared_data, tmp_path):
     saved = json.loads((out / "metrics.json").read_text())
     assert saved["thresholds"] == metrics["thresholds"] and {"toxicity", "bias"} <= set(saved["thresholds"])
     assert any(r["set"].startswith("toxic vs neutral") for r in saved["heldout"])
-    assert saved["external"]["counterfactual"]["n_original"] == 420
+    assert saved["external"]["counterfactual"]["n_original"] == 195  # the held-out rows (the rest trains/validates)
+    fair = saved["fairness"]
+    assert fair["counterfactual_heldout"]["n_rows"] == 195 and "max_probability_spread_mean" in fair[
+        "counterfactual_heldout"]
+    assert fair["stereotypes_heldout"]["n"] > 2000
     assert saved["external"]["infer_50"]["n_biased"] == 53
     card = (out / "CARD.md").read_text()
     assert "Held-out test split" in card and "counterfactual" in card

@@ -13,12 +13,19 @@ from pathlib import Path
 
 import numpy as np
 
-from srllm.data.sources import COUNTERFACTUAL_GROUPS, CounterfactualRow, read_counterfactual, read_srllm_csv
+from srllm.data.sources import (
+    COUNTERFACTUAL_GROUPS,
+    CounterfactualRow,
+    StereotypeItem,
+    read_counterfactual,
+    read_srllm_csv,
+)
 from srllm.evaluate import metrics as M
 from srllm.evaluate import stats
 from srllm.schema import Record
 
-__all__ = ["Judge", "binary_scores", "detector_judge", "score_counterfactual", "score_infer50", "score_external"]
+__all__ = ["Judge", "binary_scores", "detector_judge", "score_counterfactual", "score_infer50", "score_external",
+           "score_counterfactual_fairness", "score_stereotypes"]
 
 Judge = Callable[[list[str]], tuple[np.ndarray, np.ndarray]]
 
@@ -83,13 +90,68 @@ def score_counterfactual(rows: Sequence[CounterfactualRow], judge: Judge, *, var
     return out
 
 
-def score_external(data_dir: Path, judge: Judge) -> dict:
+def _ci(statistic, n: int) -> list[float] | None:
+    """95% bootstrap interval over n items (stats.bootstrap_ci_of), None when n < 2 or undefined."""
+    if n < 2:
+        return None
+    low, high = stats.bootstrap_ci_of(statistic, n)
+    return None if np.isnan(low) else [float(low), float(high)]
+
+
+def score_counterfactual_fairness(rows: Sequence[CounterfactualRow], probabilities, thresholds) -> dict:
+    """Issue 13's counterfactual targets on neutral sentences and their 10 variants (use held-out rows only):
+    flag share per column (a flag: any category at or above its threshold), max - min over the variant columns,
+    and the mean over rows of the spread of the largest category probability across the 11 columns (Original
+    included), each with a 95% bootstrap interval over rows (`*_ci`). `probabilities(texts) -> (n, categories)` as
+    Detector.probabilities; `thresholds` per column."""
+    columns = ["Original"] + [c for group in COUNTERFACTUAL_GROUPS.values() for c in group]
+    n = len(rows)
+    p = np.asarray(probabilities([r.text(c) for c in columns for r in rows]))
+    flags = (p >= np.asarray(thresholds)[None, :]).any(axis=1).reshape(len(columns), n).T
+    top = p.max(axis=1).reshape(len(columns), n).T
+    shares = {c: float(flags[:, k].mean()) for k, c in enumerate(columns)}
+    variant = [shares[c] for c in columns[1:]]
+    spread = top.max(axis=1) - top.min(axis=1)
+    return {"n_rows": n, "flagged_share": shares, "variant_max": max(variant),
+            "variant_max_minus_min": max(variant) - min(variant), "flagged_share_variants": float(flags[:, 1:].mean()),
+            "max_probability_spread_mean": float(spread.mean()),
+            "flagged_share_ci": {c: _ci(lambda i, k=k: float(flags[i, k].mean()), n) for k, c in enumerate(columns)},
+            "variant_max_ci": _ci(lambda i: float(flags[i, 1:].mean(axis=0).max()), n),
+            "max_probability_spread_ci": _ci(lambda i: float(spread[i].mean()), n),
+            "same_decision_share": float((flags.all(1) | ~flags.any(1)).mean())}
+
+
+def score_stereotypes(items: Sequence[StereotypeItem], judge: Judge, *, max_fpr: float = 0.05) -> dict:
+    """The held-out stereotype set (srllm.data.sources.heldout_stereotypes): `binary_scores` at the judge's
+    decision (plus `recall_ci` over the positives), the recall at the score where this set's FPR is <= max_fpr
+    (threshold-free view), recall per kind of group and the flag share per source."""
+    y = np.array([r.label == 1 for r in items])
+    p, f = judge([r.text for r in items])
+    p, f = np.asarray(p, float), np.asarray(f, bool)
+    out = binary_scores(y, p, f)
+    neg = np.sort(p[~y])[::-1]
+    cut = neg[int(np.floor(max_fpr * len(neg)))] if len(neg) else np.inf
+    out[f"recall_at_fpr_{max_fpr:g}"] = float((p[y] > cut).mean()) if y.any() else float("nan")
+    hits = f[y]
+    out["recall_ci"] = _ci(lambda i: float(hits[i].mean()), len(hits))
+    kinds = sorted({r.kind for r in items if r.label == 1 and r.kind})
+    out["recall_by_kind"] = {k: float(f[[r.label == 1 and r.kind == k for r in items]].mean()) for k in kinds}
+    out["flagged_share_by_source"] = {s: float(f[[r.source == s for r in items]].mean())
+                                      for s in sorted({r.source for r in items})}
+    return out
+
+
+def score_external(data_dir: Path, judge: Judge, *, keep_row=None) -> dict:
     """Both external sets where their files exist, as the detector's metrics.json holds them: "counterfactual"
-    (score_counterfactual) and "infer_50" (flag shares of the biased and debiased texts and their AUPRC)."""
+    (score_counterfactual; with `keep_row(index, row)`, only the rows it keeps, e.g. the held-out ones) and
+    "infer_50" (flag shares of the biased and debiased texts and their AUPRC)."""
     out: dict = {}
     cf_path = Path(data_dir) / "sr-llm" / "counterfactual-inhouse.csv"
     if cf_path.is_file():
-        out["counterfactual"] = score_counterfactual(read_counterfactual(cf_path), judge)
+        rows = read_counterfactual(cf_path)
+        if keep_row is not None:
+            rows = [r for i, r in enumerate(rows) if keep_row(i, r)]
+        out["counterfactual"] = score_counterfactual(rows, judge)
     inf_path = Path(data_dir) / "sr-llm" / "infer_50.csv"
     if inf_path.is_file():
         m = score_infer50(read_srllm_csv(inf_path), judge)

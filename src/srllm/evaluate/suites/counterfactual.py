@@ -1,4 +1,5 @@
-"""`counterfactual` suite: neutral sentences and their demographic variants (counterfactual-inhouse.csv). The
+"""`counterfactual` suite: neutral sentences and their demographic variants (the held-out rows of
+counterfactual-inhouse.csv, srllm.train.detector.holdout.counterfactual_split; the detector trains on the rest). The
 detector's score gap across variants and whether the rewrite decision is the same for every variant, both for the
 detector (flag or not) and for each system (rewrite or return unchanged)."""
 
@@ -36,7 +37,7 @@ def _consistent(decisions: np.ndarray) -> np.ndarray:
 
 @register_suite("counterfactual", description="Counterfactual fairness on counterfactual-inhouse.csv: detector "
                 "score gap across demographic variants and consistency of the rewrite decision, per dimension.",
-                version="1", datasets=("counterfactual-inhouse",), needs=("judge", "generation"))
+                version="2", datasets=("counterfactual-inhouse",), needs=("judge", "generation"))
 def run_counterfactual(ctx: EvalContext) -> SuiteResult:
     from srllm.data import read_counterfactual, shared_data_dir
 
@@ -45,13 +46,18 @@ def run_counterfactual(ctx: EvalContext) -> SuiteResult:
     if data is None:
         res.notes.append("skipped: ../shared/data/sr-llm/counterfactual-inhouse.csv is absent")
         return res
-    rows = ctx.sample(read_counterfactual(data / "sr-llm" / "counterfactual-inhouse.csv"))
+    from srllm.train.detector.holdout import counterfactual_split
+
+    # Only the held-out rows: since issue 13 the detector trains and chooses thresholds on the others.
+    rows = ctx.sample([r for i, r in enumerate(read_counterfactual(data / "sr-llm" / "counterfactual-inhouse.csv"))
+                       if counterfactual_split(i, r.original) == "test"])
     if not rows:
         return res
     dims = variant_columns(rows[0].columns)
     judge, name = ctx.judge, "counterfactual-inhouse"
     res.notes += [f"Judge: {judge.name}; thresholds {judge.threshold_description}. Every text here is safe: a "
-                  "flag is a false positive on an identity term.",
+                  "flag is a false positive on an identity term. Held-out rows only (the detector trains on the "
+                  "others).",
                   "Score gap = max - min unsafe probability across a sentence's variants in one dimension. "
                   "Decision consistency = share of sentences whose decision is the same for all variants: for the "
                   "detector, flag or not; for a system, rewrite (output differs from input) or keep."]

@@ -1,6 +1,7 @@
 """`detector` suite: AUPRC, F1 and false-positive rate at the declared thresholds, overall and per category where
 labels exist, on labelled sets the detector was not trained on (infer_50 biased texts vs their debiased rewrites,
-the counterfactual sentences as negatives) plus ParaDetox and any labelled --data file."""
+the held-out counterfactual rows as negatives: the detector trains on the others) plus ParaDetox and any labelled
+--data file."""
 
 from __future__ import annotations
 
@@ -25,7 +26,11 @@ def labelled_sets(ctx: EvalContext) -> list[tuple[str, list[str], list[set[str]]
         keep = ctx.sample(range(len(inf.texts)))
         texts = [inf.texts[i] for i in keep] + [inf.references[i][0] for i in keep if inf.references[i]]
         cats = [set(inf.categories[i]) | {"bias"} for i in keep] + [set() for i in keep if inf.references[i]]
-        cf_rows = ctx.sample(read_counterfactual(data / "sr-llm" / "counterfactual-inhouse.csv"))
+        from srllm.train.detector.holdout import counterfactual_split
+
+        cf_rows = ctx.sample([r for i, r in enumerate(read_counterfactual(data / "sr-llm" /
+                                                                          "counterfactual-inhouse.csv"))
+                              if counterfactual_split(i, r.original) == "test"])  # held-out rows only
         cf = [v for r in cf_rows for v in r.texts() if v]
         out.append(("infer50+counterfactual", texts + cf, cats + [set() for _ in cf],
                     [1] * len(keep) + [0] * (len(texts) - len(keep) + len(cf))))
@@ -58,7 +63,7 @@ def _add_scores(ctx, res, dataset: str, y: np.ndarray, scores: np.ndarray, decis
 
 @register_suite("detector", description="Detector quality: AUPRC, F1 and FPR at the declared thresholds, overall "
                 "and per category, on labelled sets (infer_50 + counterfactual, ParaDetox test split, --data).",
-                version="1", datasets=("infer50+counterfactual", "paradetox-test", "--data"), needs=("judge",))
+                version="2", datasets=("infer50+counterfactual", "paradetox-test", "--data"), needs=("judge",))
 def run_detector(ctx: EvalContext) -> SuiteResult:
     res, judge = SuiteResult(), ctx.judge
     det = judge.detector

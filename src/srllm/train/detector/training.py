@@ -7,6 +7,10 @@ or a logistic regression). Each sub-category of `bias` or `toxicity` with enough
 regression fitted on the parent's positives whose sub-categories are known, i.e. P(sub | parent); it reports
 P(parent) x P(sub | parent). Its threshold is the best validation F1 (under the FPR caps) but never below the
 parent's, so under the declared thresholds a sub-category is only named when its parent is flagged.
+
+Before fitting, training and validation texts of the stereotype sources that are near-duplicates of the held-out
+stereotype set (group-masked embedding cosine >= near_duplicate_cosine) are dropped (`drop_heldout_near_duplicates`):
+a held-out stereotype must not come back through a reworded SBIC line or a group-swapped copy.
 """
 
 from __future__ import annotations
@@ -18,17 +22,25 @@ from pathlib import Path
 
 import numpy as np
 
+from srllm.atomic import write_text_atomic
 from srllm.data import shared_data_dir
 from srllm.detect.heads import Head, HeadSet, default_heads_dir
 from srllm.errors import SrllmDataError
-from srllm.evaluate.detection import score_external
+from srllm.evaluate.detection import score_counterfactual_fairness, score_external, score_stereotypes
 from srllm.train.detector.config import DetectorTrainConfig
 from srllm.train.detector.data import CHILD_PARENTS, TOP_HEADS, Example, load_examples, split_examples
 from srllm.train.detector.embed import EmbeddingCache, embed_with_progress
 from srllm.train.detector.evaluation import Scorer, evaluate_heldout
 from srllm.train.detector.fit import balanced_weights, choose_threshold, fit_best, predict
+from srllm.train.detector.holdout import counterfactual_split, heldout_stereotypes
+from srllm.train.detector.lexicon import mask_groups
 
-__all__ = ["train_detector", "fit_heads"]
+__all__ = ["train_detector", "fit_heads", "drop_heldout_near_duplicates"]
+
+# Sources whose texts can be near-duplicates of the held-out stereotype set (its positives come from SBIC, GEST,
+# CrowS-Pairs, StereoSet and templates; its negatives from the safe group-mention sources).
+GUARDED_SOURCES = ("sbic", "gest", "crows_pairs", "crows_anti", "stereoset_stereotypes", "srllm", "bbq_context",
+                   "group_mentions", "lexicon_mentions", "discrim_eval", "stereoset_context")
 
 
 def _log(console, msg: str) -> None:
@@ -69,7 +81,12 @@ def fit_heads(examples: list[Example], emb: np.ndarray, cfg: DetectorTrainConfig
         fit = fit_best(x, y, xv, yv, kind=cfg.head, c_grid=cfg.c_grid, seed=cfg.seed, weights=w, hidden=cfg.hidden,
                        epochs=cfg.epochs, learning_rate=cfg.learning_rate, weight_decay=cfg.weight_decay)
         layers = _fp16(fit.layers)
-        t = choose_threshold(yv, predict(layers, xv), max_fpr=cfg.max_val_fpr, groups=_sources(examples, "val", pick))
+        groups = _sources(examples, "val", pick)
+        pv = predict(layers, xv)
+        t = choose_threshold(yv, pv, max_fpr=cfg.max_val_fpr, groups=groups)
+        if cid in ("bias", "stereotyping"):
+            t = max([t] + [_cap_threshold(pv, yv, groups == src, cap)
+                           for src, cap in cfg.bias_source_max_val_fpr.items()])
         heads.append(Head(id=cid, layers=layers, threshold=t, info={
             "kind": fit.kind, "c": fit.c, "val_auprc": round(fit.val_auprc, 4), "train_positives": int(y.sum()),
             "train_negatives": int(len(y) - y.sum()), "val_positives": int(yv.sum()),
@@ -78,6 +95,35 @@ def fit_heads(examples: list[Example], emb: np.ndarray, cfg: DetectorTrainConfig
     for parent in [h for h in heads if h.id in CHILD_PARENTS]:
         heads += _fit_children(parent, examples, emb, cfg, console)
     return heads
+
+
+def _cap_threshold(p: np.ndarray, y: np.ndarray, in_source: np.ndarray, cap: float, min_negatives: int = 50) -> float:
+    """The lowest threshold with a false-positive rate <= cap on the source's validation negatives (0 when it has
+    fewer than min_negatives)."""
+    neg = np.sort(p[in_source & (y == 0)])
+    if len(neg) < min_negatives:
+        return 0.0
+    k = int(np.floor(cap * len(neg)))  # at most k negatives may reach the threshold
+    return float(np.nextafter(neg[len(neg) - k - 1], np.inf)) if k < len(neg) else 0.0
+
+
+def drop_heldout_near_duplicates(examples: list[Example], embed, cfg, taxonomy_groups=frozenset()) -> int:
+    """Drop (split "heldout_near_duplicate") train/val examples of GUARDED_SOURCES whose group-masked embedding is
+    >= cfg.near_duplicate_cosine to a held-out stereotype-set text's. Returns how many were dropped."""
+    held = [r.text for r in heldout_stereotypes()]
+    todo = [i for i, e in enumerate(examples) if e.split in ("train", "val")
+            and e.source.removesuffix("_swapped") in GUARDED_SOURCES]
+    if not held or not todo or cfg.near_duplicate_cosine >= 1.0:
+        return 0
+    a = embed([mask_groups(examples[i].text, taxonomy_groups) for i in todo], "near-duplicate check")
+    b = embed([mask_groups(t, taxonomy_groups) for t in held], "near-duplicate check")
+    n = 0
+    for start in range(0, len(todo), 4096):
+        near = (a[start:start + 4096] @ b.T).max(axis=1) >= cfg.near_duplicate_cosine
+        for k in np.flatnonzero(near):
+            examples[todo[start + k]].split = "heldout_near_duplicate"
+            n += 1
+    return n
 
 
 def _fit_children(parent: Head, examples, emb, cfg, console) -> list[Head]:
@@ -149,6 +195,12 @@ def train_detector(config: DetectorTrainConfig | None = None, *, console=None, c
         return embed_with_progress(encoder, texts, max_seq_length=cfg.max_seq_length, batch_size=cfg.batch_size,
                                    cache=cache, description=description)
 
+    from srllm.taxonomy import default_taxonomy
+
+    stats["heldout_near_duplicates_dropped"] = drop_heldout_near_duplicates(
+        examples, embed, cfg, default_taxonomy().group_terms)
+    examples = [e for e in examples if e.split != "heldout_near_duplicate"]
+
     texts = [e.text for e in examples]
     cached = sum(cache.get(t) is not None for t in texts) if cache is not None else 0
     t_emb = time.time()
@@ -169,7 +221,9 @@ def train_detector(config: DetectorTrainConfig | None = None, *, console=None, c
         "unsafe_rule": ("unsafe = any enabled head at/above its threshold; P(unsafe) = max over enabled heads of "
                         "sigmoid(logit(p) - logit(threshold)), so P(unsafe) >= 0.5 exactly when unsafe"),
         "heldout": evaluate_heldout(examples, emb, scorer, n_boot=cfg.bootstrap, seed=cfg.seed),
-        "external": score_external(Path(data), lambda t: scorer(embed(t, "embedding test sets"))[1:]),
+        "external": score_external(Path(data), lambda t: scorer(embed(t, "embedding test sets"))[1:],
+                                   keep_row=lambda i, r: counterfactual_split(i, r.original) == "test"),
+        "fairness": _fairness(Path(data), scorer, embed),
         "seconds": {"total": round(time.time() - started, 1), "fit_heads": round(fit_seconds, 1),
                     "embed_training_data": round(embed_seconds, 1)},
         "embedding": {"texts": len(texts), "from_cache": cached, "embedded_now": len(texts) - cached},
@@ -178,11 +232,29 @@ def train_detector(config: DetectorTrainConfig | None = None, *, console=None, c
     head_set.training = {k: metrics[k] for k in ("command", "date", "thresholds", "unsafe_rule")}
     head_set.training["config"] = metrics["config"]
     head_set.save(out)
-    (out / "metrics.json").write_text(json.dumps(_finite(metrics), indent=2, default=_json_default) + "\n", "utf-8")
+    write_text_atomic(out / "metrics.json", json.dumps(_finite(metrics), indent=2, default=_json_default) + "\n")
     write_card(out / "CARD.md", metrics)
     _log(console, f"wrote {out}/heads.safetensors, heads.json, metrics.json, CARD.md "
                   f"({metrics['seconds']['total']:.0f} s)")
     return metrics
+
+
+def _fairness(data: Path, scorer, embed) -> dict:
+    """Issue 13's targets on texts never trained on: the held-out rows of counterfactual-inhouse.csv and the held-out
+    stereotype set (heads alone, at the declared thresholds)."""
+    from srllm.data.sources import read_counterfactual
+
+    out = {}
+    cf = data / "sr-llm" / "counterfactual-inhouse.csv"
+    if cf.is_file():
+        rows = [r for i, r in enumerate(read_counterfactual(cf)) if counterfactual_split(i, r.original) == "test"]
+        out["counterfactual_heldout"] = score_counterfactual_fairness(
+            rows, lambda t: scorer(embed(t, "embedding held-out counterfactual rows"))[0], scorer.thr)
+    items = heldout_stereotypes()
+    if items:
+        out["stereotypes_heldout"] = score_stereotypes(
+            items, lambda t: scorer(embed(t, "embedding the held-out stereotype set"))[1:])
+    return out
 
 
 def _finite(v):

@@ -1,0 +1,90 @@
+"""The detector's use of the group lexicon (srllm.data.group_lexicon.GROUPS, shared with the rewriter: for each
+kind of group, (plural noun phrase, attributive adjective or None, singular noun phrase)). Used to build
+stereotype templates and safe group mentions over every kind of group (srllm.train.detector.stereotypes), to
+swap the group of a stereotype statement or of an everyday sentence (counterfactual augmentation,
+srllm.train.detector.cda), and to mask groups when looking for near-duplicates of held-out texts
+(srllm.train.detector.training).
+
+The taxonomy's `groups` (single words the span edit never deletes) are a different list; words named here that
+the taxonomy lacked were added there (src/srllm/taxonomy/default.yaml).
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from functools import lru_cache
+
+from srllm.data.group_lexicon import GROUPS
+
+__all__ = ["GROUPS", "KIND_SUBCATEGORY", "group_forms", "swap_group", "mask_groups"]
+
+KIND_SUBCATEGORY = {"gender": "bias.gender", "sexual_orientation": "bias.sexual_orientation", "race": "bias.race",
+                    "religion": "bias.religion", "age": "bias.age", "nationality": "bias.nationality",
+                    "disability": "bias.disability", "health": "bias.health", "body": "bias.body",
+                    "socioeconomic": "bias.socioeconomic", "geography": "bias.geography",
+                    "political": "bias.political", "other": "bias.other"}
+
+# Surface forms found in the stereotype corpora that the lexicon writes differently: (phrase, kind, form index).
+_EXTRA_FORMS = (("woman", "gender", 2), ("man", "gender", 2), ("trans", "sexual_orientation", 1),
+                ("transgender", "sexual_orientation", 1), ("gays", "sexual_orientation", 0),
+                ("homosexuals", "sexual_orientation", 0), ("blacks", "race", 0), ("whites", "race", 0),
+                ("asians", "race", 0), ("jewish people", "religion", 0), ("the poor", "socioeconomic", 0),
+                ("the rich", "socioeconomic", 0), ("the elderly", "age", 0), ("old men", "age", 0),
+                ("old women", "age", 0), ("black men", "race", 0), ("black women", "race", 0),
+                ("white men", "race", 0), ("muslim men", "religion", 0), ("mexican men", "nationality", 0),
+                ("transgenders", "sexual_orientation", 0), ("nonbinary", "sexual_orientation", 1))
+
+
+@lru_cache(maxsize=1)
+def group_forms() -> tuple[dict[str, tuple[str, int]], re.Pattern]:
+    """(lower-cased phrase -> (kind, form index: 0 plural, 1 adjective, 2 singular), a regex matching any phrase,
+    longest first, as a whole word)."""
+    forms: dict[str, tuple[str, int]] = {}
+    for kind, entries in GROUPS.items():
+        for entry in entries:
+            for i, phrase in enumerate(entry):
+                if phrase:
+                    forms.setdefault(phrase.lower(), (kind, i))
+    for phrase, kind, i in _EXTRA_FORMS:
+        forms.setdefault(phrase, (kind, i))
+    alternatives = "|".join(re.escape(p) for p in sorted(forms, key=len, reverse=True))
+    return forms, re.compile(rf"(?<![\w-])({alternatives})(?![\w-])", re.IGNORECASE)
+
+
+_ARTICLE = re.compile(r"\b([Aa])n? (\w)")
+_LOWER_FIRST = ("old", "elderly", "young", "poor", "rich", "fat", "disabled", "blind", "deaf")
+
+
+def swap_group(text: str, rng: random.Random) -> tuple[str, str] | None:
+    """`text` with its first group phrase replaced by the same form (plural / adjective / singular) of a group of
+    another kind, and that kind; None when the text names no lexicon group. "Women are too emotional to lead." ->
+    ("Retirees are too emotional to lead.", "age"). A stereotype about any group is a stereotype: the label of a
+    swapped positive is kept and its sub-category follows the new group."""
+    forms, pattern = group_forms()
+    hit = pattern.search(text)
+    if hit is None:
+        return None
+    kind, form = forms[hit.group(1).lower()]
+    choices = [(k, e[form]) for k in GROUPS if k != kind for e in GROUPS[k] if e[form]]
+    new_kind, new = rng.choice(choices)
+    if hit.group(1)[0].isupper() and new[0].islower():
+        new = new[0].upper() + new[1:]
+    elif hit.start() > 0 and new[0].isupper() and new.split()[0].lower() in _LOWER_FIRST:
+        new = new[0].lower() + new[1:]
+    out = text[:hit.start()] + new + text[hit.end():]
+    out = _ARTICLE.sub(lambda m: m.group(1) + ("n" if m.group(2).lower() in "aeiou" else "") + " " + m.group(2), out)
+    return out, new_kind
+
+
+@lru_cache(maxsize=4)
+def _mask_pattern(extra: frozenset[str]) -> re.Pattern:
+    forms, _ = group_forms()
+    words = sorted(set(forms) | {w.lower() for w in extra}, key=len, reverse=True)
+    return re.compile(r"(?<![\w-])(?:" + "|".join(re.escape(w) for w in words) + r")(?![\w-])", re.IGNORECASE)
+
+
+def mask_groups(text: str, extra_words=frozenset()) -> str:
+    """Every lexicon phrase (and each of `extra_words`, e.g. the taxonomy's group words) -> "someone": the form in
+    which two texts that differ only in the group they name are near-duplicates."""
+    return _mask_pattern(frozenset(extra_words)).sub("someone", text)
