@@ -1,0 +1,49 @@
+"""`srllm serve`: the guard as an HTTP service (check, taxonomy, health, metrics), an OpenAI-compatible endpoint
+for srllm's own model, and a guard proxy in front of any OpenAI-compatible LLM. A thin shell over the Python API:
+
+    from srllm.serve import ServeConfig, create_app, run
+    run(ServeConfig(port=8000, api_key=["secret"]))           # what `srllm serve` does
+    app = create_app(ServeConfig(upstream="http://localhost:8080/v1"))   # an ASGI app for any ASGI server
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+
+from srllm.serve.config import ServeConfig
+
+__all__ = ["ServeConfig", "create_app", "run"]
+
+
+def create_app(config: ServeConfig | None = None):
+    from srllm.serve.app import create_app as _create
+
+    return _create(config)
+
+
+def run(config: ServeConfig) -> None:
+    """Serve until SIGINT/SIGTERM; then stop taking connections, let the in-flight requests finish (at most
+    `shutdown_timeout` seconds) and exit."""
+    import uvicorn
+
+    from srllm.serve.logs import log_config
+
+    options = dict(host=config.host, port=config.port, log_config=log_config(config.log_level), access_log=False,
+                   timeout_graceful_shutdown=config.shutdown_timeout)
+    if config.workers == 1:
+        uvicorn.run(create_app(config), **options)
+        return
+    # Several processes: uvicorn imports the app by name in each; the config and the shared metrics folder travel
+    # in environment variables, set before any worker (or prometheus_client) starts.
+    os.environ["SRLLM_SERVE_CONFIG"] = config.to_json()
+    own_dir = None
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        own_dir = tempfile.mkdtemp(prefix="srllm-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = own_dir
+    try:
+        uvicorn.run("srllm.serve.app:app_from_env", factory=True, workers=config.workers, **options)
+    finally:
+        if own_dir:
+            shutil.rmtree(own_dir, ignore_errors=True)
