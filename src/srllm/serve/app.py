@@ -152,7 +152,7 @@ def create_app(config: ServeConfig | None = None) -> FastAPI:
                                       for r in results], [r.action for r in results])
         out = [r.model_dump(mode="json") for r in results]
         server.log_texts("check outputs", [r["output"] for r in out])
-        return out[0] if body.text is not None else {"results": out}
+        return JSONResponse(out[0] if body.text is not None else {"results": out})
 
     @app.get("/v1/models", summary="The model this server answers with (the proxy: the upstream's models)")
     async def models():
@@ -174,7 +174,7 @@ def create_app(config: ServeConfig | None = None) -> FastAPI:
             result = await local_chat(server.engines, body, config.model_id, config.max_tokens)
         if isinstance(result, dict):
             server.log_texts("chat answer", [result["choices"][0]["message"].get("content") or ""])
-            return result
+            return JSONResponse(result)
         return StreamingResponse(result, media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 

@@ -69,6 +69,9 @@ class ServeConfig:
                             default=512)
     max_concurrency: int = _help("Requests handled at once; more get 429 with Retry-After.", default=64)
     retry_after: int = _help("Seconds a 429 or 503 asks the client to wait (Retry-After).", default=1)
+    threads: int | None = _help("torch threads of each worker process (default: torch's choice, one per core). On a "
+                                "busy machine 1 is often faster: the detector then never waits for a second core.",
+                                default=None)
     batch_wait_ms: float = _help("How long the detector waits for more requests to batch with the first one.",
                                  default=5.0)
     detect_batch: int = _help("Most texts the detector scores in one batch.", default=64)
@@ -89,6 +92,8 @@ class ServeConfig:
         for name in ("workers", "max_body_bytes", "max_batch", "max_chars", "max_tokens", "max_concurrency",
                      "detect_batch", "generate_batch", "upstream_timeout", "shutdown_timeout"):
             positive(name, getattr(self, name))
+        if self.threads is not None and self.threads < 1:
+            raise SrllmConfigError(f"threads must be >= 1, got {self.threads}")
         for name in ("batch_wait_ms", "generate_wait_ms", "retry_after"):
             if getattr(self, name) < 0:
                 raise SrllmConfigError(f"{name} must be >= 0, got {getattr(self, name)}")

@@ -31,8 +31,8 @@ class Metrics:
                                multiprocess_mode="livesum")
         self.rejected = Counter("srllm_requests_rejected", "Requests refused before any work: unauthorized, "
                                 "too_large, busy (429), not_ready (503).", ["reason"], registry=r)
-        self.texts = Counter("srllm_texts_checked", "Texts the detector judged, by where they came from (check, "
-                             "prompt, answer).", ["source"], registry=r)
+        self.texts = Counter("srllm_texts_checked", "Texts the detector judged, by where they came from: check "
+                             "(/v1/check texts), prompt and answer (the proxy's sentences).", ["source"], registry=r)
         self.unsafe = Counter("srllm_texts_unsafe", "Texts flagged, by source and category (a text flagged in two "
                               "categories counts in both); divide by srllm_texts_checked for the unsafe rate.",
                               ["source", "category"], registry=r)
