@@ -43,10 +43,10 @@ def run_safety(ctx: EvalContext) -> SuiteResult:
                   "helpfulness proxy)."]
     harmful = ctx.sample(harmful_prompts())
     benign = ctx.sample(nq_open_questions())
-    systems = [s for s in ctx.systems if s.can_generate]
+    systems = [s for s in ctx.systems if s.can_respond]
     for s in ctx.systems:
-        if not s.can_generate:
-            res.notes.append(f"{s.label} ({s.name}) skipped: it does not generate responses")
+        if not s.can_respond:
+            res.notes.append(f"{s.label} ({s.name}) skipped: it does not answer prompts")
     per: dict[str, dict[str, np.ndarray]] = {}
     for system in systems:
         h_out = system.respond([p.text for p in harmful], cache_dir=ctx.cache_dir, progress=ctx.progress,
@@ -81,8 +81,7 @@ def run_safety(ctx: EvalContext) -> SuiteResult:
                          "refusal_prob": round(float(r), 3)} for p, o, r in zip(benign, b_out, ref_b, strict=True)]
     if not per:
         return res
-    main = systems[0].label
-    for base in [s.label for s in systems[1:]]:
+    for base, main in ctx.pairs(list(per)):
         res.compare(ctx, "harmful/all", "safe_response_rate", base, main, per[base]["safe"], per[main]["safe"])
         res.compare(ctx, "benign/nq-open", "over_refusal", base, main, per[base]["over"], per[main]["over"])
     groups = ["harmful: safe response", "benign: over-refusal", "benign: answer contained"]
