@@ -18,10 +18,10 @@ from srllm.serve.config import ServeConfig
 __all__ = ["ServeConfig", "create_app", "run"]
 
 
-def create_app(config: ServeConfig | None = None):
+def create_app(config: ServeConfig | None = None, **kw):
     from srllm.serve.app import create_app as _create
 
-    return _create(config)
+    return _create(config, **kw)
 
 
 def run(config: ServeConfig) -> None:

@@ -55,16 +55,17 @@ class CheckRequest(BaseModel):
 class Server:
     """What the routes share: the config, the models behind their batchers, the metrics, the proxy."""
 
-    def __init__(self, config: ServeConfig, metrics: Metrics):
+    def __init__(self, config: ServeConfig, metrics: Metrics, *, detector=None, backend=None,
+                 upstream_transport=None):
         self.config, self.metrics = config, metrics
-        self.engines = Engines(config, on_batch=metrics.observe_batch)
+        self.engines = Engines(config, on_batch=metrics.observe_batch, detector=detector, backend=backend)
         self.proxy = None
         if config.upstream:
             from srllm.serve.guard_proxy import GuardProxy
             from srllm.serve.upstream import Upstream
 
             upstream = Upstream(config.upstream, api_key=config.upstream_key, timeout=config.upstream_timeout,
-                                metrics=metrics)
+                                metrics=metrics, transport=upstream_transport)
             self.proxy = GuardProxy(self.engines, upstream, config, metrics)
 
     def require_ready(self) -> None:
@@ -79,10 +80,13 @@ class Server:
             logger.info(what, extra={"texts": texts})
 
 
-def create_app(config: ServeConfig | None = None) -> FastAPI:
+def create_app(config: ServeConfig | None = None, *, detector=None, backend=None,
+               upstream_transport=None) -> FastAPI:
+    """The ASGI app. `detector` and `backend` replace the models the config names (srllm.serve.engines.Engines);
+    `upstream_transport` is the httpx transport the proxy reaches --upstream with (default: the network)."""
     config = config or ServeConfig()
     metrics = Metrics()
-    server = Server(config, metrics)
+    server = Server(config, metrics, detector=detector, backend=backend, upstream_transport=upstream_transport)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):

@@ -59,12 +59,16 @@ class BatchedBackend(GenerationBackend):
 
 
 class Engines:
-    def __init__(self, config: ServeConfig, *, on_batch=None):
+    """`detector` (a srllm.detect.Detector or anything with its interface) and `backend` (a GenerationBackend)
+    replace the models the config names, e.g. an application's own detector, or test doubles."""
+
+    def __init__(self, config: ServeConfig, *, on_batch=None, detector=None, backend: GenerationBackend | None = None):
         from srllm.guard import Guard
 
         self.config = config
         self.ready = threading.Event()
         self.load_error: str | None = None
+        self._given_backend = backend
         self.backend: GenerationBackend | None = None  # the real one, loaded by load()
         rewrite_config = None
         if config.rewrite_config:
@@ -72,7 +76,8 @@ class Engines:
             from srllm.rewrite import RewriteConfig
 
             rewrite_config = load_config(RewriteConfig, config.rewrite_config)
-        self.guard = Guard(encoder=config.encoder, policy=config.policy, quantize="int8" if config.int8 else None,
+        self.guard = Guard(detector=detector, encoder=config.encoder, policy=config.policy,
+                           quantize="int8" if config.int8 else None,
                            backend=BatchedBackend(self) if config.llm else None, rewrite_config=rewrite_config,
                            max_chars=config.max_chars)
         wait_d, wait_g = config.batch_wait_ms / 1000, config.generate_wait_ms / 1000
@@ -92,7 +97,9 @@ class Engines:
     def load(self) -> None:
         try:
             self.guard.detector.predict(["warm up"])  # loads the encoder and heads, and runs them once
-            if self.config.llm:
+            if self.config.llm and self._given_backend is not None:
+                self.backend = self._given_backend
+            elif self.config.llm:
                 from srllm.models.backends import make_backend
 
                 self.backend = make_backend(model=self.config.model, adapter=self.config.adapter,

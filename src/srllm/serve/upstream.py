@@ -18,10 +18,12 @@ __all__ = ["Upstream"]
 
 
 class Upstream:
-    def __init__(self, base_url: str, *, api_key: str | None, timeout: float, metrics: Metrics):
+    def __init__(self, base_url: str, *, api_key: str | None, timeout: float, metrics: Metrics,
+                 transport: httpx.AsyncBaseTransport | None = None):
         self.base_url, self.timeout, self.metrics = base_url.rstrip("/"), timeout, metrics
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        self.client = httpx.AsyncClient(base_url=self.base_url, headers=headers, timeout=httpx.Timeout(timeout))
+        self.client = httpx.AsyncClient(base_url=self.base_url, headers=headers, timeout=httpx.Timeout(timeout),
+                                        transport=transport)
 
     async def aclose(self) -> None:
         await self.client.aclose()
