@@ -3,6 +3,7 @@ config's checks, and the streaming method of the generation backend."""
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 
@@ -159,3 +160,21 @@ def test_transformers_stream_joins_to_generate(tiny_lm):
     stream = backend.stream(conversation, GenerationConfig(max_new_tokens=200))
     next(stream)
     stream.close()  # stops the generation thread (joined in close)
+
+
+def test_several_workers_get_time_to_import_before_uvicorn_calls_them_hung(monkeypatch):
+    """uvicorn replaces a worker that does not answer its ping within timeout_worker_healthcheck (5 s by default);
+    importing torch in a fresh worker takes longer on a busy machine, and the workers were restarted forever."""
+    import uvicorn
+
+    from srllm.serve import run
+
+    calls = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append((app, kw)))
+    for name in ("SRLLM_SERVE_CONFIG", "PROMETHEUS_MULTIPROC_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    run(ServeConfig(workers=2, llm=False))
+    (app, kw), = calls
+    assert (app, kw["workers"], kw["factory"]) == ("srllm.serve.app:app_from_env", 2, True)
+    assert kw["timeout_worker_healthcheck"] >= 60
+    assert ServeConfig.from_json(os.environ["SRLLM_SERVE_CONFIG"]).llm is False

@@ -50,6 +50,13 @@ def run(config: ServeConfig) -> None:
     if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         own_dir = tempfile.mkdtemp(prefix="srllm-metrics-")
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = own_dir
+    # uvicorn pings each worker and replaces one that does not answer within timeout_worker_healthcheck (5 s by
+    # default), but a worker answers only once it has imported srllm (torch, transformers): on a busy machine that
+    # takes longer, and the workers were killed and restarted forever. Loading the models comes later (/ready).
+    import inspect
+
+    if "timeout_worker_healthcheck" in inspect.signature(uvicorn.Config).parameters:
+        options["timeout_worker_healthcheck"] = 300
     try:
         uvicorn.run("srllm.serve.app:app_from_env", factory=True, workers=config.workers, **options)
     finally:
