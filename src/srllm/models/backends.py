@@ -1,16 +1,19 @@
 """Generation backends behind one interface: transformers in-process (batched, greedy by default) and any
-OpenAI-compatible chat endpoint (vLLM, llama.cpp server, Ollama, ...)."""
+OpenAI-compatible chat endpoint (vLLM, llama.cpp server, Ollama, ...). `generate` answers a batch of conversations;
+`stream` yields one reply piece by piece (a TextIteratorStreamer in-process, server-sent events over HTTP)."""
 
 from __future__ import annotations
 
+import json
 from abc import ABC, abstractmethod
-from contextlib import nullcontext
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from srllm.errors import SrllmModelError
 
 __all__ = ["GenerationConfig", "GenerationBackend", "TransformersBackend", "OpenAIBackend", "make_backend",
-           "Messages"]
+           "Messages", "SSE_DONE", "parse_sse_line", "delta_text"]
 
 Messages = list[dict[str, str]]
 
@@ -33,6 +36,44 @@ class GenerationBackend(ABC):
     @abstractmethod
     def generate(self, conversations: list[Messages], config: GenerationConfig | None = None) -> list[str]:
         """One reply per conversation, in order."""
+
+    def stream(self, conversation: Messages, config: GenerationConfig | None = None) -> Iterator[str]:
+        """The reply to one conversation in pieces whose concatenation is the reply. This default yields the
+        whole reply at once; backends that can do better override it."""
+        yield self.generate([conversation], config)[0]
+
+
+SSE_DONE = object()  # what parse_sse_line returns for the stream's last event, `data: [DONE]`
+
+
+def parse_sse_line(line: str):
+    """The JSON payload of one server-sent-events `data:` line of an OpenAI-style stream; SSE_DONE for
+    `data: [DONE]`; None for blank lines, comments and other fields. A `data:` line that is not JSON raises
+    ValueError."""
+    if not line.startswith("data:"):
+        return None
+    data = line[5:].strip()
+    if data == "[DONE]":
+        return SSE_DONE
+    return json.loads(data) if data else None
+
+
+def delta_text(chunk: dict) -> str:
+    """The text a chat.completion.chunk adds ('' for role-only, empty or final chunks)."""
+    choices = chunk.get("choices") or [{}]
+    return (choices[0].get("delta") or {}).get("content") or ""
+
+
+class _StopFlag:
+    """A StoppingCriteria (a callable over the generated ids) that stops every sequence once `event` is set."""
+
+    def __init__(self, event):
+        self.event = event
+
+    def __call__(self, input_ids, scores, **kwargs):
+        import torch
+
+        return torch.full((input_ids.shape[0],), self.event.is_set(), dtype=torch.bool)
 
 
 class TransformersBackend(GenerationBackend):
@@ -58,6 +99,28 @@ class TransformersBackend(GenerationBackend):
         # Models without a chat template (tiny test models, base LMs): a plain role-prefixed transcript.
         return "".join(f"{m['role']}: {m['content']}\n" for m in conversation) + "assistant:"
 
+    def _generate_kwargs(self, cfg: GenerationConfig) -> dict:
+        kwargs = dict(max_new_tokens=cfg.max_new_tokens, pad_token_id=self.tokenizer.pad_token_id,
+                      repetition_penalty=cfg.repetition_penalty)
+        if cfg.temperature > 0:
+            kwargs.update(do_sample=True, temperature=cfg.temperature, top_p=cfg.top_p)
+        else:
+            kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
+        return kwargs
+
+    @staticmethod
+    @contextmanager
+    def _seeded(cfg: GenerationConfig):
+        """A seeded sample must not move the caller's global RNG: fork it for the duration."""
+        import torch
+
+        if cfg.temperature > 0 and cfg.seed is not None:
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(cfg.seed)
+                yield
+        else:
+            yield
+
     def generate(self, conversations: list[Messages], config: GenerationConfig | None = None) -> list[str]:
         import torch
 
@@ -65,17 +128,8 @@ class TransformersBackend(GenerationBackend):
         tok = self.tokenizer
         tok.padding_side = "left"  # decoder-only models continue from the right edge
         replies: list[str] = []
-        kwargs = dict(max_new_tokens=cfg.max_new_tokens, pad_token_id=tok.pad_token_id,
-                      repetition_penalty=cfg.repetition_penalty)
-        if cfg.temperature > 0:
-            kwargs.update(do_sample=True, temperature=cfg.temperature, top_p=cfg.top_p)
-        else:
-            kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
-        seeded = cfg.temperature > 0 and cfg.seed is not None
-        # A seeded sample must not move the caller's global RNG: fork it for the duration.
-        with torch.random.fork_rng(devices=[]) if seeded else nullcontext(), torch.inference_mode():
-            if seeded:
-                torch.manual_seed(cfg.seed)
+        kwargs = self._generate_kwargs(cfg)
+        with self._seeded(cfg), torch.inference_mode():
             for i in range(0, len(conversations), cfg.batch_size):
                 prompts = [self.prompt_text(c) for c in conversations[i:i + cfg.batch_size]]
                 enc = tok(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
@@ -83,6 +137,40 @@ class TransformersBackend(GenerationBackend):
                 new = out[:, enc["input_ids"].shape[1]:]
                 replies.extend(tok.batch_decode(new, skip_special_tokens=True))
         return replies
+
+    def stream(self, conversation: Messages, config: GenerationConfig | None = None) -> Iterator[str]:
+        """generate() runs in a thread and feeds a TextIteratorStreamer; closing this iterator early stops the
+        generation at its next token. The pieces join to what generate() returns for the same conversation."""
+        import threading
+
+        import torch
+        from transformers import StoppingCriteriaList, TextIteratorStreamer
+
+        cfg = config or GenerationConfig()
+        enc = self.tokenizer([self.prompt_text(conversation)], return_tensors="pt", add_special_tokens=False)
+        streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
+        stop, failed = threading.Event(), []
+
+        def run():
+            try:
+                with self._seeded(cfg), torch.inference_mode():
+                    self.model.generate(**enc, **self._generate_kwargs(cfg), streamer=streamer,
+                                        stopping_criteria=StoppingCriteriaList([_StopFlag(stop)]))
+            except Exception as e:  # re-raised in the consumer's thread below
+                failed.append(e)
+                streamer.end()
+
+        thread = threading.Thread(target=run, name="srllm-stream", daemon=True)
+        thread.start()
+        try:
+            for piece in streamer:
+                if piece:
+                    yield piece
+        finally:
+            stop.set()
+            thread.join()
+        if failed:
+            raise SrllmModelError(f"generation failed: {failed[0]}") from failed[0]
 
 
 class OpenAIBackend(GenerationBackend):
@@ -99,15 +187,18 @@ class OpenAIBackend(GenerationBackend):
         self.client = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout)
         self.max_concurrency = max_concurrency
 
-    def _one(self, conversation: Messages, cfg: GenerationConfig) -> str:
-        import httpx
-
+    def _body(self, conversation: Messages, cfg: GenerationConfig) -> dict:
         body = {"model": self.model, "messages": conversation, "max_tokens": cfg.max_new_tokens,
                 "temperature": cfg.temperature, "top_p": cfg.top_p}
         if cfg.seed is not None:
             body["seed"] = cfg.seed  # OpenAI, vLLM and llama.cpp server accept it
+        return body
+
+    def _one(self, conversation: Messages, cfg: GenerationConfig) -> str:
+        import httpx
+
         try:
-            resp = self.client.post("/chat/completions", json=body)
+            resp = self.client.post("/chat/completions", json=self._body(conversation, cfg))
         except httpx.HTTPError as e:
             raise SrllmModelError(f"could not reach {self.base_url}/chat/completions: {e}") from e
         if resp.status_code != 200:
@@ -116,6 +207,28 @@ class OpenAIBackend(GenerationBackend):
             return resp.json()["choices"][0]["message"]["content"] or ""
         except (ValueError, KeyError, IndexError) as e:
             raise SrllmModelError(f"{self.base_url} did not return a chat completion: {resp.text[:300]}") from e
+
+    def stream(self, conversation: Messages, config: GenerationConfig | None = None) -> Iterator[str]:
+        """The server's own stream (`stream: true`), passed through piece by piece."""
+        import httpx
+
+        body = {**self._body(conversation, config or GenerationConfig()), "stream": True}
+        try:
+            with self.client.stream("POST", "/chat/completions", json=body) as resp:
+                if resp.status_code != 200:
+                    resp.read()
+                    raise SrllmModelError(f"{self.base_url}/chat/completions answered {resp.status_code}: "
+                                          f"{resp.text[:300]}")
+                for line in resp.iter_lines():
+                    event = parse_sse_line(line)
+                    if event is SSE_DONE:
+                        return
+                    if event is not None and delta_text(event):
+                        yield delta_text(event)
+        except httpx.HTTPError as e:
+            raise SrllmModelError(f"could not stream from {self.base_url}/chat/completions: {e}") from e
+        except ValueError as e:
+            raise SrllmModelError(f"{self.base_url} sent a stream event that is not JSON: {e}") from e
 
     def generate(self, conversations: list[Messages], config: GenerationConfig | None = None) -> list[str]:
         from concurrent.futures import ThreadPoolExecutor
