@@ -17,7 +17,19 @@ TEXTS = ["you idiot", "this stupid plan of yours is wrong and you know it", "fin
 
 @pytest.fixture(scope="module")
 def tiny_dir(tmp_path_factory):
-    return make_tiny_llm(tmp_path_factory.mktemp("tiny-llm") / "model")
+    """A tiny random Llama with large weights: with the default init (std 0.02) every reply is the same repeated
+    token, which would make the comparisons below trivial."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    path = make_tiny_llm(tmp_path_factory.mktemp("tiny-llm") / "model")
+    model = AutoModelForCausalLM.from_pretrained(path)
+    torch.manual_seed(0)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.normal_(0, 0.5)
+    model.save_pretrained(path)
+    return path
 
 
 @pytest.fixture(scope="module")
@@ -56,6 +68,7 @@ def test_greedy_replies_match_transformers(tiny_dir, tiny_adapter, cache, with_a
     hf = TransformersBackend(model_name=str(tiny_dir), adapter=adapter)
     cfg = GenerationConfig(max_new_tokens=12, batch_size=3)
     expected = [hf.generate([c], cfg)[0] for c in _convs()]  # one at a time: no padding on the reference side
+    assert len(set(expected)) == len(expected)  # the replies differ (the model is not degenerate)
     assert ct2.generate(_convs(), cfg) == expected
     assert ct2.generate(_convs(), GenerationConfig(max_new_tokens=12, batch_size=1)) == expected
     assert ct2.generate([], cfg) == []

@@ -96,7 +96,7 @@ class CTranslate2Backend(GenerationBackend):
         try:
             import ctranslate2  # noqa: F401
         except ImportError as e:
-            raise SrllmModelError("the ctranslate2 engine needs ctranslate2: pip install 'srllm[fast]'") from e
+            raise SrllmModelError(f"the ctranslate2 engine needs ctranslate2 ({e}): pip install 'srllm[fast]'") from e
         from transformers import AutoTokenizer
 
         from srllm.models.embedded import cache_dir
