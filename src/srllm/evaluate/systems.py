@@ -170,7 +170,10 @@ class System:
             from srllm.models import make_backend
 
             s = self.spec
-            self._backend = make_backend(model=s.model, adapter=s.adapter, base_url=s.base_url, api_key=s.api_key)
+            # The llm systems stay on transformers: their log-likelihood scoring needs the torch model, and the
+            # recorded tables stay comparable. The pipeline system follows RewriteConfig.engine like `srllm check`.
+            self._backend = make_backend(model=s.model, adapter=s.adapter, base_url=s.base_url, api_key=s.api_key,
+                                         engine="transformers")
         return self._backend
 
     @property

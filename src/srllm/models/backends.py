@@ -1,6 +1,7 @@
-"""Generation backends behind one interface: transformers in-process (batched, greedy by default) and any
-OpenAI-compatible chat endpoint (vLLM, llama.cpp server, Ollama, ...). `generate` answers a batch of conversations;
-`stream` yields one reply piece by piece (a TextIteratorStreamer in-process, server-sent events over HTTP)."""
+"""Generation backends behind one interface: transformers in-process (batched, greedy by default), CTranslate2 int8
+in-process (srllm.models.backends_ct2; `engine="ctranslate2"`, or `"auto"` on CPU) and any OpenAI-compatible chat endpoint
+(vLLM, llama.cpp server, Ollama, ...). `generate` answers a batch of conversations; `stream` yields one reply piece
+by piece (a TextIteratorStreamer in-process, server-sent events over HTTP)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ from dataclasses import dataclass
 from srllm.errors import SrllmModelError
 
 __all__ = ["GenerationConfig", "GenerationBackend", "TransformersBackend", "OpenAIBackend", "make_backend",
-           "Messages", "SSE_DONE", "parse_sse_line", "delta_text"]
+           "Messages", "SSE_DONE", "parse_sse_line", "delta_text", "ENGINES", "choose_engine"]
+
+ENGINES = ("auto", "transformers", "ctranslate2")
 
 Messages = list[dict[str, str]]
 
@@ -238,12 +241,47 @@ class OpenAIBackend(GenerationBackend):
             return list(pool.map(lambda c: self._one(c, cfg), conversations))
 
 
+def choose_engine(engine: str, *, model_dir: str, adapter: str | None) -> str:
+    """The engine `auto` stands for: ctranslate2 for a local model (and local adapter) on a machine without CUDA
+    when ctranslate2 is installed, else transformers. A named engine is returned as it is."""
+    import os
+
+    from srllm.errors import SrllmConfigError
+
+    if engine not in ENGINES:
+        raise SrllmConfigError(f"unknown engine '{engine}'; engines: {', '.join(ENGINES)}")
+    if engine != "auto":
+        return engine
+    import importlib.util
+
+    if importlib.util.find_spec("ctranslate2") is None:
+        return "transformers"
+    if not os.path.isdir(model_dir) or (adapter and not os.path.isdir(adapter)):
+        return "transformers"  # a hub id: converting it offline would need the download first
+    import torch
+
+    return "transformers" if torch.cuda.is_available() else "ctranslate2"
+
+
 def make_backend(*, model: str | None = None, adapter: str | None = "default", base_url: str | None = None,
-                 api_key: str | None = None) -> GenerationBackend:
-    """The backend for a model option: an OpenAI-compatible server when base_url is set, else transformers."""
+                 api_key: str | None = None, engine: str = "transformers") -> GenerationBackend:
+    """The backend for a model option: an OpenAI-compatible server when base_url is set, else an in-process engine
+    (`engine`: auto | transformers | ctranslate2; see choose_engine). When CTranslate2 is missing or cannot load
+    the model, one warning line is printed and transformers is used."""
     if base_url:
         return OpenAIBackend(base_url=base_url, model=model, api_key=api_key)
-    from srllm.models.loading import is_embedded_llm, resolve_adapter
+    from srllm.models.loading import is_embedded_llm, resolve_adapter, resolve_llm
 
     adapter = resolve_adapter(adapter, model_is_default=is_embedded_llm(model))
+    if choose_engine(engine, model_dir=resolve_llm(model), adapter=adapter) == "ctranslate2":
+        try:
+            from srllm.models.backends_ct2 import CTranslate2Backend
+
+            return CTranslate2Backend(model_name=model, adapter=adapter)
+        except Exception as e:  # noqa: BLE001 - any failure of the optional engine falls back to transformers
+            import sys
+
+            reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+            print(f"srllm: warning: the ctranslate2 engine is unavailable ({reason}); using transformers",
+                  file=sys.stderr, flush=True)
     return TransformersBackend(model_name=model, adapter=adapter)
