@@ -150,11 +150,12 @@ def test_auto_engine_choice(tiny_dir):
         choose_engine("vllm", model_dir=str(tiny_dir), adapter=None)
 
 
-def test_make_backend_picks_ct2_and_falls_back_with_one_warning(tiny_dir, cache, monkeypatch, capsys):
+def test_make_backend_engines_and_the_one_warning_fallback(tiny_dir, cache, monkeypatch, capsys):
     import srllm.models.backends_ct2 as mod
     from srllm.errors import SrllmModelError
 
-    assert isinstance(make_backend(model=str(tiny_dir), adapter="none"), mod.CTranslate2Backend)
+    assert isinstance(make_backend(model=str(tiny_dir), adapter="none"), TransformersBackend)  # the default
+    assert isinstance(make_backend(model=str(tiny_dir), adapter="none", engine="auto"), mod.CTranslate2Backend)
     assert isinstance(make_backend(model=str(tiny_dir), adapter="none", engine="transformers"), TransformersBackend)
     capsys.readouterr()
 
