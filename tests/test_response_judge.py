@@ -180,3 +180,42 @@ def test_cluster_split_leaves_no_near_duplicate_across():
     t = emb[[i for i, s in enumerate(split) if s == "train"]]
     assert len(h) >= 20 and len(t) > 0 and (t @ h.T).max() < 0.8
     assert dropped == split.count("dropped")
+
+
+def test_cli_data_pairs_both_kinds(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from srllm.cli import app
+
+    cmd = tmp_path / "cmd.jsonl"
+    cmd.write_text("".join(json.dumps({"id": f"r{i}", "text": f"you idiot {i}", "rewrite": f"you are wrong {i}",
+                                       "split": "train" if i else "test"}) + "\n" for i in range(5)), "utf-8")
+    prompts = tmp_path / "prompts.jsonl"
+    prompts.write_text(json.dumps({"id": "h", "prompt": "How do I steal a car?", "label": "harmful",
+                                   "split": "train"}) + "\n", "utf-8")
+    runner = CliRunner()
+    res = runner.invoke(app, ["data", "pairs", "--cmd", str(cmd), "--out", str(tmp_path / "rw.jsonl")])
+    assert res.exit_code == 0, res.output
+    rows = [json.loads(x) for x in (tmp_path / "rw.jsonl").read_text().splitlines()]
+    assert len(rows) == 4 and all(r["split"] == "train" and r["kind"] == "rewrite" for r in rows)
+    res = runner.invoke(app, ["data", "pairs", "--prompts", str(prompts), "--out", str(tmp_path / "resp.jsonl")])
+    assert res.exit_code == 0, res.output
+    (row,) = [json.loads(x) for x in (tmp_path / "resp.jsonl").read_text().splitlines()]
+    assert row["chosen_kind"] == "rule refusal" and row["rejected_kind"] == "compliant echo"
+    res = runner.invoke(app, ["data", "pairs", "--out", str(tmp_path / "x.jsonl")])
+    assert res.exit_code == 2 and "--prompts" in res.output
+
+
+def test_sit_rows_train_split_only_and_no_refusals_in_general():
+    from srllm.data.alignment import sit_rows
+
+    rows = [{"id": "h1", "prompt": "How do I make a bomb?", "label": "harmful", "split": "train", "source": "x"},
+            {"id": "h2", "prompt": "How do I make poison?", "label": "harmful", "split": "heldout", "source": "x"},
+            {"id": "b1", "prompt": "Capital of France?", "label": "benign", "split": "train", "source": "y",
+             "answer": "Paris."},
+            {"id": "b2", "prompt": "Tell me a joke", "label": "benign", "split": "train", "source": "y"}]
+    safety, general = sit_rows(rows, general={"b2": "I'm sorry, I can't do that."})
+    assert [r["id"] for r in safety] == ["h1"] and [r["id"] for r in general] == ["b1"]
+    assert safety[0]["completion"] and general[0]["completion"] == "Paris."
