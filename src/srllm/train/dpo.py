@@ -17,10 +17,18 @@ from pathlib import Path
 
 from srllm.data.mix import mix_rows
 from srllm.data.sources import read_jsonl
-from srllm.errors import SrllmConfigError, SrllmDataError
+from srllm.errors import SrllmDataError
 from srllm.train.align_card import write_alignment_card
 from srllm.train.dpo_config import DpoConfig
-from srllm.train.sft import EMBEDDED_HUB_ID, check_output_dir, check_qlora_available, save_adapter, start_policy
+from srllm.train.sft import (
+    EMBEDDED_HUB_ID,
+    check_output_dir,
+    check_qlora_available,
+    common_args,
+    prepare_run,
+    save_adapter,
+    start_policy,
+)
 
 __all__ = ["DpoResult", "to_preference", "load_pairs", "build_dpo_trainer", "train_dpo"]
 
@@ -78,34 +86,18 @@ def load_pairs(path: str | None, *, mix: str | None = None, split: str = "train"
 
 def build_dpo_trainer(cfg: DpoConfig):
     """The configured DPOTrainer, not yet trained."""
-    if cfg.method == "qlora":
-        check_qlora_available()
-    if not cfg.data and not cfg.mix:
-        raise SrllmConfigError("no preference data: pass --data PAIRS.jsonl (from `srllm data pairs`) or --mix")
-    import torch
+    prepare_run(cfg, "PAIRS.jsonl (from `srllm data pairs`)")
     from datasets import Dataset
     from trl import DPOConfig as TrlDpoConfig
     from trl import DPOTrainer
 
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
     train = load_pairs(cfg.data, mix=cfg.mix, split=cfg.train_split, max_samples=cfg.max_train_samples, seed=cfg.seed)
     dev = load_pairs(cfg.data, mix=cfg.mix, split=cfg.eval_split, max_samples=cfg.max_eval_samples, seed=cfg.seed,
                      allow_empty=True) if cfg.eval_split else []
     model, tokenizer, name, peft = start_policy(cfg)
-    args = TrlDpoConfig(
-        output_dir=str(cfg.output_dir), num_train_epochs=cfg.epochs, max_steps=cfg.max_steps,
-        per_device_train_batch_size=cfg.batch_size, per_device_eval_batch_size=cfg.batch_size,
-        gradient_accumulation_steps=cfg.grad_accum, learning_rate=cfg.learning_rate,
-        lr_scheduler_type=cfg.lr_scheduler, warmup_steps=cfg.warmup_ratio, weight_decay=cfg.weight_decay,
-        seed=cfg.seed, data_seed=cfg.seed, bf16=cfg.bf16, fp16=False, gradient_checkpointing=cfg.gradient_checkpointing,
-        max_length=cfg.max_length, beta=cfg.beta, loss_type=list(cfg.loss_type),
-        loss_weights=list(cfg.loss_weights) or None, label_smoothing=cfg.label_smoothing,
-        precompute_ref_log_probs=cfg.precompute_ref_log_probs,
-        eval_strategy="steps" if dev else "no", eval_steps=cfg.eval_steps, save_strategy="steps",
-        save_steps=cfg.save_steps, save_total_limit=cfg.save_total_limit, logging_steps=cfg.logging_steps,
-        logging_first_step=True, report_to=[] if cfg.report_to == "none" else [cfg.report_to],
-        dataloader_num_workers=0, use_cpu=not torch.cuda.is_available())
+    args = TrlDpoConfig(**common_args(cfg, has_eval=bool(dev)), max_length=cfg.max_length, beta=cfg.beta,
+                        loss_type=list(cfg.loss_type), loss_weights=list(cfg.loss_weights) or None,
+                        label_smoothing=cfg.label_smoothing, precompute_ref_log_probs=cfg.precompute_ref_log_probs)
     trainer = DPOTrainer(model=model, args=args, processing_class=tokenizer, peft_config=peft,
                          train_dataset=Dataset.from_list(train), eval_dataset=Dataset.from_list(dev) if dev else None)
     trainer.base_model_path = name

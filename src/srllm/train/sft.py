@@ -23,7 +23,8 @@ from srllm.train.sft_config import SftConfig
 from srllm.train.sft_data import load_examples
 
 __all__ = ["SftResult", "train_sft", "build_trainer", "shared_prefix_length", "check_qlora_available", "save_adapter",
-           "peft_config", "load_model", "start_policy", "check_output_dir", "EMBEDDED_HUB_ID"]
+           "peft_config", "load_model", "start_policy", "check_output_dir", "prepare_run", "common_args",
+           "EMBEDDED_HUB_ID"]
 
 EMBEDDED_HUB_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
 
@@ -217,36 +218,47 @@ def check_output_dir(cfg: SftConfig) -> str | None:
     return last
 
 
-def build_trainer(cfg: SftConfig):
-    """The configured SFTTrainer (PEFT model, tokenized and length-filtered datasets), not yet trained."""
+def prepare_run(cfg: SftConfig, data_hint: str) -> None:
+    """Checks every trainer makes before loading anything (QLoRA needs CUDA, some data is given), and threads."""
     if cfg.method == "qlora":
         check_qlora_available()
     if not cfg.data and not cfg.mix:
-        raise SrllmConfigError("no training data: pass --data FILE.jsonl (from `srllm data build`) or --mix")
+        raise SrllmConfigError(f"no training data: pass --data {data_hint} or --mix")
+    if cfg.threads:
+        import torch
+
+        torch.set_num_threads(cfg.threads)
+
+
+def common_args(cfg: SftConfig, *, has_eval: bool) -> dict:
+    """The TrainingArguments values SFT, DPO and RAFT's rounds share, from the shared config fields."""
     import torch
+
+    return dict(
+        output_dir=str(cfg.output_dir), num_train_epochs=cfg.epochs, max_steps=cfg.max_steps,
+        per_device_train_batch_size=cfg.batch_size, per_device_eval_batch_size=cfg.batch_size,
+        gradient_accumulation_steps=cfg.grad_accum, learning_rate=cfg.learning_rate,
+        lr_scheduler_type=cfg.lr_scheduler, warmup_steps=cfg.warmup_ratio, weight_decay=cfg.weight_decay,
+        seed=cfg.seed, data_seed=cfg.seed, bf16=cfg.bf16, fp16=False, gradient_checkpointing=cfg.gradient_checkpointing,
+        eval_strategy="steps" if has_eval else "no", eval_steps=cfg.eval_steps, save_strategy="steps",
+        save_steps=cfg.save_steps, save_total_limit=cfg.save_total_limit, logging_steps=cfg.logging_steps,
+        logging_first_step=True, report_to=[] if cfg.report_to == "none" else [cfg.report_to],
+        dataloader_num_workers=0, use_cpu=not torch.cuda.is_available())
+
+
+def build_trainer(cfg: SftConfig):
+    """The configured SFTTrainer (PEFT model, tokenized and length-filtered datasets), not yet trained."""
+    prepare_run(cfg, "FILE.jsonl (from `srllm data build`)")
     from datasets import Dataset
     from trl import SFTConfig
 
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
     train_rows = load_examples(cfg.data, mix=cfg.mix, split=cfg.train_split, max_samples=cfg.max_train_samples,
                                seed=cfg.seed)
     eval_rows = (load_examples(cfg.data, mix=cfg.mix, split=cfg.eval_split, max_samples=cfg.max_eval_samples,
                                seed=cfg.seed, allow_empty=True) if cfg.eval_split else [])
     model, tokenizer, name, peft = start_policy(cfg)
-    args = SFTConfig(
-        output_dir=str(cfg.output_dir), num_train_epochs=cfg.epochs, max_steps=cfg.max_steps,
-        per_device_train_batch_size=cfg.batch_size, per_device_eval_batch_size=cfg.batch_size,
-        gradient_accumulation_steps=cfg.grad_accum, learning_rate=cfg.learning_rate,
-        lr_scheduler_type=cfg.lr_scheduler, warmup_steps=cfg.warmup_ratio, weight_decay=cfg.weight_decay,
-        seed=cfg.seed, data_seed=cfg.seed, bf16=cfg.bf16, fp16=False,
-        gradient_checkpointing=cfg.gradient_checkpointing, max_length=None, completion_only_loss=True,
-        eval_strategy="steps" if eval_rows else "no", eval_steps=cfg.eval_steps, save_strategy="steps",
-        save_steps=cfg.save_steps, save_total_limit=cfg.save_total_limit, logging_steps=cfg.logging_steps,
-        logging_first_step=True, report_to=[] if cfg.report_to == "none" else [cfg.report_to],
-        train_sampling_strategy="group_by_length", disable_tqdm=False, dataloader_num_workers=0,
-        use_cpu=not torch.cuda.is_available(),
-    )
+    args = SFTConfig(**common_args(cfg, has_eval=bool(eval_rows)), max_length=None, completion_only_loss=True,
+                     train_sampling_strategy="group_by_length", disable_tqdm=False)
     trainer = _make_trainer_class()(
         model=model, args=args, processing_class=tokenizer, peft_config=peft,
         train_dataset=Dataset.from_list(train_rows), eval_dataset=Dataset.from_list(eval_rows) if eval_rows else None)
