@@ -82,7 +82,7 @@ def systems(*, baseline: bool = True, identity: bool = False) -> list[System]:
         out.append(System(label, name=f"tiny-{label}", backend=TransformersBackend(model=model, tokenizer=tok),
                           lm=(model, tok), batch_size=8, max_new_tokens=6))
     if identity:
-        out.append(System("identity", identity=True))
+        out.append(System("identity", kind="identity"))
     return out
 
 

@@ -157,11 +157,14 @@ def _doc_commands() -> list[tuple[str, list[str]]]:
     """(where, argv after `srllm`) of every `srllm ...` line in a fenced code block of the README and docs."""
     found = []
     for path in DOC_FILES:
-        fenced = False
-        for i, line in enumerate(path.read_text("utf-8").splitlines(), 1):
+        fenced, lines = False, path.read_text("utf-8").splitlines()
+        for i, line in enumerate(lines, 1):
             if line.startswith("```"):
                 fenced = not fenced
                 continue
+            j = i
+            while fenced and line.endswith("\\") and j < len(lines):  # a command continued on the next line
+                line, j = line[:-1] + lines[j], j + 1
             m = re.search(r"(?:^|[\s/|])srllm(?:\.cli)? +(.*)", line) if fenced else None
             if m:
                 argv = shlex.split(m.group(1).replace("[", "").replace("]", ""), comments=True)

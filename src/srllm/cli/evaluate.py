@@ -36,6 +36,7 @@ def _print_comparison(rows: list[dict], a: Path, b: Path) -> None:
 @friendly_errors
 @options_from(EvalConfig, flags={
     "suites": Flag("--suite", "-s"), "out": Flag("--out", "-o"), "suite_limits": Flag("--limit-for", metavar="SUITE=N"),
+    "pipeline_options": Flag("--pipeline-option", metavar="KEY=VALUE"),
     "base_url": Flag(envvar="SRLLM_BASE_URL"), "api_key": Flag(envvar="SRLLM_API_KEY")})
 def eval_command(
     compare: tuple[Path, Path] | None = typer.Option(None, "--compare", help="Compare two results.json files side "
@@ -62,4 +63,8 @@ def eval_command(
         console.print(f"{name}: {len(s['results'])} numbers, {len(s['comparisons'])} comparisons, "
                       f"{s['seconds']:.0f} s")
     out = config.out
+    if config.systems:
+        from srllm.evaluate.report import rewriting_markdown
+
+        print(rewriting_markdown(results))
     console.print(f"wrote {out / 'results.json'}, {out / 'report.html'}, {out / 'report.md'}")

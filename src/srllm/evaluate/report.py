@@ -8,7 +8,8 @@ import math
 
 from srllm.evaluate.metrics import metric_spec
 
-__all__ = ["render_markdown", "render_html", "fmt", "build_blocks", "PAPER_TOXICITY"]
+__all__ = ["render_markdown", "render_html", "fmt", "build_blocks", "rewriting_tables", "rewriting_markdown",
+           "PAPER_TOXICITY"]
 
 # SR_LLM (arXiv 2404.01399): share of texts flagged toxic in their in-house test set, originals vs after SR_LLM.
 PAPER_TOXICITY = {"before": 0.578, "after": 0.060}
@@ -61,6 +62,50 @@ def _comparison_table(suite: dict) -> tuple[list[str], list[list[str]]]:
     return cols, rows
 
 
+def rewriting_tables(results: dict) -> list[tuple[str, list[str], list[list[str]]]]:
+    """The detox suite as (caption, columns, rows) tables, one row per dataset and system (docs/benchmarks.md,
+    "Rewriting: adapter vs prompting"): STA, SIM, FL, J, BLEU and blank outputs; over-correction on the neutral
+    texts; each system minus each baseline on the same items (paired bootstrap, J and BLEU)."""
+    detox = results.get("suites", {}).get("detox")
+    if not detox:
+        return []
+    by = {(r["dataset"], r["system"], r["name"]): r for r in detox["results"]}
+    keys = list(dict.fromkeys((r["dataset"], r["system"]) for r in detox["results"] if r["system"] != "input"))
+    scores, neutral = [], []
+    for ds, system in keys:
+        if (ds, system, "j") in by:
+            cells = [_cell(by[(ds, system, m)]) if (ds, system, m) in by else "" for m in ("sta", "sim", "fl", "j",
+                                                                                          "bleu")]
+            empty = by.get((ds, system, "empty"))
+            scores.append([ds, system, str(by[(ds, system, "j")]["n"]), *cells,
+                           str(round(empty["value"] * empty["n"])) if empty else ""])
+        elif (ds, system, "over_correction") in by:
+            oc = by[(ds, system, "over_correction")]
+            words = by.get((ds, system, "over_correction_words"))
+            neutral.append([ds, system, str(oc["n"]), _cell(oc), _cell(words) if words else ""])
+    bleu = {(c["dataset"], c["a"], c["b"]): c["paired_bootstrap"] for c in detox["comparisons"]
+            if c["metric"] == "bleu"}
+    paired = []
+    for c in detox["comparisons"]:
+        if c["metric"] == "j":
+            j, b = c["paired_bootstrap"], bleu.get((c["dataset"], c["a"], c["b"]))
+            paired.append([c["dataset"], c["b"], c["a"], f"{j['delta']:+.3f} [{j['ci_low']:+.3f}, {j['ci_high']:+.3f}]",
+                           _p(j["p_value"]), f"{b['delta']:+.1f} [{b['ci_low']:+.1f}, {b['ci_high']:+.1f}]" if b
+                           else "", _p(b["p_value"]) if b else ""])
+    return [t for t in [
+        ("Values: mean [95% bootstrap CI]; BLEU in points; empty: outputs left blank.",
+         ["set", "system", "n", "STA", "SIM", "FL", "J", "BLEU", "empty"], scores),
+        ("Over-correction (share of neutral inputs changed; whitespace ignored):",
+         ["set", "system", "n", "over-correction", "other words (case/punctuation ignored)"], neutral),
+        ("Paired bootstrap, each system minus each baseline (same items):",
+         ["set", "system", "minus", "ΔJ", "p (J)", "ΔBLEU", "p (BLEU)"], paired)] if t[2]]
+
+
+def rewriting_markdown(results: dict) -> str:
+    """rewriting_tables as markdown: each caption, then its table."""
+    return "\n\n".join(f"{caption}\n\n{_md_table(cols, rows)}" for caption, cols, rows in rewriting_tables(results))
+
+
 def _paper_blocks(results: dict) -> list[tuple]:
     blocks: list[tuple] = [("h", 2, "Beside the SR_LLM paper")]
     detox = results["suites"].get("detox")
@@ -110,6 +155,10 @@ def build_blocks(results: dict) -> list[tuple]:
         blocks.append(("table", ["suite", "dataset", "metric", "difference", "Δ", "95% CI"], sig) if sig else
                       ("p", "None of the paired comparisons is significant at p < 0.05."))
     blocks += _paper_blocks(results)
+    if cfg.get("systems") and "detox" in results["suites"]:
+        blocks.append(("h", 2, "Rewriting: the systems side by side"))
+        for caption, cols, rows in rewriting_tables(results):
+            blocks += [("p", caption), ("table", cols, rows)]
     for name, suite in results["suites"].items():
         blocks.append(("h", 2, f"Suite `{name}` (v{suite['version']}, {suite.get('seconds', 0):.0f} s)"))
         blocks.append(("p", suite["description"]))

@@ -1,5 +1,7 @@
 """Datasets of the rewriting suites: the ParaDetox test split, SR_LLM's infer_50.csv, neutral texts for
-over-correction, and any CMD / SR_LLM-format file given with --data."""
+over-correction, and any CMD / SR_LLM-format file given with --data. `builtin_sets(data, "dev")` gives the dev
+split instead (ParaDetox dev pairs, the train_500.csv rows `srllm data build` puts in dev, neutral dev texts), for
+choosing adapters and policies without looking at test."""
 
 from __future__ import annotations
 
@@ -9,12 +11,14 @@ from pathlib import Path
 from srllm.errors import SrllmDataError
 from srllm.schema import Record
 
-__all__ = ["RewriteSet", "paradetox_split", "paradetox_test", "paradetox_neutral", "infer50", "from_file",
-           "CMD_SPLIT"]
+__all__ = ["RewriteSet", "SPLITS", "builtin_sets", "paradetox_split", "paradetox_pairs", "paradetox_test",
+           "paradetox_neutral", "infer50", "srllm_dev", "from_file", "CMD_SPLIT", "SRLLM_DEV_SHARE"]
 
 # The split settings of `srllm data build` (srllm.data.build.build_cmd defaults), which made the training data of
 # the shipped adapter: evaluating on the same test split keeps training texts out of the test set.
 CMD_SPLIT = {"seed": 13, "dev": 0.03, "test": 0.05}
+SRLLM_DEV_SHARE = 0.1  # build_cmd's srllm_dev: the share of train_500.csv texts in dev
+SPLITS = ("test", "dev")
 
 
 @dataclass
@@ -51,35 +55,47 @@ def paradetox_split(text: str) -> str:
     return assign_split(text, **CMD_SPLIT)
 
 
-def _paradetox_records(data: Path) -> list[Record]:
-    """Test-split ParaDetox pairs whose references are not copies of the toxic text (as `srllm data build`)."""
+def _check_split(split: str) -> None:
+    if split not in SPLITS:
+        raise SrllmDataError(f"unknown split '{split}': the rewriting sets have {', '.join(SPLITS)}")
+
+
+def _paradetox_records(data: Path, split: str = "test") -> list[Record]:
+    """ParaDetox pairs of a split whose references are not copies of the toxic text (as `srllm data build`)."""
     from srllm.data import read_paradetox
 
+    _check_split(split)
     out = []
     for r in read_paradetox(data / "paradetox" / "paradetox.tsv"):
         refs = [x for x in [r.rewrite, *r.alternatives] if x and x.strip() != r.text.strip()]
-        if refs and paradetox_split(r.text) == "test":
+        if refs and paradetox_split(r.text) == split:
             out.append(r.model_copy(update={"rewrite": refs[0], "alternatives": refs[1:]}))
     return out
 
 
-def paradetox_test(data: Path) -> RewriteSet:
-    recs = [r for r in _paradetox_records(data) if r.rewrite]
-    return RewriteSet("paradetox-test", [r.id for r in recs], [r.text for r in recs],
+def paradetox_pairs(data: Path, split: str = "test") -> RewriteSet:
+    """The ParaDetox pairs of a split ('paradetox-test', 'paradetox-dev'), every human rewrite a reference."""
+    recs = [r for r in _paradetox_records(data, split) if r.rewrite]
+    return RewriteSet(f"paradetox-{split}", [r.id for r in recs], [r.text for r in recs],
                       [[r.rewrite, *r.alternatives] for r in recs], [["toxicity"] for _ in recs])
 
 
-def paradetox_neutral(data: Path) -> RewriteSet:
-    """Human neutral rewrites of the ParaDetox test split: safe inputs that should come back unchanged (the
-    keep-unchanged training examples of `srllm data build` come from the train split only)."""
+def paradetox_test(data: Path) -> RewriteSet:
+    return paradetox_pairs(data, "test")
+
+
+def paradetox_neutral(data: Path, split: str = "test") -> RewriteSet:
+    """Human neutral rewrites of a split's ParaDetox pairs ('paradetox-neutral' for test, 'paradetox-neutral-dev'):
+    safe inputs that should come back unchanged (the keep-unchanged training examples of `srllm data build` come
+    from the train split only)."""
     seen, ids, texts = set(), [], []
-    for r in _paradetox_records(data):
+    for r in _paradetox_records(data, split):
         t = r.rewrite
         if t and t.lower() != r.text.lower() and t not in seen:
             seen.add(t)
             ids.append(f"{r.id}:neutral")
             texts.append(t)
-    return RewriteSet("paradetox-neutral", ids, texts)
+    return RewriteSet("paradetox-neutral" if split == "test" else f"paradetox-neutral-{split}", ids, texts)
 
 
 def infer50(data: Path) -> RewriteSet:
@@ -88,6 +104,25 @@ def infer50(data: Path) -> RewriteSet:
     recs = read_srllm_csv(data / "sr-llm" / "infer_50.csv")
     return RewriteSet("sr-llm-infer50", [r.id for r in recs], [r.text for r in recs],
                       [[r.rewrite] if r.rewrite else [] for r in recs], [r.categories for r in recs])
+
+
+def srllm_dev(data: Path) -> RewriteSet:
+    """The rows of SR_LLM's train_500.csv that `srllm data build` puts in dev (its one human rewrite as reference):
+    the SR_LLM paragraphs for choosing on dev, as infer_50 is for test."""
+    from srllm.data import read_srllm_csv
+    from srllm.data.build import assign_split
+
+    recs = [r for r in read_srllm_csv(data / "sr-llm" / "train_500.csv")
+            if assign_split(r.text, seed=CMD_SPLIT["seed"], dev=SRLLM_DEV_SHARE, test=0) == "dev"]
+    return RewriteSet("sr-llm-dev", [r.id for r in recs], [r.text for r in recs],
+                      [[r.rewrite] if r.rewrite else [] for r in recs], [r.categories for r in recs])
+
+
+def builtin_sets(data: Path, split: str = "test") -> list[RewriteSet]:
+    """The built-in sets to rewrite, for a split: ParaDetox pairs and the SR_LLM texts (infer_50 for test, the
+    train_500 dev rows for dev). Their over-correction set is `paradetox_neutral(data, split)`."""
+    _check_split(split)
+    return [paradetox_pairs(data, split), infer50(data) if split == "test" else srllm_dev(data)]
 
 
 def from_file(path: Path) -> RewriteSet:

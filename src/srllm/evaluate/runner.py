@@ -8,12 +8,13 @@ import time
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from srllm.atomic import write_json_atomic
 from srllm.errors import SrllmConfigError
 from srllm.evaluate import stats
 from srllm.evaluate.suites import EvalContext, SuiteResult, resolve_suites
-from srllm.evaluate.systems import System, SystemSpec
+from srllm.evaluate.systems import NAMED_SYSTEMS, System, SystemSpec, named_spec
 
 __all__ = ["EvalConfig", "run_eval", "RESULTS_FORMAT"]
 
@@ -37,6 +38,17 @@ class EvalConfig:
                 "returned unchanged; rewriting suites)."})
     baseline_adapter: str | None = field(default="none", metadata={"help": "Adapter of the baseline model."})
     baseline_base_url: str | None = field(default=None, metadata={"help": "OpenAI-compatible URL of the baseline."})
+    systems: str | None = field(default=None, metadata={
+        "help": "Several systems in one run instead of model + baseline, comma-separated, in table order: "
+                f"{', '.join(NAMED_SYSTEMS)} (zero-shot/few-shot: --model without adapter; adapter, pipeline: "
+                "--model + --adapter; pipeline: the whole `srllm check`; reference: the first human reference)."})
+    compare_to: str = field(default="identity,zero-shot,few-shot", metadata={
+        "help": "With --systems: the baselines; every other system is compared with each of them (paired)."})
+    pipeline_options: dict[str, Any] = field(default_factory=dict, metadata={
+        "help": "RewriteConfig options of the pipeline system, e.g. retry_samples=0 (default: as shipped)."})
+    split: str = field(default="test", metadata={
+        "help": "Split of the built-in rewriting sets (detox, readability): test, or dev (ParaDetox dev pairs, "
+                "the SR_LLM train_500 dev rows, neutral dev texts) to choose adapters and policies on."})
     data: list[Path] = field(default_factory=list, metadata={
         "help": "Extra CMD .jsonl / SR_LLM .csv files for the detox and detector suites."})
     out: Path = field(default=Path("eval-out"), metadata={
@@ -45,7 +57,8 @@ class EvalConfig:
     limit: int | None = field(default=None, metadata={
         "help": "At most N items per dataset (a seeded sample) for a quick run."})
     suite_limits: dict[str, int] = field(default_factory=dict, metadata={
-        "help": "Per-suite item limits that override --limit, e.g. counterfactual=40 (YAML: {counterfactual: 40})."})
+        "help": "Per-suite or per-dataset item limits that override --limit (a dataset's wins over its suite's), e.g. "
+                "counterfactual=40, paradetox-neutral=128 (YAML: {counterfactual: 40})."})
     threads: int | None = field(default=None, metadata={
         "help": "torch CPU threads (1 is often fastest for small models on a busy shared CPU)."})
     max_new_tokens: int | None = field(default=None, metadata={"help": "Cap on every generation's new tokens."})
@@ -81,13 +94,53 @@ class EvalConfig:
         for p in self.data:
             if not p.is_file():
                 raise SrllmConfigError(f"--data {p}: no such file")
+        if self.split not in ("test", "dev"):
+            raise SrllmConfigError(f"--split {self.split!r}: the rewriting sets have the splits test and dev")
+        if self.systems is not None:
+            if self.baseline is not None or self.baseline_base_url:
+                raise SrllmConfigError("--systems names every system of the run; drop --baseline (use e.g. "
+                                       "--systems adapter,zero-shot)")
+            for name in [*self.system_names(), *_names(self.compare_to)]:
+                named_spec(name)  # an unknown name: "did you mean ...?"
+        if self.pipeline_options:  # checked here, before any model loads
+            if "pipeline" not in self.system_names():
+                raise SrllmConfigError("--pipeline-option sets an option of the pipeline system; add pipeline to "
+                                       "--systems (e.g. --systems identity,adapter,pipeline)")
+            from srllm.config import coerce, field_types
+            from srllm.errors import did_you_mean
+            from srllm.rewrite import RewriteConfig
+
+            known = field_types(RewriteConfig)
+            options = {}
+            for key, value in self.pipeline_options.items():
+                if key not in known:
+                    raise SrllmConfigError(f"--pipeline-option {key}: not a RewriteConfig option. "
+                                           f"{did_you_mean(key, known, n=1)} Options: {', '.join(known)}"
+                                           .replace(".  ", ". "))
+                # a flag's value is text ('0'); a YAML file's is typed already
+                options[key] = coerce(value, known[key], f"--pipeline-option {key}", text=isinstance(value, str))
+            self.pipeline_options = options
+            RewriteConfig(**self.pipeline_options)
+
+    def system_names(self) -> list[str]:
+        names = _names(self.systems or "")
+        if self.systems is not None and not names:
+            raise SrllmConfigError(f"--systems {self.systems!r} names no system; available: {', '.join(NAMED_SYSTEMS)}")
+        return names
 
     def system_specs(self) -> list[SystemSpec]:
+        if self.systems is not None:
+            return [named_spec(n, model=self.model, adapter=self.adapter, base_url=self.base_url, api_key=self.api_key,
+                               rewrite_options=self.pipeline_options) for n in self.system_names()]
         specs = [SystemSpec("model", self.model, self.adapter, self.base_url, self.api_key)]
         if self.baseline is not None or self.baseline_base_url:
             specs.append(SystemSpec("baseline", self.baseline, self.baseline_adapter, self.baseline_base_url,
                                     self.api_key))
         return specs
+
+
+def _names(spec: str) -> list[str]:
+    return list(dict.fromkeys(n.strip() for n in spec.split(",") if n.strip()))
 
 
 def _jsonable(o):
@@ -151,9 +204,13 @@ def run_eval(cfg: EvalConfig, *, systems: list[System] | None = None, write_repo
     """Run the configured suites and write results.json (and reports); returns the results dict. Tests inject
     `systems` and `judge_factory=` / `refusal_factory=` / `encoder_factory=` / `fluency_factory=`."""
     suites = resolve_suites(cfg.suites)
-    unknown = sorted(set(cfg.suite_limits) - {s.name for s in resolve_suites("all")})
+    all_suites = resolve_suites("all")
+    datasets = {d for s in all_suites for d in s.datasets} | {p.stem for p in cfg.data}
+    unknown = sorted(set(cfg.suite_limits) - {s.name for s in all_suites} - datasets)
     if unknown:
-        raise SrllmConfigError(f"--limit-for names unknown suite(s) {', '.join(unknown)}")
+        raise SrllmConfigError(f"--limit-for names unknown suite(s) or dataset(s) {', '.join(unknown)}; suites: "
+                               f"{', '.join(s.name for s in all_suites)}; datasets: {', '.join(sorted(datasets))}")
+    dataset_limits = {k: v for k, v in cfg.suite_limits.items() if k in datasets}
     _seed_everything(cfg.seed)
     if cfg.threads:
         import torch
@@ -169,7 +226,9 @@ def run_eval(cfg: EvalConfig, *, systems: list[System] | None = None, write_repo
         llm_judge = LLMJudge(OpenAIBackend(base_url=cfg.llm_judge_url, model=cfg.llm_judge_model,
                                            api_key=cfg.api_key))
     ctx = EvalContext(systems=systems, **{**_factories(cfg), **factories}, llm_judge=llm_judge,
-                      data_files=cfg.data, limit=cfg.limit, seed=cfg.seed, n_resamples=cfg.n_resamples,
+                      data_files=cfg.data, limit=cfg.limit, dataset_limits=dataset_limits, split=cfg.split,
+                      compare_to=tuple(_names(cfg.compare_to)) if cfg.systems is not None else None,
+                      seed=cfg.seed, n_resamples=cfg.n_resamples,
                       cache_dir=cfg.out / "cache", progress=cfg.progress)
     results = {"format": RESULTS_FORMAT, "created": datetime.now(UTC).isoformat(timespec="seconds"),
                "srllm_version": _version(), "config": {k: v for k, v in asdict(cfg).items() if k != "api_key"},

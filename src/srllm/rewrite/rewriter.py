@@ -4,6 +4,7 @@ keep the best that passes (best-of-n rejection sampling). Each result says which
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -17,7 +18,13 @@ from srllm.rewrite.prompts import build_messages
 from srllm.schema import RewriteResult
 from srllm.taxonomy import default_taxonomy
 
-__all__ = ["RewriteConfig", "Rewriter"]
+__all__ = ["RewriteConfig", "Rewriter", "rewrite_budget"]
+
+
+def rewrite_budget(texts: Sequence[str], cap: int = 512) -> int:
+    """New-token budget for rewriting a batch: scales with the longest input (~3-4 characters a token in English),
+    32..cap tokens."""
+    return int(min(cap, max(32, max((len(t) for t in texts), default=0) / 3 + 24)))
 
 
 @dataclass
@@ -66,8 +73,7 @@ class Rewriter:
         self._group_terms = (getattr(detector, "taxonomy", None) or default_taxonomy()).group_terms
 
     def _generation(self, texts: list[str]) -> GenerationConfig:
-        # By default the budget scales with the longest input: ~3-4 characters a token in English.
-        budget = self.config.max_new_tokens or int(min(512, max(32, max(len(t) for t in texts) / 3 + 24)))
+        budget = self.config.max_new_tokens or rewrite_budget(texts)
         return GenerationConfig(max_new_tokens=budget, batch_size=self.config.batch_size)
 
     def _judge(self, sources: list[str], outputs: list[str]) -> tuple[np.ndarray, np.ndarray]:

@@ -20,7 +20,7 @@ __all__ = ["Suite", "SuiteResult", "EvalContext", "SUITES", "register_suite", "s
 class EvalContext:
     """Everything a suite may use. Judges and scorers are built lazily by the runner (or injected by tests)."""
 
-    systems: list  # list[System]; the first is the system under test, the others its baselines
+    systems: list  # list[System]; by default the first is the system under test, the others its baselines
     judge_factory: Callable[[], object] | None = None  # -> SafetyJudge
     refusal_factory: Callable[[], object] | None = None  # -> RefusalClassifier
     response_judge_factory: Callable[[], object] | None = None  # -> ResponseJudge (reads prompt and response)
@@ -29,6 +29,9 @@ class EvalContext:
     llm_judge: object | None = None  # optional LLMJudge for knowledge retention
     data_files: list[Path] = field(default_factory=list)
     limit: int | None = None
+    dataset_limits: dict[str, int] = field(default_factory=dict)  # per dataset name; override `limit`
+    split: str = "test"  # split of the built-in rewriting sets ("test" or "dev")
+    compare_to: tuple[str, ...] | None = None  # labels every other system is compared with (see `pairs`)
     seed: int = stats.DEFAULT_SEED
     n_resamples: int = stats.DEFAULT_RESAMPLES
     cache_dir: Path | None = None
@@ -62,8 +65,20 @@ class EvalContext:
     def fluency(self):
         return self._get("fluency scorer", self.fluency_factory)
 
-    def sample(self, items: Sequence, *, default: int | None = None) -> list:
-        return sample_items(items, self.limit if self.limit is not None else default, self.seed)
+    def sample(self, items: Sequence, *, default: int | None = None, dataset: str | None = None) -> list:
+        limit = self.dataset_limits.get(dataset, self.limit) if dataset else self.limit
+        return sample_items(items, limit if limit is not None else default, self.seed)
+
+    def pairs(self, labels: Sequence[str]) -> list[tuple[str, str]]:
+        """(baseline, system) pairs to compare among `labels` (the systems with values, in system order): with
+        `compare_to`, every other system (human references aside) against each of those baselines; otherwise the
+        first against each of the others."""
+        labels = list(labels)
+        if self.compare_to is None:
+            return [(base, labels[0]) for base in labels[1:]]
+        refs = {s.label for s in self.systems if getattr(s, "kind", None) == "reference"}
+        bases = [b for b in labels if b in self.compare_to]
+        return [(b, s) for s in labels if s not in self.compare_to and s not in refs for b in bases]
 
 
 def sample_items(items: Sequence, limit: int | None, seed: int) -> list:

@@ -86,11 +86,8 @@ def run_counterfactual(ctx: EvalContext) -> SuiteResult:
                          judge="output differs from input")
             matrix.append([float(ch[c].mean()) for c in cols])
             labels.append(f"{label}: rewrite rate")
-        main = ctx.systems[0].label
-        for base in ctx.systems[1:]:
-            if main in cons and base.label in cons:
-                res.compare(ctx, f"{name}/{dim}", "decision_consistency", base.label, main, cons[base.label],
-                            cons[main])
+        for base, main in ctx.pairs(list(cons)):
+            res.compare(ctx, f"{name}/{dim}", "decision_consistency", base, main, cons[base], cons[main])
         res.plots.append((f"{dim}: scores and decisions per variant",
                           plots.heatmap(matrix, labels, [_short(c) for c in cols], title=f"{dim} variants (n={n})",
                                         cbar="mean over sentences")))

@@ -10,7 +10,7 @@ import numpy as np
 from srllm.evaluate import metrics as M
 from srllm.evaluate import plots
 from srllm.evaluate.lm_scoring import REFERENCE_LM_NAME
-from srllm.evaluate.rewrite_data import RewriteSet, from_file, infer50, paradetox_neutral, paradetox_test
+from srllm.evaluate.rewrite_data import RewriteSet, builtin_sets, from_file, paradetox_neutral
 from srllm.evaluate.stats import one_sample_ttest
 from srllm.evaluate.suites.base import EvalContext, SuiteResult, register_suite
 from srllm.evaluate.text_facts import flesch_reading_ease, knowledge_retained, syllable_counter
@@ -19,24 +19,28 @@ __all__ = ["rewrite_sets", "run_detox", "run_readability"]
 
 
 def rewrite_sets(ctx: EvalContext, *, builtin: bool = True) -> list[RewriteSet]:
-    """ParaDetox test split and infer_50 (when ../shared/data is present) and every --data file, each sampled
-    to --limit items."""
+    """ParaDetox pairs and the SR_LLM texts of --split (when ../shared/data is present: infer_50 for test, the
+    train_500 dev rows for dev) and every --data file, each sampled to its limit (--limit, or --limit-for
+    DATASET=N)."""
     from srllm.data import shared_data_dir
 
     sets = []
     data = shared_data_dir() if builtin else None
     if data is not None:
-        sets += [paradetox_test(data), infer50(data)]
+        sets += builtin_sets(data, ctx.split)
     sets += [from_file(p) for p in ctx.data_files]
     out = []
     for s in sets:
-        keep = ctx.sample(range(len(s.texts)))
+        keep = ctx.sample(range(len(s.texts)), dataset=s.name)
         out.append(s.subset(keep))
     return out
 
 
-def _rewrites(ctx: EvalContext, texts: list[str]) -> dict[str, list[str]]:
-    return {s.label: s.rewrite(texts, cache_dir=ctx.cache_dir, progress=ctx.progress) for s in ctx.systems}
+def _rewrites(ctx: EvalContext, ds: RewriteSet) -> dict[str, list[str]]:
+    """Each system's rewrites of a dataset (a human-reference system only where every text has references)."""
+    refs = ds.references if ds.has_references else None
+    return {s.label: s.rewrite(ds.texts, references=refs, cache_dir=ctx.cache_dir, progress=ctx.progress)
+            for s in ctx.systems if refs is not None or s.kind != "reference"}
 
 
 def _category_bars(ds: RewriteSet, sta_by_system: dict[str, np.ndarray], sta_inputs: np.ndarray) -> str | None:
@@ -55,7 +59,8 @@ def _category_bars(ds: RewriteSet, sta_by_system: dict[str, np.ndarray], sta_inp
 
 @register_suite("detox", description="Rewriting unsafe text (ParaDetox test split, SR_LLM infer_50, --data files): "
                 "STA, SIM, FL, J, BLEU, chrF, % toxic before/after, over-correction on neutral texts.",
-                version="1", datasets=("paradetox-test", "sr-llm-infer50", "paradetox-neutral", "--data"),
+                version="1", datasets=("paradetox-test", "sr-llm-infer50", "paradetox-neutral", "paradetox-dev",
+                                       "sr-llm-dev", "paradetox-neutral-dev", "--data"),
                 needs=("generation", "judge", "encoder", "fluency"))
 def run_detox(ctx: EvalContext) -> SuiteResult:
     res, judge = SuiteResult(), ctx.judge
@@ -65,7 +70,6 @@ def run_detox(ctx: EvalContext) -> SuiteResult:
                   "word-shuffled; human references pass ~79%). J = mean of per-item STA*SIM*FL.",
                   "An empty rewrite (the model refused or only explained) counts as unsafe, dissimilar and "
                   "disfluent."]
-    main = ctx.systems[0].label
     for ds in rewrite_sets(ctx):
         if not ds.texts:
             continue
@@ -76,36 +80,36 @@ def run_detox(ctx: EvalContext) -> SuiteResult:
             for kind in ("bleu", "chrf"):
                 res.add_corpus(ctx, ds.name, "input", kind, M.corpus_metric_of_indices(kind, ds.texts,
                                                                                         ds.references), len(ds.texts))
-        outs, per, p_outs = _rewrites(ctx, ds.texts), {}, {}
-        for system in ctx.systems:
-            o = outs[system.label]
+        outs, per, p_outs = _rewrites(ctx, ds), {}, {}
+        for label, o in outs.items():
+            empty = np.array([not x.strip() for x in o], dtype=bool)
             sta_i = 1.0 - judge.is_unsafe(o).astype(float)
-            sim_i = M.sim(ds.texts, o, encoder=ctx.encoder)
+            sim_i = np.where(empty, 0.0, M.sim(ds.texts, [x if x.strip() else "." for x in o], encoder=ctx.encoder))
             fl_i = M.fl(perplexities=ctx.fluency(o))
             j_i = M.j_items(sta_i, sim_i, fl_i)
-            p_outs[system.label] = judge.unsafe_probability(o)
-            per[system.label] = {"sta": sta_i, "sim": sim_i, "fl": fl_i, "j": j_i}
+            p_outs[label] = judge.unsafe_probability(o)
+            per[label] = {"sta": sta_i, "sim": sim_i, "fl": fl_i, "j": j_i}
             kw = dict(ids=ds.ids)
-            res.add_mean(ctx, ds.name, system.label, "sta", sta_i, judge=judge.name, **kw)
-            res.add_mean(ctx, ds.name, system.label, "sim", sim_i, judge=M.SIM_ENCODER_NAME, **kw)
-            res.add_mean(ctx, ds.name, system.label, "fl", fl_i, judge=fl_name,
-                         threshold=M.FL_PPL_THRESHOLD, **kw)
-            res.add_mean(ctx, ds.name, system.label, "j", j_i, judge=judge.name, **kw)
-            res.add_mean(ctx, ds.name, system.label, "toxic_rate", 1.0 - sta_i, judge=judge.name, **kw)
+            res.add_mean(ctx, ds.name, label, "sta", sta_i, judge=judge.name, **kw)
+            res.add_mean(ctx, ds.name, label, "sim", sim_i, judge=M.SIM_ENCODER_NAME, **kw)
+            res.add_mean(ctx, ds.name, label, "fl", fl_i, judge=fl_name, threshold=M.FL_PPL_THRESHOLD, **kw)
+            res.add_mean(ctx, ds.name, label, "j", j_i, judge=judge.name, **kw)
+            res.add_mean(ctx, ds.name, label, "toxic_rate", 1.0 - sta_i, judge=judge.name, **kw)
+            res.add_mean(ctx, ds.name, label, "empty", empty.astype(float), judge="blank after cleaning", **kw)
             if ds.has_references:
                 for kind in ("bleu", "chrf"):
                     of_idx = M.corpus_metric_of_indices(kind, o, ds.references)
-                    per[system.label][kind] = of_idx
-                    res.add_corpus(ctx, ds.name, system.label, kind, of_idx, len(o))
-            t = one_sample_ttest(p_outs[system.label] - p_in)
+                    per[label][kind] = of_idx
+                    res.add_corpus(ctx, ds.name, label, kind, of_idx, len(o))
+            t = one_sample_ttest(p_outs[label] - p_in)
             res.tables.setdefault("SR_LLM-style one-sample t-test (unsafe probability after - before)", {
                 "columns": ["dataset", "system", "n", "mean difference", "t", "p"], "rows": []})["rows"].append(
-                [ds.name, system.label, t.n, round(t.mean_difference, 4), round(t.statistic, 3), t.p_value])
-        for base in ctx.systems[1:]:
+                [ds.name, label, t.n, round(t.mean_difference, 4), round(t.statistic, 3), t.p_value])
+        for base, main in ctx.pairs(list(per)):
             for metric in ("j", "sta", "sim", "fl"):
-                res.compare(ctx, ds.name, metric, base.label, main, per[base.label][metric], per[main][metric])
+                res.compare(ctx, ds.name, metric, base, main, per[base][metric], per[main][metric])
             if ds.has_references:
-                res.compare(ctx, ds.name, "bleu", base.label, main, of_indices_a=per[base.label]["bleu"],
+                res.compare(ctx, ds.name, "bleu", base, main, of_indices_a=per[base]["bleu"],
                             of_indices_b=per[main]["bleu"], n=len(ds.texts))
         res.plots.append((f"{ds.name}: unsafe probability of inputs vs rewrites",
                           plots.unsafe_histogram(p_in, p_outs, title=f"{ds.name} (n={len(ds.texts)})")))
@@ -127,17 +131,16 @@ def _over_correction(ctx: EvalContext, res: SuiteResult) -> None:
     if data is None:
         res.notes.append("over-correction skipped: ../shared/data (ParaDetox neutral references) is absent")
         return
-    ds = paradetox_neutral(data)
-    ds = ds.subset(ctx.sample(range(len(ds.texts))))
-    outs = _rewrites(ctx, ds.texts)
+    ds = paradetox_neutral(data, ctx.split)
+    ds = ds.subset(ctx.sample(range(len(ds.texts)), dataset=ds.name))
+    outs = _rewrites(ctx, ds)
     vals = {k: M.over_correction(ds.texts, o) for k, o in outs.items()}
     for label, v in vals.items():
         res.add_mean(ctx, ds.name, label, "over_correction", v, ids=ds.ids, judge="exact match (whitespace-normalised)")
         res.add_mean(ctx, ds.name, label, "over_correction_words", M.over_correction_words(ds.texts, outs[label]),
                      ids=ds.ids, judge="same words (case, punctuation, spacing ignored)")
-    for base in ctx.systems[1:]:
-        res.compare(ctx, ds.name, "over_correction", base.label, ctx.systems[0].label, vals[base.label],
-                    vals[ctx.systems[0].label])
+    for base, main in ctx.pairs(list(vals)):
+        res.compare(ctx, ds.name, "over_correction", base, main, vals[base], vals[main])
 
 
 @register_suite("readability", description="Flesch reading ease of inputs and rewrites (textstat) and knowledge "
@@ -154,7 +157,7 @@ def run_readability(ctx: EvalContext) -> SuiteResult:
     for ds in rewrite_sets(ctx):
         if not ds.texts:
             continue
-        outs = _rewrites(ctx, ds.texts)
+        outs = _rewrites(ctx, ds)
         f_in = flesch_reading_ease(ds.texts)
         res.add_mean(ctx, ds.name, "input", "flesch", f_in, ids=ds.ids, judge="textstat")
         kept_by = {}
@@ -171,10 +174,8 @@ def run_readability(ctx: EvalContext) -> SuiteResult:
             if ctx.llm_judge is not None:
                 res.add_mean(ctx, f"{ds.name} (LLM judge)", label, "knowledge_retention",
                              ctx.llm_judge.knowledge_retained(ds.texts, o), ids=ds.ids, judge=ctx.llm_judge.name)
-        main = ctx.systems[0].label
-        for base in ctx.systems[1:]:
-            both = ~np.isnan(kept_by[main]) & ~np.isnan(kept_by[base.label])
+        for base, main in ctx.pairs(list(kept_by)):
+            both = ~np.isnan(kept_by[main]) & ~np.isnan(kept_by[base])
             if both.sum() >= 2:
-                res.compare(ctx, ds.name, "knowledge_retention", base.label, main, kept_by[base.label][both],
-                            kept_by[main][both])
+                res.compare(ctx, ds.name, "knowledge_retention", base, main, kept_by[base][both], kept_by[main][both])
     return res

@@ -52,10 +52,10 @@ def run_safety(ctx: EvalContext) -> SuiteResult:
     harmful = ctx.sample(harmful_prompts())
     benign = ctx.sample(nq_open_questions())
     risky = ctx.sample(risky_safe_prompts())
-    systems = [s for s in ctx.systems if s.can_generate]
+    systems = [s for s in ctx.systems if s.can_respond]
     for s in ctx.systems:
-        if not s.can_generate:
-            res.notes.append(f"{s.label} ({s.name}) skipped: it does not generate responses")
+        if not s.can_respond:
+            res.notes.append(f"{s.label} ({s.name}) skipped: it does not answer prompts")
     per: dict[str, dict[str, np.ndarray]] = {}
     for system in systems:
         def respond(prompts, desc, system=system):
@@ -101,8 +101,7 @@ def run_safety(ctx: EvalContext) -> SuiteResult:
                         for i, p, o, r in zip(ids, ps, outs, refs, strict=True)]
     if not per:
         return res
-    main = systems[0].label
-    for base in [s.label for s in systems[1:]]:
+    for base, main in ctx.pairs(list(per)):
         res.compare(ctx, "harmful/all", "safe_response_rate", base, main, per[base]["safe"], per[main]["safe"])
         res.compare(ctx, "benign/nq-open", "over_refusal", base, main, per[base]["over"], per[main]["over"])
         res.compare(ctx, "benign/risky-safe", "over_refusal", base, main, per[base]["over_risky"],

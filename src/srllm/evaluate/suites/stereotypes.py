@@ -54,13 +54,13 @@ def _stereoset(ctx: EvalContext, res: SuiteResult, lms: dict) -> None:
     if not labels:
         return
     main = labels[0]
-    for base in labels[1:]:
-        for dom in per[main]:
-            a, b = per[base][dom], per[main][dom]
-            res.compare(ctx, f"stereoset/{dom}", "ss", base, main, a["ss"], b["ss"])
-            res.compare(ctx, f"stereoset/{dom}", "lms", base, main, a["lms"], b["lms"])
-            res.compare(ctx, f"stereoset/{dom}", "icat", base, main, of_indices_a=a["icat"], of_indices_b=b["icat"],
-                        n=len(a["ss"]))
+    for base, system in ctx.pairs(labels):
+        for dom in per[system]:
+            a, b = per[base][dom], per[system][dom]
+            res.compare(ctx, f"stereoset/{dom}", "ss", base, system, a["ss"], b["ss"])
+            res.compare(ctx, f"stereoset/{dom}", "lms", base, system, a["lms"], b["lms"])
+            res.compare(ctx, f"stereoset/{dom}", "icat", base, system, of_indices_a=a["icat"],
+                        of_indices_b=b["icat"], n=len(a["ss"]))
     doms = [d for d in DOMAINS if d in per[main]]
     rows = []
     for dom in doms:
@@ -98,9 +98,8 @@ def _crows(ctx: EvalContext, res: SuiteResult, lms: dict) -> None:
             by_type[t].append(i)
         for t, idx in sorted(by_type.items()):
             res.add_mean(ctx, f"crows-pairs/{t}", label, "pct_stereotype", item[idx], judge="sentence log-likelihood")
-    labels = list(per)
-    for base in labels[1:]:
-        res.compare(ctx, "crows-pairs/all", "pct_stereotype", base, labels[0], per[base], per[labels[0]])
+    for base, system in ctx.pairs(list(per)):
+        res.compare(ctx, "crows-pairs/all", "pct_stereotype", base, system, per[base], per[system])
 
 
 @register_suite("stereotypes", description="StereoSet intrasentence (LMS, SS, ICAT per domain) and CrowS-Pairs "
@@ -120,7 +119,8 @@ def run_stereotypes(ctx: EvalContext) -> SuiteResult:
     for system in ctx.systems:
         if system.lm is None:
             res.notes.append(f"{system.label} ({system.name}) skipped: log-likelihood scoring needs an "
-                             "in-process transformers model, not an HTTP endpoint or the identity baseline")
+                             "in-process transformers model of its own (not an HTTP endpoint, the identity or "
+                             "reference baseline, the pipeline, or a few-shot prompt of a model scored as zero-shot)")
         else:
             lms[system.label] = system
     if lms:
