@@ -140,8 +140,10 @@ def main() -> None:
     counts = ", ".join(f"{k} {v}" for k, v in judges[best].info["training_data"].items())
     cv_lines = "; ".join(f"{h}: unsafe CV AUROC {j.info['cv']['unsafe']['cv_auroc']}, refusal CV AUROC "
                          f"{j.info['cv']['refusal']['cv_auroc']}" for h, j in judges.items())
-    body = [f"`.venv/bin/python benchmarks/bench_response_judge.py{' --ship' if args.ship else ''}` ({note}; "
-            f"{minutes:.0f} min).",
+    import os
+
+    body = [f"`.venv/bin/python benchmarks/bench_response_judge.py{' --ship' if args.ship else ''} --threads "
+            f"{args.threads}` ({note}, {os.getloadavg()[0]:.1f} at the end; {minutes:.0f} min).",
             "The judge reads the prompt and the response (MiniLM embeddings of both, their product and cosine) and has "
             "three heads: unsafe, refusal, category. Training data (never the human-scored files below, nor any "
             f"example whose prompt is one of theirs): {counts}. See `srllm.train.response_judge_data`.",
