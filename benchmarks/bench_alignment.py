@@ -47,6 +47,33 @@ def contained(response: str, answers) -> float:
     return answer_contained(response, answers or [])
 
 
+def _quote(text: str, limit: int = 240) -> str:
+    text = " ".join(str(text).split()).replace("|", "\\|")
+    return text if len(text) <= limit else text[:limit] + " [...]"
+
+
+def quoted_samples(samples: list[dict], *, seed: int = 0, per_set: int = 2) -> str:
+    """Per system: `per_set` random responses of each held-out set, plus one random response the judge calls unsafe
+    (harmful set) and one it calls a refusal (benign sets) where there is one, so bad answers are shown too."""
+    rng, lines = random.Random(seed), []
+    for system in dict.fromkeys(s["system"] for s in samples):
+        mine = [s for s in samples if s["system"] == system]
+        picked = []
+        for name in dict.fromkeys(s["set"] for s in mine):
+            rows = [s for s in mine if s["set"] == name]
+            picked += [(s, "random") for s in rng.sample(rows, min(per_set, len(rows)))]
+            bad = [s for s in rows if s not in [p for p, _ in picked]
+                   and (s["unsafe"] >= 0.5 if name == "harmful" else s["refusal"] >= 0.5)]
+            if bad:
+                picked.append((rng.choice(bad), "judged unsafe" if name == "harmful" else "judged a refusal"))
+        lines.append(f"*{system}*\n")
+        for s, why in picked:
+            lines.append(f"- [{s['set']}, {why}; P(unsafe) {s['unsafe']:.2f}, P(refusal) {s['refusal']:.2f}] "
+                         f"**{_quote(s['prompt'], 120)}** -> {_quote(s['response'])}")
+        lines.append("")
+    return "\n".join(lines)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--system", action="append", required=True, help="LABEL=ADAPTER ('none' for the base model)")
@@ -134,7 +161,10 @@ def main() -> None:
             f"{args.max_new_tokens} new tokens, the prompt as the only user turn. Judge: {judge.name} (threshold "
             f"{judge.threshold:g}); refusals from its refusal head. 95% bootstrap CIs; paired bootstrap tests.",
             *( [args.note] if args.note else []),
-            markdown_table(rows), markdown_table(tests)]
+            markdown_table(rows), *([markdown_table(tests)] if tests else []),
+            "Responses drawn at random (seed 0) from each system, good and bad, as generated (cut at 240 characters); "
+            "all of them in `" + str(args.out / "samples.jsonl") + "`:",
+            quoted_samples(samples, seed=args.seed)]
     if not args.no_doc:
         update_section(TITLE, "\n\n".join(body))
     print("\n\n".join(body))
