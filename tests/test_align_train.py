@@ -72,6 +72,9 @@ def test_dpo_trains_a_fresh_lora_against_the_disabled_adapter(tiny):
     result = train_dpo(cfg, command="srllm train dpo ...")
     losses = [h["loss"] for h in result.log_history if "loss" in h]
     assert len(losses) == 3 and all(np.isfinite(losses))
+    margins = [float(h["rewards/margins"]) for h in result.log_history if "rewards/margins" in h]
+    assert abs(margins[0]) < 1e-6  # step 1: the policy is the reference (adapter disabled = fresh LoRA with B = 0)
+    assert margins[-1] > 0  # after two updates the policy prefers the refusals over the compliant answers
     assert result.train_pairs == 11 and result.eval_pairs == 1 and result.steps == 3
     weights = _lora_weights(result.adapter_dir)
     assert weights and all(float(v.abs().sum()) > 0 for v in weights.values())  # LoRA B starts at zero
@@ -133,6 +136,15 @@ def test_raft_round_samples_scores_keeps_and_trains(tiny, judge, monkeypatch):
     assert 0 <= log["mean_reward"] <= log["best_of_k_reward"] <= 1 and log["train_loss"] is not None
     samples = [json.loads(x) for x in (root / "raft" / "round-1" / "samples.jsonl").read_text().splitlines()]
     assert {"reward", "unsafe", "refusal"} <= set(samples[0]) and "x" not in {s["id"] for s in samples}
+    # the recorded rewards are the judge's, and each prompt's best sample is the one fine-tuned on
+    rows = {r["id"]: r for r in map(json.loads, prompts.read_text().splitlines())}
+    again = JudgeReward(judge)([rows[s["id"]] for s in samples], [s["response"] for s in samples])["reward"]
+    assert np.allclose(again, [s["reward"] for s in samples], atol=1e-3)
+    kept = [json.loads(x) for x in (root / "raft" / "round-1" / "sft.jsonl").read_text().splitlines()]
+    assert len(kept) == 5
+    for k in kept:
+        mine = [s for s in samples if s["id"] == k["id"]]
+        assert max(s["reward"] for s in mine) == max(s["reward"] for s in mine if s["response"] == k["completion"])
     assert _lora_weights(result.adapter_dir)
     assert (root / "raft" / "reward_curve.png").stat().st_size > 0
     assert (root / "raft" / "raft_log.jsonl").read_text().count("\n") == 1
