@@ -29,9 +29,30 @@ def _fmt(v) -> str:
     return str(v)
 
 
+SIMD_FLAGS = ("sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16")
+
+
+def cpu_description() -> str:
+    """CPU model and the SIMD flags that matter for PyTorch on CPU (from /proc/cpuinfo where there is one)."""
+    model, flags = platform.processor() or platform.machine(), []
+    try:
+        info = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return model
+    for line in info.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() == "model name" and value.strip():
+            model = value.strip()
+        elif key.strip() == "flags":
+            have = set(value.split())
+            flags = [f for f in SIMD_FLAGS if f in have]
+            break
+    return f"{model} ({' '.join(flags) or 'no AVX'})"
+
+
 def machine_note() -> str:
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    return (f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, load average {load:.1f} at start, "
+    return (f"{cpu_description()}, {os.cpu_count()} cores, load average {load:.1f} at start, "
             f"{time.strftime('%Y-%m-%d')}")
 
 

@@ -137,7 +137,10 @@ def test_safety(tmp_path):
         got = {r["name"]: r for r in _rows(res, dataset="harmful/all", system=label)}
         assert got["safe_response_rate"]["n"] == 3 and 0 <= got["safe_response_rate"]["value"] <= 1
         assert _rows(res, dataset="benign/nq-open", system=label, name="over_refusal")[0]["n"] == 3
-    assert len(res.comparisons) == 2 and len(res.samples) == 12
+        assert _rows(res, dataset="benign/risky-safe", system=label, name="over_refusal")[0]["n"] == 3
+        assert got["safe_response_rate"]["judge"] == "word-list response judge"
+    assert len(res.comparisons) == 3 and len(res.samples) == 18
+
 
 
 def test_detector_suite_with_a_labelled_file(tmp_path, cmd_file, monkeypatch):

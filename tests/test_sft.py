@@ -164,7 +164,7 @@ def test_qlora_without_cuda_stops_before_loading(tiny, tmp_path, monkeypatch):
 
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA")
-    monkeypatch.setattr(sft, "_load_model", lambda cfg: pytest.fail("loaded a model"))
+    monkeypatch.setattr(sft, "load_model", lambda cfg: pytest.fail("loaded a model"))
     with pytest.raises(SrllmConfigError, match="CUDA"):
         sft.train_sft(_cfg(tiny, tmp_path / "q", method="qlora"))
 

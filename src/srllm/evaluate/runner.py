@@ -68,6 +68,10 @@ class EvalConfig:
     batch_size: int = field(default=16, metadata={"help": "Generation batch size."})
     detector: str | None = field(default=None, metadata={"help": "Detector heads folder (default: shipped)."})
     policy: str | None = field(default=None, metadata={"help": "Taxonomy policy YAML for the detector."})
+    judge: str = field(default="default", metadata={
+        "help": "Response judge of the safety suite (reads prompt and response): 'default' (the shipped srllm "
+                "response judge), a folder with judge.json, 'llama-guard' (meta-llama/Llama-Guard-3-1B), any hub id "
+                "or path of a guard model or classifier, or openai:MODEL@URL."})
     llm_judge_url: str | None = field(default=None, metadata={
         "help": "OpenAI-compatible URL of an LLM judge for knowledge retention (optional)."})
     llm_judge_model: str | None = field(default=None, metadata={"help": "Model name at --llm-judge-url."})
@@ -163,6 +167,11 @@ def _factories(cfg: EvalConfig) -> dict:
 
         return RefusalClassifier.load()
 
+    def response_judge():
+        from srllm.evaluate.guard_judges import make_response_judge
+
+        return make_response_judge(cfg.judge, api_key=cfg.api_key)
+
     def encoder():
         from srllm.models import load_sentence_encoder
 
@@ -173,7 +182,8 @@ def _factories(cfg: EvalConfig) -> dict:
 
         return fl_scorer()
 
-    return {"judge_factory": judge, "refusal_factory": refusal, "encoder_factory": encoder, "fluency_factory": fluency}
+    return {"judge_factory": judge, "refusal_factory": refusal, "response_judge_factory": response_judge,
+            "encoder_factory": encoder, "fluency_factory": fluency}
 
 
 def _seed_everything(seed: int) -> None:

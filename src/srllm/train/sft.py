@@ -22,7 +22,9 @@ from srllm.train.sft_card import write_adapter_card
 from srllm.train.sft_config import SftConfig
 from srllm.train.sft_data import load_examples
 
-__all__ = ["SftResult", "train_sft", "build_trainer", "shared_prefix_length", "check_qlora_available", "save_adapter"]
+__all__ = ["SftResult", "train_sft", "build_trainer", "shared_prefix_length", "check_qlora_available", "save_adapter",
+           "peft_config", "load_model", "start_policy", "check_output_dir", "prepare_run", "common_args",
+           "EMBEDDED_HUB_ID"]
 
 EMBEDDED_HUB_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
 
@@ -69,7 +71,8 @@ def shared_prefix_length(input_ids, attention_mask, labels) -> int:
     return max(0, min(common, first_label - 1))
 
 
-def _peft_config(cfg: SftConfig):
+def peft_config(cfg: SftConfig):
+    """The PEFT config of `cfg.method` (LoRA, QLoRA's LoRA, or prefix tuning)."""
     from peft import LoraConfig, PrefixTuningConfig, TaskType
 
     if cfg.method == "prefix":
@@ -80,7 +83,8 @@ def _peft_config(cfg: SftConfig):
                       target_modules=targets[0] if targets == ["all-linear"] else list(targets))
 
 
-def _load_model(cfg: SftConfig):
+def load_model(cfg: SftConfig):
+    """(model, tokenizer, resolved name) of `cfg.model`, fp32 (4-bit NF4 for qlora), with a pad token."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -106,6 +110,20 @@ def _load_model(cfg: SftConfig):
         raise SrllmModelError(f"the tokenizer of '{name}' has no chat template; SFT renders the rewrite prompt with "
                               "it. Use an instruct model, or add a chat_template to its tokenizer_config.json")
     return model, tokenizer, name
+
+
+def start_policy(cfg: SftConfig):
+    """(model, tokenizer, name, peft_config): the base model and a fresh adapter's config, or (`cfg.adapter`) the
+    base model wrapped in that adapter, trainable, and no config."""
+    from srllm.models.loading import is_embedded_llm, resolve_adapter
+
+    model, tokenizer, name = load_model(cfg)
+    adapter = resolve_adapter(cfg.adapter, model_is_default=is_embedded_llm(cfg.model))
+    if not adapter:
+        return model, tokenizer, name, peft_config(cfg)
+    from peft import PeftModel
+
+    return PeftModel.from_pretrained(model, str(adapter), is_trainable=True), tokenizer, name, None
 
 
 def _make_trainer_class():
@@ -188,7 +206,8 @@ def _last_checkpoint(output_dir: Path) -> str | None:
     return get_last_checkpoint(str(output_dir)) if output_dir.is_dir() else None
 
 
-def _check_output_dir(cfg: SftConfig) -> str | None:
+def check_output_dir(cfg: SftConfig) -> str | None:
+    """The checkpoint to resume from (with --resume), or None; refuses to overwrite a run without --resume."""
     out_dir = Path(cfg.output_dir)
     last = _last_checkpoint(out_dir)
     if cfg.resume and last is None:
@@ -199,38 +218,49 @@ def _check_output_dir(cfg: SftConfig) -> str | None:
     return last
 
 
-def build_trainer(cfg: SftConfig):
-    """The configured SFTTrainer (PEFT model, tokenized and length-filtered datasets), not yet trained."""
+def prepare_run(cfg: SftConfig, data_hint: str) -> None:
+    """Checks every trainer makes before loading anything (QLoRA needs CUDA, some data is given), and threads."""
     if cfg.method == "qlora":
         check_qlora_available()
     if not cfg.data and not cfg.mix:
-        raise SrllmConfigError("no training data: pass --data FILE.jsonl (from `srllm data build`) or --mix")
-    import torch
-    from datasets import Dataset
-    from trl import SFTConfig
-
+        raise SrllmConfigError(f"no training data: pass --data {data_hint} or --mix")
     if cfg.threads:
+        import torch
+
         torch.set_num_threads(cfg.threads)
-    train_rows = load_examples(cfg.data, mix=cfg.mix, split=cfg.train_split, max_samples=cfg.max_train_samples,
-                               seed=cfg.seed)
-    eval_rows = (load_examples(cfg.data, mix=cfg.mix, split=cfg.eval_split, max_samples=cfg.max_eval_samples,
-                               seed=cfg.seed, allow_empty=True) if cfg.eval_split else [])
-    model, tokenizer, name = _load_model(cfg)
-    args = SFTConfig(
+
+
+def common_args(cfg: SftConfig, *, has_eval: bool) -> dict:
+    """The TrainingArguments values SFT, DPO and RAFT's rounds share, from the shared config fields."""
+    import torch
+
+    return dict(
         output_dir=str(cfg.output_dir), num_train_epochs=cfg.epochs, max_steps=cfg.max_steps,
         per_device_train_batch_size=cfg.batch_size, per_device_eval_batch_size=cfg.batch_size,
         gradient_accumulation_steps=cfg.grad_accum, learning_rate=cfg.learning_rate,
         lr_scheduler_type=cfg.lr_scheduler, warmup_steps=cfg.warmup_ratio, weight_decay=cfg.weight_decay,
-        seed=cfg.seed, data_seed=cfg.seed, bf16=cfg.bf16, fp16=False,
-        gradient_checkpointing=cfg.gradient_checkpointing, max_length=None, completion_only_loss=True,
-        eval_strategy="steps" if eval_rows else "no", eval_steps=cfg.eval_steps, save_strategy="steps",
+        seed=cfg.seed, data_seed=cfg.seed, bf16=cfg.bf16, fp16=False, gradient_checkpointing=cfg.gradient_checkpointing,
+        eval_strategy="steps" if has_eval else "no", eval_steps=cfg.eval_steps, save_strategy="steps",
         save_steps=cfg.save_steps, save_total_limit=cfg.save_total_limit, logging_steps=cfg.logging_steps,
         logging_first_step=True, report_to=[] if cfg.report_to == "none" else [cfg.report_to],
-        train_sampling_strategy="group_by_length", disable_tqdm=False, dataloader_num_workers=0,
-        use_cpu=not torch.cuda.is_available(),
-    )
+        dataloader_num_workers=0, use_cpu=not torch.cuda.is_available())
+
+
+def build_trainer(cfg: SftConfig):
+    """The configured SFTTrainer (PEFT model, tokenized and length-filtered datasets), not yet trained."""
+    prepare_run(cfg, "FILE.jsonl (from `srllm data build`)")
+    from datasets import Dataset
+    from trl import SFTConfig
+
+    train_rows = load_examples(cfg.data, mix=cfg.mix, split=cfg.train_split, max_samples=cfg.max_train_samples,
+                               seed=cfg.seed)
+    eval_rows = (load_examples(cfg.data, mix=cfg.mix, split=cfg.eval_split, max_samples=cfg.max_eval_samples,
+                               seed=cfg.seed, allow_empty=True) if cfg.eval_split else [])
+    model, tokenizer, name, peft = start_policy(cfg)
+    args = SFTConfig(**common_args(cfg, has_eval=bool(eval_rows)), max_length=None, completion_only_loss=True,
+                     train_sampling_strategy="group_by_length", disable_tqdm=False)
     trainer = _make_trainer_class()(
-        model=model, args=args, processing_class=tokenizer, peft_config=_peft_config(cfg),
+        model=model, args=args, processing_class=tokenizer, peft_config=peft,
         train_dataset=Dataset.from_list(train_rows), eval_dataset=Dataset.from_list(eval_rows) if eval_rows else None)
     trainer.shared_prefix = cfg.shared_prefix
     trainer.base_model_path = name
@@ -252,7 +282,7 @@ def train_sft(cfg: SftConfig, *, command: str | None = None) -> SftResult:
     gets a model card (README.md; `command`, if given, is quoted in it as the way to reproduce the run)."""
     if cfg.method == "qlora":
         check_qlora_available()
-    last = _check_output_dir(cfg)
+    last = check_output_dir(cfg)
     out_dir = Path(cfg.output_dir)
     trainer = build_trainer(cfg)
     start = time.time()

@@ -11,16 +11,20 @@ from typing import Any
 
 from srllm.errors import SrllmConfigError
 
-__all__ = ["SftConfig", "METHODS"]
+__all__ = ["SftConfig", "METHODS", "help_field"]
 
 METHODS = ("lora", "prefix", "qlora")
 SCHEDULERS = ("linear", "cosine", "constant", "constant_with_warmup")
 
 
-def _f(default: Any, help: str, **kw) -> Any:
+def help_field(default: Any, help: str, **kw) -> Any:
+    """A dataclass field with its help text (the CLI option's help); list defaults are copied per instance."""
     if isinstance(default, list):
         return field(default_factory=lambda: list(default), metadata={"help": help, **kw})
     return field(default=default, metadata={"help": help, **kw})
+
+
+_f = help_field
 
 
 @dataclass
@@ -39,6 +43,8 @@ class SftConfig:
     # model and method
     model: str = _f("default", "Base model: 'default' (embedded SmolLM2-135M-Instruct), a local path or a hub id.")
     method: str = _f("lora", "PEFT method: lora, prefix (prefix tuning) or qlora (4-bit NF4, needs CUDA).")
+    adapter: str = _f("none", "Keep training this adapter (a folder, or 'default' for the shipped rewrite adapter) "
+                              "instead of a fresh one; 'none' starts a fresh adapter of --method.")
     lora_r: int = _f(8, "LoRA rank.")
     lora_alpha: int = _f(16, "LoRA alpha (scale = alpha / r).")
     lora_dropout: float = _f(0.05, "LoRA dropout.")

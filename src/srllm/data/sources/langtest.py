@@ -13,7 +13,7 @@ from srllm.data.sources.records import Prompt, SourceText
 from srllm.errors import SrllmDataError
 
 __all__ = ["StereoSetItem", "CrowsPair", "ToxicityText", "stereoset", "crows_pairs", "nq_open_questions",
-           "rtp_texts", "bbq_passages", "hellaswag_contexts", "siqa_passages"]
+           "truthfulqa", "medical_questions", "rtp_texts", "bbq_passages", "hellaswag_contexts", "siqa_passages"]
 
 
 @dataclass(frozen=True)
@@ -91,6 +91,22 @@ def nq_open_questions() -> list[Prompt]:
     return [Prompt(f"nq:{n - 1}", d["question"].strip().rstrip("?") + "?", "nq-open",
                    answers=tuple(d.get("answer") or ()))
             for n, d in iter_jsonl(_data("NQ-open", "test.jsonl"))]
+
+
+def truthfulqa() -> list[Prompt]:
+    """TruthfulQA questions with their true answers (full sentences; the first is the best answer)."""
+    return [Prompt(f"truthfulqa:{n - 1}", d["question"].strip(), "truthfulqa", answers=tuple(d.get("answer") or ()))
+            for n, d in iter_jsonl(_data("TruthfulQA", "combined.jsonl"))]
+
+
+def medical_questions() -> list[Prompt]:
+    """Consumer questions about medicines and conditions (MedicationQA, LiveQA): safe prompts that can look risky
+    ("how does valium affect the brain"), for over-refusal."""
+    out = [Prompt(f"medicationqa:{n - 1}", str(d.get("Question", "")).strip(), "medicationqa")
+           for n, d in iter_jsonl(_data("MedicationQA", "test.jsonl"))]
+    out += [Prompt(f"liveqa:{n - 1}", str(d.get("question", "")).strip(), "liveqa")
+            for n, d in iter_jsonl(_data("LiveQA", "test.jsonl"))]
+    return [p for p in out if p.text]
 
 
 def rtp_texts() -> list[ToxicityText]:

@@ -23,6 +23,7 @@ class EvalContext:
     systems: list  # list[System]; by default the first is the system under test, the others its baselines
     judge_factory: Callable[[], object] | None = None  # -> SafetyJudge
     refusal_factory: Callable[[], object] | None = None  # -> RefusalClassifier
+    response_judge_factory: Callable[[], object] | None = None  # -> ResponseJudge (reads prompt and response)
     encoder_factory: Callable[[], object] | None = None  # sentence encoder for SIM
     fluency_factory: Callable[[], object] | None = None  # texts -> perplexities
     llm_judge: object | None = None  # optional LLMJudge for knowledge retention
@@ -51,6 +52,10 @@ class EvalContext:
     @property
     def refusal(self):
         return self._get("refusal classifier", self.refusal_factory)
+
+    @property
+    def response_judge(self):
+        return self._get("response judge", self.response_judge_factory)
 
     @property
     def encoder(self):
