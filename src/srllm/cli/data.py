@@ -26,6 +26,9 @@ def build_command(
     rank_references: bool = typer.Option(False, help="Rank the train split's references by reward with the shipped "
                                          "detector (RAFT-style): target the safe reference closest in meaning; drop "
                                          "pairs with no safe reference and flagged keep-unchanged texts."),
+    extra: list[Path] = typer.Option([], help="More CMD JSONL files to add (text, rewrite, split, source, categories;"
+                                     " e.g. the stereotype pairs of `srllm data stereotypes`); repeat the option for "
+                                     "several. A text already present is dropped."),
 ):
     """Build the CMD training JSONL (train/dev/test by source text) from ParaDetox and the SR_LLM CSVs."""
     from srllm.data.build import SPLITS, build_cmd, stats_path
@@ -41,9 +44,10 @@ def build_command(
     command = shlex.join(["srllm", "data", "build", "--out", str(out),
                           *(x for k, v in given.items() if v != defaults[k].default
                             for x in ("--" + k.replace("_", "-"), str(v))),
-                          *(["--rank-references"] if rank_references else [])])
+                          *(["--rank-references"] if rank_references else []),
+                          *(x for e in extra for x in ("--extra", str(e)))])
     stats = build_cmd(out, data_dir=data_dir, seed=seed, dev=dev, test=test, keep_ratio=keep_ratio,
-                      reference_judge=judge, command=command)
+                      reference_judge=judge, command=command, extra=extra)
     console = Console(width=140)
     for title, rows in (("source", stats.by_source_split), ("category", stats.by_category_split)):
         table = Table(title=f"{out}: records by {title} and split")

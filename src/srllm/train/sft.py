@@ -216,6 +216,15 @@ def build_trainer(cfg: SftConfig):
     eval_rows = (load_examples(cfg.data, mix=cfg.mix, split=cfg.eval_split, max_samples=cfg.max_eval_samples,
                                seed=cfg.seed, allow_empty=True) if cfg.eval_split else [])
     model, tokenizer, name = _load_model(cfg)
+    peft_config = _peft_config(cfg)
+    if cfg.init_adapter:  # continued fine-tuning: the adapter's own LoRA settings, trainable
+        from peft import PeftModel
+
+        from srllm.models import default_adapter_dir
+
+        init = str(default_adapter_dir()) if cfg.init_adapter == "default" else cfg.init_adapter
+        model = PeftModel.from_pretrained(model, init, is_trainable=True)
+        peft_config = None
     args = SFTConfig(
         output_dir=str(cfg.output_dir), num_train_epochs=cfg.epochs, max_steps=cfg.max_steps,
         per_device_train_batch_size=cfg.batch_size, per_device_eval_batch_size=cfg.batch_size,
@@ -230,7 +239,7 @@ def build_trainer(cfg: SftConfig):
         use_cpu=not torch.cuda.is_available(),
     )
     trainer = _make_trainer_class()(
-        model=model, args=args, processing_class=tokenizer, peft_config=_peft_config(cfg),
+        model=model, args=args, processing_class=tokenizer, peft_config=peft_config,
         train_dataset=Dataset.from_list(train_rows), eval_dataset=Dataset.from_list(eval_rows) if eval_rows else None)
     trainer.shared_prefix = cfg.shared_prefix
     trainer.base_model_path = name

@@ -38,6 +38,9 @@ class SftConfig:
     max_length: int = _f(192, "Drop examples longer than this many tokens (prompt + response).")
     # model and method
     model: str = _f("default", "Base model: 'default' (embedded SmolLM2-135M-Instruct), a local path or a hub id.")
+    init_adapter: str | None = _f(None, "Start from this PEFT adapter ('default': the shipped SR adapter, or a "
+                                        "folder) instead of a fresh one: continued fine-tuning; the method's "
+                                        "LoRA settings are the adapter's own.")
     method: str = _f("lora", "PEFT method: lora, prefix (prefix tuning) or qlora (4-bit NF4, needs CUDA).")
     lora_r: int = _f(8, "LoRA rank.")
     lora_alpha: int = _f(16, "LoRA alpha (scale = alpha / r).")
