@@ -19,6 +19,10 @@ from srllm.schema import Span
      "lost its subject"),
     ("I forgot my wallet so im eating chips and shit", "I forgot my wallet so im eating chips and",
      "dangling 'and'"),
+    ("The Buddhist woman probably encouraged the bees to the area.",
+     "The Buddhist woman probably encouraged the to the area.", "'the to' left dangling"),
+    ("Dishonest people with HIV should go back to where they came from.",
+     "Dishonest people with should go back to where they came from.", "'with should' left dangling"),
 ])
 def test_fragments_are_found(source, output, why):
     assert why in (fragment(source, output) or "")

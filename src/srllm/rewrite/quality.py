@@ -55,9 +55,16 @@ def _words(text: str) -> list[str]:
     return [w.lower().replace("’", "'") for w in _WORD.findall(_detok(text))]
 
 
+_PREP = {"to", "of", "with", "about", "for", "from", "by", "at", "in", "on", "into", "than"}
+_MODAL = {"should", "must", "can", "could", "will", "would", "shall", "may", "might"}
+
+
 def _bad_pair(a: str, b: str) -> bool:
-    return ((a in _DETERMINER and (b in _CONJ or b in _PUNCT)) or (a in _COPULA and b in _CONJ)
-            or (a in _CONJ and (b in _CONJ or b in _PUNCT)) or (a == b and (a in _DETERMINER or a in _COPULA)))
+    """Two words that do not stand next to each other in a sentence ("are and", "the .", "the to" where a noun was
+    deleted, "with should" where a noun phrase's head was)."""
+    return ((a in _DETERMINER and (b in _CONJ or b in _PUNCT or b in _PREP)) or (a in _COPULA and b in _CONJ)
+            or (a in _CONJ and (b in _CONJ or b in _PUNCT)) or (a == b and (a in _DETERMINER or a in _COPULA))
+            or (a in _PREP and b in _MODAL))
 
 
 def _lost_subject(src_w: list[str], out_w: list[str]) -> str | None:
