@@ -161,6 +161,28 @@ def test_mix_errors(tmp_path):
         mix_rows(f"{bad}:1")
 
 
+def test_extra_records_join_the_build_deduplicated(tmp_path):
+    root = _fixture(tmp_path / "data")
+    extra = tmp_path / "stereo_pairs.jsonl"
+    rows = [{"text": "Old drivers are a menace.", "rewrite": "Some drivers are a menace.", "source": "stereo/template",
+             "categories": ["stereotyping"]},
+            {"text": "you idiot number 4 ruined it", "rewrite": "x"},  # already in the build: dropped
+            {"text": "Teenagers are lazy.", "rewrite": "Some teenagers are lazy.", "split": "dev"}]
+    extra.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "cmd.jsonl"
+    stats = build_cmd(out, data_dir=root, seed=1, dev=0.2, test=0.2, keep_ratio=0.0, extra=[extra])
+    by_text = {r["text"]: r for r in map(json.loads, out.read_text().splitlines())}
+    old = by_text["Old drivers are a menace."]
+    assert old["split"] == "train" and old["source"] == "stereo/template" and old["categories"] == ["stereotyping"]
+    assert by_text["Teenagers are lazy."]["split"] == "dev"
+    assert by_text["Teenagers are lazy."]["source"] == "stereo_pairs"
+    assert by_text["you idiot number 4 ruined it"]["source"] == "paradetox"
+    assert stats.dropped["duplicate text"] >= 2
+    extra.write_text(json.dumps({"text": "no rewrite"}) + "\n")
+    with pytest.raises(SrllmDataError, match="line 1"):
+        build_cmd(out, data_dir=root, extra=[extra])
+
+
 def test_cli_data_build(tmp_path):
     from typer.testing import CliRunner
 

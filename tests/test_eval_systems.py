@@ -133,6 +133,12 @@ def test_pipeline_cache_key_follows_options_adapter_and_code(tmp_path, monkeypat
     with (copy / "rewrite" / "rewriter.py").open("a") as f:
         f.write("\n# a changed policy\n")
     assert pipeline_fingerprint({}, None) != before
+    (copy / "data").mkdir()
+    shutil.copy(src / "data" / "group_lexicon.py", copy / "data" / "group_lexicon.py")
+    before = pipeline_fingerprint({}, None)
+    with (copy / "data" / "group_lexicon.py").open("a") as f:
+        f.write("\n# a new group word\n")
+    assert pipeline_fingerprint({}, None) != before
 
 
 def test_reference_system_returns_the_first_reference():

@@ -194,9 +194,26 @@ def test_span_edit_never_deletes_a_word_naming_a_group():
                      config=config).rewrite([src])
     assert res.action == "failed" and res.output == src
     assert "span edit: the flagged words name a group of people ('Women')" in res.reason
+    # Without the rule the deletion is tried, and the fragment check rejects what it leaves ("Are too emotional").
     [res] = Rewriter(backend=ScriptedBackend({src: [src, src]}), detector=StereotypeDetector(),
                      config=replace(config, keep_group_terms=False)).rewrite([src])
-    assert res.action == "edited" and res.output == "Are too emotional"  # what the option prevents
+    assert res.action == "failed" and "fragment: lost its subject (starts with 'are')" in res.reason
+    [res] = Rewriter(backend=ScriptedBackend({src: [src, src]}), detector=StereotypeDetector(),
+                     config=replace(config, keep_group_terms=False, quality_checks=())).rewrite([src])
+    assert res.action == "edited" and res.output == "Are too emotional"  # what the two rules prevent
+    # A span holding a group word and more ("Immigrants are") is not deleted either.
+    src = "Immigrants are stealing our jobs"
+
+    class SubjectSpanDetector(WordDetector):
+        def unsafe_probability(self, texts):
+            return np.array([0.9 if "immigrants" in t.lower() else 0.1 for t in texts])
+
+        def spans(self, text):
+            return [Span(start=0, end=14, text=text[:14], score=0.9, category="stereotyping")]
+
+    [res] = Rewriter(backend=ScriptedBackend({src: [src, src]}), detector=SubjectSpanDetector(),
+                     config=config).rewrite([src])
+    assert res.action == "failed" and "('Immigrants are')" in res.reason
     # A span edit still deletes the insult next to a group word, and leaves the group word alone.
     src = "stupid women drivers"
     [res] = Rewriter(backend=ScriptedBackend({src: [src, src]}), detector=WordDetector(),
@@ -208,25 +225,25 @@ def test_group_words_of_a_policy_reach_the_span_edit(tmp_path):
     from srllm.taxonomy import load_policy
 
     policy = tmp_path / "p.yaml"
-    policy.write_text("groups: {bias.other: [gamers]}\n")
+    policy.write_text("groups: {bias.other: [golfers]}\n")
 
     class GamerDetector(WordDetector):  # no taxonomy attribute: the default taxonomy applies
         def unsafe_probability(self, texts):
-            return np.array([0.9 if "gamers" in t.lower() else 0.1 for t in texts])
+            return np.array([0.9 if "golfers" in t.lower() else 0.1 for t in texts])
 
         def spans(self, text):
             return [Span(start=m.start(), end=m.end(), text=m.group(), score=0.9, category="bias")
-                    for m in re.finditer(r"(?i)gamers", text)]
+                    for m in re.finditer(r"(?i)golfers", text)]
 
     class PolicyGamerDetector(GamerDetector):
         taxonomy = load_policy(policy)
 
-    src = "gamers ruin everything"
+    src = "golfers ruin everything"
     config = RewriteConfig(retry_samples=0)
     [res] = Rewriter(backend=None, detector=GamerDetector(), config=config).rewrite([src])
     assert res.action == "edited" and res.output == "ruin everything"  # not a group word by default
     [res] = Rewriter(backend=None, detector=PolicyGamerDetector(), config=config).rewrite([src])
-    assert res.action == "failed" and "name a group of people ('gamers')" in res.reason
+    assert res.action == "failed" and "name a group of people ('golfers')" in res.reason
 
 
 def test_rejects_rewrite_that_loses_the_meaning():

@@ -112,6 +112,24 @@ def test_adapter_saves_and_reloads(trained, tiny):
         torch.testing.assert_close(reloaded(x).logits, model(x).logits, rtol=1e-2, atol=1e-2)
 
 
+def test_adapter_option_continues_training_an_existing_adapter(trained, tiny):
+    from safetensors.torch import load_file
+
+    from srllm.train.sft import train_sft
+
+    _cfg_, first = trained
+    before = load_file(first.adapter_dir / "adapter_model.safetensors")
+    # lora_r=2 is ignored: the adapter's own settings (r=4) are kept
+    cfg = _cfg(tiny, tiny[2] / "warm", max_steps=2, lora_r=2, adapter=str(first.adapter_dir),
+               save_dtype="float32", eval_split="")
+    after = load_file(train_sft(cfg).adapter_dir / "adapter_model.safetensors")
+    assert set(after) == set(before)
+    assert all(after[k].shape == before[k].shape for k in before)
+    assert any(not (after[k] == before[k]).all() for k in before)  # trained further, not from zero
+    b = [k for k in before if "lora_B" in k][0]
+    assert float(before[b].abs().sum()) > 0 and float(after[b].abs().sum()) > 0
+
+
 def test_adapter_folder_has_a_model_card(trained):
     cfg, result = trained
     card = (result.adapter_dir / "README.md").read_text("utf-8")

@@ -74,8 +74,11 @@ class Guard:
         unsafe_idx = [i for i, v in enumerate(verdicts) if v.unsafe]
         rewrites = {}
         if rewrite and unsafe_idx:
-            rewriter = Rewriter(backend=self.backend if self.rewrite_config.max_attempts else None,
-                                detector=self.detector, config=self.rewrite_config)
+            from srllm.rewrite.quality import ReferencePerplexity
+
+            backend = self.backend if self.rewrite_config.max_attempts else None
+            rewriter = Rewriter(backend=backend, detector=self.detector, config=self.rewrite_config,
+                                perplexity=ReferencePerplexity(backend))
             for i, r in zip(unsafe_idx, rewriter.rewrite([texts[i] for i in unsafe_idx]), strict=True):
                 rewrites[i] = r
         results = []

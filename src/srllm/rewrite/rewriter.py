@@ -14,7 +14,9 @@ from srllm.errors import SrllmConfigError
 from srllm.models.backends import ENGINES, GenerationBackend, GenerationConfig
 from srllm.rewrite.clean import clean_rewrite, restore_source_form
 from srllm.rewrite.edit import remove_spans
+from srllm.rewrite.groups import lexicon_words
 from srllm.rewrite.prompts import build_messages
+from srllm.rewrite.quality import QUALITY_CHECKS
 from srllm.schema import RewriteResult
 from srllm.taxonomy import default_taxonomy
 
@@ -55,6 +57,13 @@ class RewriteConfig:
     engine: str = field(default="transformers", metadata={
         "help": "Generation engine of a local LLM: transformers, ctranslate2 (int8, ~3x faster on CPU), or auto "
                 "(CTranslate2 on CPU when installed, else transformers). Ignored with --base-url."})
+    quality_checks: tuple[str, ...] = field(default=("fragment", "flip", "generalisation"), metadata={
+        "help": "Checks an output must also pass (srllm.rewrite.quality): 'fragment' (a whole sentence where the "
+                "input was one), 'flip' (criticism not turned into praise), 'generalisation' (no plain claim about "
+                "a group the input generalised about)."})
+    max_ppl_ratio: float | None = field(default=4.0, metadata={
+        "help": "Reject an output whose perplexity under the reference LM (embedded SmolLM2, no adapter) is more "
+                "than this many times the input's (a fluency check relative to the input). None: off."})
 
     def __post_init__(self):
         if not 0.0 <= self.similarity_threshold <= 1.0:
@@ -65,6 +74,11 @@ class RewriteConfig:
             raise SrllmConfigError(f"retry_samples must be >= 0, got {self.retry_samples}")
         if self.engine not in ENGINES:
             raise SrllmConfigError(f"engine must be one of {', '.join(ENGINES)}, got '{self.engine}'")
+        unknown = set(self.quality_checks) - {"fragment", "flip", "generalisation"}
+        if unknown:
+            raise SrllmConfigError(f"quality_checks: unknown {sorted(unknown)}; known: fragment, flip, generalisation")
+        if self.max_ppl_ratio is not None and self.max_ppl_ratio <= 1:
+            raise SrllmConfigError(f"max_ppl_ratio must be > 1 (or None), got {self.max_ppl_ratio}")
         if self.retry_samples and self.sample_temperature <= 0:
             raise SrllmConfigError(f"sample_temperature must be > 0 to sample rewrites, got {self.sample_temperature}")
 
@@ -73,27 +87,52 @@ class Rewriter:
     """Rewrites unsafe texts with an LLM backend, checked by a detector (anything with `is_unsafe`,
     `unsafe_probability`, `similarity` and `spans`, e.g. `srllm.detect.Detector`)."""
 
-    def __init__(self, *, backend: GenerationBackend | None, detector, config: RewriteConfig | None = None):
+    def __init__(self, *, backend: GenerationBackend | None, detector, config: RewriteConfig | None = None,
+                 perplexity=None):
         self.backend, self.detector = backend, detector
         self.config = config or RewriteConfig()
-        # The detector's taxonomy (a policy may add group words); a custom detector without one gets the default.
-        self._group_terms = (getattr(detector, "taxonomy", None) or default_taxonomy()).group_terms
+        # The detector's taxonomy (a policy may add group words) and the group lexicon's words; a custom detector
+        # without a taxonomy gets the default.
+        taxonomy = getattr(detector, "taxonomy", None) or default_taxonomy()
+        self._group_terms = set(taxonomy.group_terms) | lexicon_words()
+        # texts -> perplexities under a reference LM (srllm.rewrite.quality.ReferencePerplexity, which Guard passes);
+        # without one the fluency ratio (max_ppl_ratio) is not checked
+        self._perplexity = perplexity
+        self.rejections: dict[str, int] = {}  # why candidates were rejected, counted (for measurement)
 
     def _generation(self, texts: list[str]) -> GenerationConfig:
         budget = self.config.max_new_tokens or rewrite_budget(texts)
         return GenerationConfig(max_new_tokens=budget, batch_size=self.config.batch_size)
 
-    def _judge(self, sources: list[str], outputs: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        """(unsafe?, similarity) per (source, output) pair; an empty output is unsafe with similarity 0."""
+    def _ppl(self, texts: list[str]) -> np.ndarray:
+        return np.asarray(self._perplexity(texts), dtype=float)
+
+    def _judge(self, sources: list[str], outputs: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(unsafe?, similarity, perplexity ratio output/input) per (source, output) pair; an empty output is
+        unsafe with similarity 0. The ratio is computed only for outputs that pass the rest (nan elsewhere)."""
         unsafe = np.ones(len(outputs), dtype=bool)
         sims = np.zeros(len(outputs), dtype=float)
+        ratio = np.full(len(outputs), np.nan)
         idx = [i for i, o in enumerate(outputs) if o.strip()]
         if idx:
             unsafe[idx] = self.detector.is_unsafe([outputs[i] for i in idx])
             sims[idx] = self.detector.similarity([sources[i] for i in idx], [outputs[i] for i in idx])
-        return unsafe, sims
+        if self.config.max_ppl_ratio is not None and self._perplexity is not None:
+            todo = [i for i in idx if not unsafe[i] and sims[i] >= self.config.similarity_threshold
+                    and outputs[i].strip() != sources[i].strip()]
+            if todo:
+                ppl = self._ppl([outputs[i] for i in todo] + [sources[i] for i in todo])
+                ratio[todo] = ppl[:len(todo)] / np.maximum(ppl[len(todo):], 1e-6)
+        return unsafe, sims, ratio
 
-    def _why(self, source: str, output: str, unsafe: bool, sim: float) -> str | None:
+    def _why(self, source: str, output: str, unsafe: bool, sim: float, ratio: float = float("nan")) -> str | None:
+        why = self._why_inner(source, output, unsafe, sim, ratio)
+        if why is not None:
+            key = why.split(" (")[0].split(":")[0]
+            self.rejections[key] = self.rejections.get(key, 0) + 1
+        return why
+
+    def _why_inner(self, source: str, output: str, unsafe: bool, sim: float, ratio: float) -> str | None:
         if not output.strip():
             return "empty output (refusal or only an explanation)"
         if output.strip() == source.strip():
@@ -102,17 +141,23 @@ class Rewriter:
             return "the detector still flags the output"
         if sim < self.config.similarity_threshold:
             return f"meaning not kept (similarity {sim:.2f} < {self.config.similarity_threshold})"
+        for name in self.config.quality_checks:
+            why = QUALITY_CHECKS[name](source, output)
+            if why:
+                return f"{name}: {why}"
+        if self.config.max_ppl_ratio is not None and ratio == ratio and ratio > self.config.max_ppl_ratio:
+            return f"fluency: perplexity {ratio:.1f}x the input's (> {self.config.max_ppl_ratio})"
         return None
 
     def _accept(self, sources: list[str], candidates: list[list[str]]) -> list[tuple[str, float] | str]:
         """Per source, the passing candidate closest in meaning as (output, similarity), else why the first failed.
         All candidates are judged in one detector/encoder pass."""
         flat = [(k, c) for k, cands in enumerate(candidates) for c in cands]
-        unsafe, sims = self._judge([sources[k] for k, _ in flat], [c for _, c in flat])
+        unsafe, sims, ratios = self._judge([sources[k] for k, _ in flat], [c for _, c in flat])
         best: dict[int, tuple[str, float]] = {}
         why_first: dict[int, str] = {}
-        for (k, cand), u, sim in zip(flat, unsafe, sims, strict=True):
-            why = self._why(sources[k], cand, bool(u), float(sim))
+        for (k, cand), u, sim, ratio in zip(flat, unsafe, sims, ratios, strict=True):
+            why = self._why(sources[k], cand, bool(u), float(sim), float(ratio))
             if why is None and (k not in best or sim > best[k][1]):
                 best[k] = (cand, float(sim))
             elif why is not None:
@@ -185,10 +230,11 @@ class Rewriter:
         return out
 
     def _names_group(self, span_text: str) -> bool:
-        """True when every word of the span names a group of people ("women", "black women", "muslims'")."""
+        """True when a word of the span names a group of people ("women", "Immigrants are", "muslims'"): deleting
+        it hides the claim from the detector and keeps it, and deleting the subject leaves a fragment."""
         # Words as the detector's spans cut them.
         words = [w.lower().removesuffix("'s").rstrip("'") for w in WORD_RE.findall(span_text)]
-        return bool(words) and all(w in self._group_terms for w in words)
+        return any(w in self._group_terms for w in words)
 
     def _edit(self, text: str) -> tuple[str, float] | str:
         """The first safe, meaning-keeping deletion of flagged spans (strongest first, one more at a time) as
@@ -212,8 +258,11 @@ class Rewriter:
         candidates = [c for c in candidates if c.strip()]
         if not candidates:
             return "no span found to remove"
-        unsafe, sims = self._judge([text] * len(candidates), candidates)
-        for c, u, s in zip(candidates, unsafe, sims, strict=True):
-            if not u and s >= self.config.similarity_threshold:
+        unsafe, sims, ratios = self._judge([text] * len(candidates), candidates)
+        whys = []
+        for c, u, s, r in zip(candidates, unsafe, sims, ratios, strict=True):
+            why = self._why(text, c, bool(u), float(s), float(r))
+            if why is None:
                 return c, float(s)
-        return "no edit was both safe and close in meaning"
+            whys.append(why)
+        return "no edit passed: " + "; ".join(dict.fromkeys(whys))

@@ -1,0 +1,230 @@
+"""Benign targets for stereotype statements: the same topic, the generalisation dropped.
+
+A statement is parsed into a claim "<group> <predicate>" (plural predicate: "are lazy", "steal our jobs",
+"can't do math"). A target is one of several frames:
+- individualise: the claim becomes a statement about individuals ("Whether someone is lazy depends on the person,
+  not on being an immigrant."; "Immigrants are individuals: whether one of them ... depends on the person.");
+- name it: the claim is named as a stereotype ("The idea that immigrants are lazy is a stereotype, not a fact.",
+  "It's unfair to assume that ...");
+- ability: "Whether someone can do math depends on the person, not on being a woman.";
+- concern kept: for complaints with a real concern behind them ("steal our jobs"), the concern is kept and the
+  blame on the group dropped ("Jobs are a fair thing to worry about, but blaming immigrants for it is unfair.").
+
+Counterfactual principle: the frame is chosen by a hash of the statement with its group masked (and the slot
+kind), never by the group, so the same statement about any group gets the same rewrite pattern.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+# What a claim about a kind of group is really about ("... not on their <dimension>").
+DIMENSION = {"gender": "gender", "sexual_orientation": "identity", "race": "race", "religion": "religion",
+             "age": "age", "nationality": "background", "disability": "disability", "health": "health",
+             "body": "appearance", "socioeconomic": "background", "geography": "where they are from",
+             "political": "politics", "other": "lifestyle", "race/nationality": "background"}
+
+_VOWEL = re.compile(r"^(?:[aeio]|u(?!ni|s[aeiou]|r[aeiou])|hon|heir)", re.I)
+
+# Concerns behind complaint-type predicates: kept, without the blame on the group.
+CONCERNS = [
+    (r"\bjobs?\b", "Competition for jobs is a fair thing to worry about"),
+    (r"\bneighbou?rhoods?\b|\btown\b", "Changes in the neighborhood can be worrying"),
+    (r"\bcrimes?\b|\bthugs?\b|\bviolent\b", "Crime is a real concern"),
+    (r"\bwelfare\b|\bthe system\b|\bbenefits\b|\bfreeloaders\b|\bdrain on the economy\b|\bmooch",
+     "How public money is spent is a fair question"),
+    (r"\bdrive\b|\bdrivers?\b|\blicen[cs]es?\b", "Dangerous driving is a real problem"),
+    (r"\bdiseases?\b", "Public health is a real concern"),
+    (r"\bmoney\b|\bdebts?\b|\btippers?\b", "Being careful with money matters"),
+    (r"\bdecisions\b|\bresponsib", "Good judgement matters"),
+]
+
+
+def h(*parts: str) -> float:
+    return int(hashlib.sha1("\x1f".join(parts).encode()).hexdigest()[:12], 16) / 16 ** 12
+
+
+def article(phrase: str) -> str:
+    return ("an " if _VOWEL.match(phrase) else "a ") + phrase
+
+
+def cap(s: str) -> str:
+    return s[:1].upper() + s[1:] if s else s
+
+
+def lower_first(s: str, keep: set[str] = frozenset()) -> str:
+    """Lower-case the first letter unless the first word is a proper noun ("Muslims", "Black people")."""
+    w = s.split(" ", 1)[0]
+    if w in keep or (w[:1].isupper() and w[1:2].islower() and w.lower() not in _COMMON_START):
+        return s
+    return s[:1].lower() + s[1:]
+
+
+_COMMON_START = {"women", "men", "girls", "boys", "old", "young", "poor", "rich", "all", "most", "the", "those",
+                 "people", "trans", "gay", "fat", "teenagers", "immigrants", "foreigners", "refugees", "disabled",
+                 "blind", "deaf", "lazy", "some", "every", "many", "these", "ladies", "mothers", "fathers", "wives",
+                 "husbands", "elderly", "seniors", "retirees", "millennials", "boomers", "migrants", "atheists",
+                 "liberals", "conservatives", "leftists", "socialists", "libertarians", "progressives", "feminists",
+                 "environmentalists", "vegans", "gamers", "hipsters", "bikers", "southerners", "northerners",
+                 "lesbians", "homeless", "unemployed", "obese", "overweight", "short", "skinny", "bald", "tall",
+                 "redheads", "diabetics", "pensioners", "evangelicals", "transgender", "queer", "bisexual",
+                 "nonbinary", "asexual", "autistic", "mentally", "wheelchair", "welfare", "working-class",
+                 "blue-collar", "ex-convicts", "millionaires", "low-income", "city", "rural", "country", "single",
+                 "stay-at-home", "only", "divorced", "middle-aged", "housewives", "asylum"}
+
+# --- singular agreement for predicates ("are lazy" -> "is lazy", "steal our jobs" -> "steals our jobs") ---------
+_AUX = {"are": "is", "aren't": "isn't", "were": "was", "weren't": "wasn't", "have": "has", "haven't": "hasn't",
+        "do": "does", "don't": "doesn't", "dont": "doesn't", "cant": "can't"}
+_MODALS = {"can", "can't", "cannot", "could", "couldn't", "should", "shouldn't", "will", "won't", "would",
+           "wouldn't", "must", "mustn't", "may", "might", "shall", "ought"}
+_ADVERBS = {"always", "never", "only", "just", "all", "usually", "often", "really", "generally", "naturally",
+            "simply", "mostly", "constantly", "also", "still", "rarely", "seldom", "tend"}
+_OBJ_PLURAL = [(r"\bthemselves\b", "themselves"), (r"\blike maniacs\b", "like a maniac"),
+               (r"\blike rabbits\b", "like rabbits")]
+_NOT_VERB = re.compile(r"^(?:a|an|the|too|so|very|not|more|less|better|worse|\w+ly)$", re.I)
+_VERB_LY = {"apply", "reply", "rely", "fly", "supply", "bully"}
+
+
+def third_person(verb: str) -> str:
+    v = verb.lower()
+    if v in ("have",):
+        return "has"
+    if v in ("be",):
+        return "is"
+    if v in ("do", "go"):
+        return verb + "es"
+    if re.search(r"(s|sh|ch|x|z|o)$", v):
+        return verb + "es"
+    if re.search(r"[^aeiou]y$", v):
+        return verb[:-1] + "ies"
+    return verb + "s"
+
+
+_NEG = [(r"^(can't|cannot|can not)\b", "can"), (r"^(don't|dont|do not)\s+", ""), (r"^(aren't|are not)\b", "are"),
+        (r"^(won't|will not)\b", "will"), (r"^(have no)\b", "have")]
+
+
+def positive_predicate(pred: str) -> str | None:
+    """The predicate without its negation, for "whether someone ..." frames ("can't do math" -> "can do math");
+    None when it has a negation this cannot undo."""
+    p = re.sub(r"^(so|really|truly|just|all)\s+", "", pred.strip(), flags=re.I)
+    p = re.sub(r"^(are|is)\s+(so|really|truly|always|all)\s+", r"\1 ", p, flags=re.I)
+    p = re.sub(r"^(always|all|usually|generally)\s+", "", p, flags=re.I)
+    for pat, rep in _NEG:
+        if re.match(pat, p, re.I):
+            p = re.sub(pat, rep, p, count=1, flags=re.I).strip()
+            if pat.startswith("^(have no"):
+                p = re.sub(r"^have\s+", "have any ", p)
+            break
+    if re.search(r"\b(not|no|never|n't|nothing|nobody|none)\b", p, re.I) and not re.match(r"(?i)are nothing but", p):
+        return None
+    return p
+
+
+_IRREG = {"thieves": "thief", "wives": "wife", "women": "woman", "men": "man", "children": "child",
+          "people": "person", "parasites": "parasite", "lives": "life"}
+
+
+def singular_noun_predicate(pred: str) -> str | None:
+    """'are bad drivers' -> 'is a bad driver' (short noun-phrase predicates only), else None."""
+    m = re.fullmatch(r"(?i)(are|aren't|are not)\s+((?:[a-z-]+\s+){0,2})([a-z-]+)", pred.strip())
+    if not m:
+        return None
+    aux, mods, noun = m.group(1).lower(), m.group(2), m.group(3)
+    if mods.strip().lower() in ("all", "all the", "nothing but", "just", "only"):
+        return None
+    low = noun.lower()
+    if low in _IRREG:
+        sg = _IRREG[low]
+    elif re.search(r"[^aeiou]ies$", low):
+        sg = noun[:-3] + "y"
+    elif re.search(r"(ss|sh|ch|x)es$", low):
+        sg = noun[:-2]
+    elif low.endswith("s") and not low.endswith(("ss", "us", "is")):
+        sg = noun[:-1]
+    else:
+        return None
+    verb = {"are": "is", "aren't": "isn't", "are not": "is not"}[aux]
+    return f"{verb} {article((mods + sg).strip())}"
+
+
+def singular_predicate(pred: str) -> str | None:
+    """The predicate with a singular subject, or None when it cannot be done safely."""
+    words = pred.split()
+    if not words:
+        return None
+    i = 0
+    while i < len(words) - 1 and words[i].lower() in _ADVERBS and words[i].lower() != "tend":
+        i += 1
+    w = words[i].lower().strip(",")
+    if w in ("are", "aren't", "were", "weren't"):
+        rest = [x.lower().strip(",.") for x in words[i + 1:i + 4]]
+        if any(re.search(r"[^su]s$", x) and not re.search(r"(ous|less|ness|ics|always|is|was|has|this|its)$", x)
+               for x in rest) or "all the same" in pred.lower():
+            return None  # a plural noun predicate ("are bad drivers"): no safe singular
+    if w in _AUX:
+        words[i] = _AUX[w]
+    elif w in _MODALS:
+        pass
+    elif w == "tend":
+        words[i] = "tends"
+    elif (_NOT_VERB.match(w) and w not in _VERB_LY) or not re.fullmatch(r"[a-z]+", w):
+        return None
+    else:
+        words[i] = third_person(words[i])
+    out = " ".join(words)
+    for pat, rep in _OBJ_PLURAL:
+        out = re.sub(pat, rep, out)
+    return out
+
+
+# --- frames ------------------------------------------------------------------------------------------------------
+def frames(claim: str, group: str, group_sg: str, kind: str, pred: str, pred_sg: str | None, slot: str,
+           ability: str | None = None, concern_text: str | None = None) -> list[tuple[str, str]]:
+    """Candidate (frame id, target) pairs for a claim "<group> <pred>"."""
+    dim = DIMENSION.get(kind, "background")
+    a_sg = article(group_sg)
+    c = lower_first(claim)
+    out = []
+    if pred_sg:
+        out += [("individuals", f"{cap(group)} are individuals: whether one of them {pred_sg} depends on the person."),
+                ("person", f"Whether someone {pred_sg} depends on the person, not on being {a_sg}."),
+                ("dimension", f"Whether a person {pred_sg} has nothing to do with their {dim}.")]
+    if ability:
+        out += [("ability", f"Whether someone can {ability} depends on the person, not on being {a_sg}."),
+                ("ability_any", f"{cap(group)} can {ability} as well as anyone else."),
+                ("ability_learn", f"Anyone can learn to {ability}, {group} included.")]
+    concern = concern_of(concern_text or pred)
+    if concern:
+        out += [("concern", f"{concern}, but blaming {group} for it is unfair."),
+                ("concern2", f"{concern}, and it has nothing to do with being {a_sg}.")]
+    if not out:  # nothing individualises this claim: name it as a stereotype, or speak of individuals
+        out = [("unfair", f"It's unfair to assume that {c}."),
+               ("idea", f"The idea that {c} is a stereotype, not a fact."),
+               ("individual", f"People are individuals; being {a_sg} says nothing about who someone is.")]
+    return out
+
+
+def concern_of(text: str) -> str | None:
+    for pat, concern in CONCERNS:
+        if re.search(pat, text, re.I):
+            return concern
+    return None
+
+
+def choose(cands: list[tuple[str, str]], key: str, k: int = 1) -> list[tuple[str, str]]:
+    """k frames chosen by a hash of the group-masked statement (the counterfactual principle). Ability and concern
+    frames, when present, are preferred: they keep the speaker's topic best."""
+    special = [c for c in cands if c[0].startswith(("ability", "concern"))]
+    pool = special + special + cands  # special frames twice as likely
+    order = sorted(range(len(pool)), key=lambda i: h(key, str(i)))
+    seen, out = set(), []
+    for i in order:
+        fid, txt = pool[i]
+        if fid not in seen:
+            seen.add(fid)
+            out.append(pool[i])
+        if len(out) == k:
+            break
+    return out

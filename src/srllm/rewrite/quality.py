@@ -1,0 +1,196 @@
+"""Checks a rewrite must pass besides the detector and the similarity threshold (issue 13, "no fragments, no
+flips"). Each check compares the output with its input and returns why it fails, or None.
+
+- `fragment`: the output is not a whole sentence where the input was one: empty; a dangling last word ("X are
+  and have no."); a function word left facing a conjunction or punctuation ("are and", "the ."); or a lost
+  subject (the output starts with a verb or an -ing form where the input did not: "Stealing our jobs and ruining
+  the neighborhood."). Relative to the input: what the input itself does is never held against the output.
+- `fluency_drop`: perplexity under a reference LM (the embedded SmolLM2, no adapter) of the output over the input's
+  (`lm_ratio`): a ratio above `max_ppl_ratio` means the edit made the text much less like language.
+- `flip`: criticism turned into praise (or praise into criticism): the input's evaluative polarity is clearly
+  negative and the output's clearly positive ("this article is crap" -> "this article is good"). A small
+  lexicon with negation handling (`polarity`), not a model.
+- `still_generalises`: the output still makes a plain claim about a group that the input made ("Teenagers are
+  useless and have zero discipline." from "Lazy teenagers are ..."): a sentence whose subject is a group phrase
+  of the input, with no words that individualise or name it as a stereotype.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["fragment", "flip", "polarity", "still_generalises", "QUALITY_CHECKS", "ReferencePerplexity"]
+
+_WORD = re.compile(r"[A-Za-z]+(?:['’][A-Za-z]+)?")
+_TOKEN = re.compile(r"[A-Za-z]+(?:['’][A-Za-z]+)?|[.,;:!?]")
+
+# Words a whole sentence does not end on (where its input did not), and pairs that do not occur in one.
+DANGLING_END = {"a", "an", "the", "and", "or", "but", "of", "than", "my", "your", "their", "our", "its", "very",
+                "such", "because", "whose"}
+_DANGLING_NO = {"have", "has", "had", "with", "no"}  # "... and have no." ends on a dangling "no"
+_DETERMINER = {"a", "an", "the", "my", "your", "their", "our", "its"}
+_COPULA = {"are", "is", "was", "were", "am"}
+_CONJ = {"and", "or", "but"}
+_PUNCT = {",", ".", ";", ":", "!", "?"}
+_SUBJECT_PRONOUN = {"you", "i", "we", "they", "he", "she", "it", "there", "this", "that", "these", "those", "the",
+                    "a", "an", "my", "your", "our", "their", "his", "her", "its", "anyone", "someone", "people"}
+_ING_OK = {"nothing", "something", "everything", "anything", "being", "during", "king", "spring", "morning",
+           "evening", "thing", "things", "string", "ring", "wing", "bring", "sing", "swing", "ceiling", "darling",
+           "according", "including", "building", "wedding", "feeling", "meeting", "reading", "writing",
+           "clothing", "housing", "funding", "training", "shopping", "parking", "cooking", "nursing", "ending"}
+_DETOK = [(re.compile(r"\s+(n't|'s|'re|'ve|'ll|'d|'m)\b", re.I), r"\1"), (re.compile(r"\s+([.,!?;:])"), r"\1")]
+
+
+def _detok(text: str) -> str:
+    for pat, rep in _DETOK:
+        text = pat.sub(rep, text)
+    return text
+
+
+def _tokens(text: str) -> list[str]:
+    return [t.lower().replace("’", "'") for t in _TOKEN.findall(_detok(text))]
+
+
+def _words(text: str) -> list[str]:
+    return [w.lower().replace("’", "'") for w in _WORD.findall(_detok(text))]
+
+
+_PREP = {"to", "of", "with", "about", "for", "from", "by", "at", "in", "on", "into", "than"}
+_MODAL = {"should", "must", "can", "could", "will", "would", "shall", "may", "might"}
+
+
+def _bad_pair(a: str, b: str) -> bool:
+    """Two words that do not stand next to each other in a sentence ("are and", "the .", "the to" where a noun was
+    deleted, "with should" where a noun phrase's head was)."""
+    return ((a in _DETERMINER and (b in _CONJ or b in _PUNCT or b in _PREP)) or (a in _COPULA and b in _CONJ)
+            or (a in _CONJ and (b in _CONJ or b in _PUNCT)) or (a == b and (a in _DETERMINER or a in _COPULA))
+            or (a in _PREP and b in _MODAL))
+
+
+def _lost_subject(src_w: list[str], out_w: list[str]) -> str | None:
+    """The output starts where the input's predicate started: its first words follow a copula (-ing form) or a
+    subject (finite verb) in the input ("Immigrants are stealing our jobs" -> "Stealing our jobs ...")."""
+    if len(out_w) < 2 or out_w[:2] == src_w[:2]:
+        return None
+    first = out_w[0]
+    is_ing = first.endswith("ing") and len(first) > 5 and first not in _ING_OK
+    is_finite = first in _COPULA | {"have", "has"} and out_w[1] not in _SUBJECT_PRONOUN
+    if not (is_ing or is_finite):
+        return None
+    head = out_w[:3]
+    for i in range(1, len(src_w) - len(head) + 1):
+        if src_w[i:i + len(head)] == head and (is_finite or src_w[i - 1] in _COPULA | {"be", "'re"}):
+            return f"lost its subject (starts with '{first}')"
+    return None
+
+
+def fragment(source: str, output: str) -> str | None:
+    """Why `output` is not a whole sentence where `source` was, or None."""
+    out_w, src_w = _words(output), _words(source)
+    if not out_w:
+        return "no words left"
+    last = out_w[-1]
+    if last != (src_w[-1] if src_w else None) and (
+            last in DANGLING_END or (last == "no" and len(out_w) > 1 and out_w[-2] in _DANGLING_NO)):
+        return f"ends on a dangling '{last}'"
+    out_t, src_t = _tokens(output), _tokens(source)
+    src_pairs = set(zip(src_t, src_t[1:], strict=False))
+    for a, b in zip(out_t, out_t[1:], strict=False):
+        if _bad_pair(a, b) and (a, b) not in src_pairs:
+            return f"'{a} {b}' left dangling"
+    return _lost_subject(src_w, out_w)
+
+
+# ---- stance -------------------------------------------------------------------------------------------------------
+# Evaluative words only: profanity used as an intensifier ("fuck it", "holy shit") says nothing about the stance.
+POSITIVE = set("""good great nice excellent wonderful amazing brilliant best love loved lovely beautiful awesome
+fantastic perfect interesting helpful clever talented impressive enjoyable smart wise valuable insightful
+thoughtful accurate well-written pleasant admirable superb outstanding decent useful competent skilled capable
+genius masterpiece""".split())  # noqa: SIM905
+NEGATIVE = set("""bad poor wrong terrible awful horrible crap crappy garbage trash rubbish stupid idiot idiots idiotic
+dumb moron useless worst worse hate ugly boring lazy incompetent clueless pathetic sucks suck sucked
+disappointing mistaken weak lame nonsense ridiculous absurd disgusting dishonest liar liars shitty bullshit
+ignorant misleading sloppy inaccurate pointless worthless flawed careless rude unhelpful nasty dreadful""".split())  # noqa: SIM905
+_NEGATORS = {"not", "no", "never", "n't", "isn't", "aren't", "wasn't", "weren't", "don't", "doesn't", "didn't",
+             "can't", "cannot", "won't", "hardly", "nothing", "nobody", "without", "lack", "lacks"}
+
+
+def polarity(text: str) -> int:
+    """(# positive) - (# negative) evaluative words, a word after a negator (within 3 words) counted reversed."""
+    words = _words(text)
+    score = 0
+    for i, w in enumerate(words):
+        val = 1 if w in POSITIVE else -1 if w in NEGATIVE else 0
+        if not val:
+            continue
+        window = words[max(0, i - 3):i]
+        if any(x in _NEGATORS or x.endswith("n't") for x in window):
+            val = -val
+        score += val
+    return score
+
+
+def flip(source: str, output: str) -> str | None:
+    """Why `output` reverses the stance of `source` (criticism made praise, or praise made criticism), or None."""
+    ps, po = polarity(source), polarity(output)
+    if ps < 0 and po > 0:
+        return "criticism turned into praise"
+    return None
+
+
+# ---- generalisations --------------------------------------------------------------------------------------------
+_DISTANCE = re.compile(
+    r"(?i)\b(individual|individuals|depends on|whether|stereotype|stereotypes|unfair|assume|assumption|"
+    r"generaliz\w*|generalis\w*|not all|as well as anyone|anyone else|like anyone|every background|nothing to do|"
+    r"says nothing|regardless|prejudice|not true|myth|some people (?:think|believe|say)|evidence)\b")
+_SENT = re.compile(r"(?<=[.!?;:])\s+")
+
+
+def still_generalises(source: str, output: str) -> str | None:
+    """Why `output` still makes a group claim that `source` made, or None."""
+    from srllm.rewrite.groups import groups_named, parse_claim
+
+    src_groups = groups_named(source)
+    if not src_groups:
+        return None
+    for sent in _SENT.split(output.strip()):
+        claim = parse_claim(sent)
+        if claim and claim["group"].lower() in src_groups and not _DISTANCE.search(sent):
+            return f"still a claim about all {claim['group']}"
+    return None
+
+
+QUALITY_CHECKS = {"fragment": fragment, "flip": flip, "generalisation": still_generalises}
+
+
+class ReferencePerplexity:
+    """texts -> perplexity under a reference LM, for the fluency ratio. With a local transformers backend it reuses
+    the backend's model with its adapter switched off (no second copy in memory); otherwise (a remote backend, or
+    none) it loads the embedded SmolLM2 on first use."""
+
+    def __init__(self, backend=None):
+        self.backend = backend
+        self._scorer = None
+
+    def __call__(self, texts):
+        import numpy as np
+
+        from srllm.evaluate.lm_scoring import sequence_logprobs
+
+        model = getattr(self.backend, "model", None)
+        tokenizer = getattr(self.backend, "tokenizer", None)
+        if model is not None and tokenizer is not None and not isinstance(model, str):
+            if hasattr(model, "disable_adapter"):
+                with model.disable_adapter():
+                    sums, counts = sequence_logprobs(model, tokenizer, list(texts))
+            else:
+                sums, counts = sequence_logprobs(model, tokenizer, list(texts))
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ppl = np.exp(-sums / np.maximum(counts, 1))
+            ppl[counts == 0] = np.inf
+            return ppl
+        if self._scorer is None:
+            from srllm.evaluate.lm_scoring import PerplexityScorer
+
+            self._scorer = PerplexityScorer()
+        return self._scorer(list(texts))

@@ -1,0 +1,124 @@
+"""The output checks of srllm.rewrite.quality (issue 13: no fragments, no flips, no generalisation kept) and the
+span edit's conjunct removal: pure functions, checked directly."""
+
+import numpy as np
+import pytest
+
+from srllm.rewrite.edit import remove_spans
+from srllm.rewrite.quality import flip, fragment, polarity, still_generalises
+from srllm.schema import Span
+
+
+@pytest.mark.parametrize("source, output, why", [
+    ("Immigrants are stealing our jobs and ruining the neighborhood.",
+     "Stealing our jobs and ruining the neighborhood.", "lost its subject"),
+    ("Lazy teenagers are useless and have zero discipline.", "Teenagers are and have zero discipline.",
+     "'are and' left dangling"),
+    ("X are lazy and have no brains.", "X are and have no.", "dangling 'no'"),
+    ("Women are too emotional to be good engineers.", "Are too emotional to be good engineers.",
+     "lost its subject"),
+    ("I forgot my wallet so im eating chips and shit", "I forgot my wallet so im eating chips and",
+     "dangling 'and'"),
+    ("The Buddhist woman probably encouraged the bees to the area.",
+     "The Buddhist woman probably encouraged the to the area.", "'the to' left dangling"),
+    ("Dishonest people with HIV should go back to where they came from.",
+     "Dishonest people with should go back to where they came from.", "'with should' left dangling"),
+])
+def test_fragments_are_found(source, output, why):
+    assert why in (fragment(source, output) or "")
+
+
+@pytest.mark.parametrize("source, output", [
+    ("shit washing machine has driven me to shit wine", "washing machine has driven me to wine"),
+    ("lol are you fucking kidding me .", "Are you kidding me"),
+    ("i don 't think i know this loud bitch your talking about", "i dont think i know this person youre talking about"),
+    ("told y 'all dat shit what it is ! !", "You all know what it is."),
+    ("dont call his lifestyle fuckery", "don't call his lifestyle bad"),
+    ("is this what it is ?", "is this what it is ?"),
+])
+def test_whole_sentences_pass_even_when_odd(source, output):
+    assert fragment(source, output) is None
+
+
+def test_flip_is_criticism_made_praise_only():
+    assert flip("this article is crap", "this article is good") == "criticism turned into praise"
+    assert flip("this article is crap", "this article is bad") is None
+    assert flip("this article is crap", "this article is not good") is None  # negation counted
+    assert flip("that movie was fucking great", "that movie was great") is None  # profanity is no stance
+    assert polarity("isn't stupid") > 0 and polarity("not good") < 0
+
+
+def test_a_kept_generalisation_is_found_and_a_framed_one_is_not():
+    src = "Lazy teenagers are useless and have zero discipline."
+    assert "teenagers" in still_generalises(src, "Teenagers are useless and have zero discipline.")
+    assert still_generalises(src, "Whether a teenager is disciplined depends on the person.") is None
+    assert still_generalises(src, "Teenagers are individuals: whether one of them is useless depends on the "
+                                  "person.") is None
+    assert still_generalises("that guy is an idiot", "that guy is wrong") is None  # no group named
+
+
+def _span(text, word):
+    i = text.index(word)
+    return Span(start=i, end=i + len(word), text=word, score=1.0, category="toxicity")
+
+
+@pytest.mark.parametrize("text, words, expected", [
+    ("you are stupid and lazy", ["stupid"], "you are lazy"),
+    ("he is a fucking idiot and knows nothing", ["fucking idiot"], "he knows nothing"),
+    ("Lazy teenagers are useless and have zero discipline.", ["useless"], "Lazy teenagers have zero discipline."),
+    ("shut the fuck up and listen", ["the fuck"], "shut up and listen"),
+])
+def test_a_deleted_conjunct_takes_its_conjunction(text, words, expected):
+    assert remove_spans(text, [_span(text, w) for w in words]) == expected
+
+
+def test_fluency_ratio_rejects_a_much_less_fluent_output():
+    from srllm.rewrite import RewriteConfig, Rewriter
+
+    class Det:
+        def is_unsafe(self, texts):
+            return np.array(["idiot" in t for t in texts])
+
+        def similarity(self, a, b):
+            return np.full(len(a), 0.9)
+
+        def spans(self, text):
+            return []
+
+    class Backend:
+        def generate(self, convs, cfg=None):
+            return ["word salad banana the of" for _ in convs]
+
+    def ppl(texts):  # a fake reference LM: the word salad is 10x less likely
+        return np.array([100.0 if "salad" in t else 10.0 for t in texts])
+
+    rw = Rewriter(backend=Backend(), detector=Det(), perplexity=ppl,
+                  config=RewriteConfig(retry_samples=0, span_fallback=False, quality_checks=()))
+    [res] = rw.rewrite(["you idiot, the plan is wrong"])
+    assert res.action == "failed" and "fluency: perplexity 10.0x the input's" in res.reason
+    rw = Rewriter(backend=Backend(), detector=Det(), perplexity=ppl,
+                  config=RewriteConfig(retry_samples=0, span_fallback=False, quality_checks=(), max_ppl_ratio=None))
+    assert rw.rewrite(["you idiot, the plan is wrong"])[0].action == "rewritten"
+
+
+def test_reference_perplexity_uses_the_backend_model_without_its_adapter():
+    from peft import LoraConfig, get_peft_model
+
+    from srllm.evaluate.lm_scoring import sequence_logprobs
+    from srllm.rewrite.quality import ReferencePerplexity
+    from tests._tiny_lm import make_tiny_lm
+
+    base, tok = make_tiny_lm()
+    texts = ["The quick brown fox jumps over the lazy dog.", "dog lazy the over jumps fox"]
+    sums, counts = sequence_logprobs(base, tok, texts)
+    expected = np.exp(-sums / counts)
+    model = get_peft_model(base, LoraConfig(r=2, target_modules=["q_proj", "v_proj"], init_lora_weights=False))
+
+    class Backend:  # what TransformersBackend exposes
+        pass
+
+    backend = Backend()
+    backend.model, backend.tokenizer = model, tok
+    ppl = ReferencePerplexity(backend)(texts)
+    assert ppl.shape == (2,) and np.all(ppl > 1)
+    np.testing.assert_allclose(ppl, expected, rtol=1e-4)  # the adapter was switched off
