@@ -21,6 +21,12 @@ import re
 from collections import defaultdict
 from functools import lru_cache
 
+# the traits and the generic-statement rules have one home, srllm.data.stereotypes (the rewrite pairs use them too)
+from srllm.data.stereotypes.sources import ADJ_NOUN as _ADJ_AS_NOUN
+from srllm.data.stereotypes.sources import MARKERS as _MARKERS
+from srllm.data.stereotypes.sources import NAME as _NAME
+from srllm.data.stereotypes.sources import PLURAL_HEADS
+from srllm.data.stereotypes.templates import TRAITS_A, TRAITS_ATTR, TRAITS_V, TRAITS_X
 from srllm.train.detector.lexicon import GROUPS, KIND_SUBCATEGORY
 
 __all__ = ["STEREOTYPE_PATTERNS", "SAFE_PATTERNS", "TRAITS", "template_splits", "template_sentences",
@@ -28,41 +34,8 @@ __all__ = ["STEREOTYPE_PATTERNS", "SAFE_PATTERNS", "TRAITS", "template_splits", 
 
 SPLIT_SEED = "stereo-set-v1"  # fixed: the held-out set's templates depend on it; never tie it to the training seed
 
-TRAITS_A = (
-    'lazy', 'dishonest', 'stupid', 'dirty', 'violent', 'greedy', 'rude', 'weak', 'arrogant', 'cheap',
-    'too emotional', 'aggressive', 'untrustworthy', 'selfish', 'ignorant', 'incompetent', 'loud and obnoxious',
-    'criminals', 'bad drivers', 'terrible parents', 'bad with money', 'hopeless at math', 'too sensitive',
-    'unfit to lead', 'useless', 'backward', 'primitive', 'entitled', 'ungrateful', 'hysterical', 'irresponsible',
-    'sneaky', 'cold and heartless', 'fanatics', 'freeloaders', 'a drain on the economy', 'a menace',
-    'a burden on society', 'a danger to our kids', 'thieves', 'liars', 'bad at their jobs', 'mentally weak',
-    'naturally submissive', 'all the same', 'disgusting', 'a joke', 'parasites', 'nothing but trouble',
-    'too dumb to vote', 'born lazy', 'useless and have zero discipline', 'bad tippers', 'terrible at science',
-    'obsessed with money', 'always angry', 'not real adults', 'a plague on this country', 'smelly', 'uneducated',
-    'violent thugs', 'gold diggers', 'drama queens', 'bad neighbors', 'a waste of space',
-)
-TRAITS_ATTR = (
-    'lazy', 'dirty', 'greedy', 'stupid', 'violent', 'dishonest', 'useless', 'arrogant', 'entitled', 'sneaky',
-    'ignorant', 'loud', 'rude', 'filthy', 'worthless', 'pathetic', 'spoiled', 'clueless',
-)
-TRAITS_V = (
-    'steal our jobs', 'cheat on everything', 'lie about everything', 'ruin every neighborhood they move into',
-    'spread diseases', 'live off welfare', 'mooch off the system', 'complain about everything', 'refuse to work',
-    'commit most of the crimes', 'waste money on junk', 'ruin everything they touch', 'drink too much',
-    'never pay their debts', 'breed like rabbits', 'only care about themselves', "can't be trusted with money",
-    'make terrible decisions', 'abuse the system', 'cause all the problems here', 'hate our country', 'smell bad',
-    'drive like maniacs', 'never shut up', 'think they are better than everyone', 'play the victim',
-    'bring crime wherever they go', "don't respect women", "can't control their anger",
-    'take advantage of everyone', "don't want to integrate", 'are stealing our jobs and ruining the neighborhood',
-    'scam old people', 'never tell the truth', "don't belong here", 'destroy family values',
-)
-TRAITS_X = (
-    'do math', 'lead a company', 'drive safely', 'raise children properly', 'handle stress', 'make good decisions',
-    'manage money', 'understand technology', 'be good engineers', 'run a country', 'keep a job', 'learn English',
-    'be trusted with responsibility', 'think logically', 'do hard work', 'be good doctors', 'teach our children',
-    'be good leaders', 'hold public office', 'do science', 'be good soldiers', 'keep a clean home',
-    'raise a family alone', 'be good pilots', 'handle a real job', 'run a business', 'be good parents',
-    'make it in this field', 'follow simple rules', 'manage a team',
-)
+_PLURAL_HEADS = re.compile(PLURAL_HEADS)
+
 TRAITS = {"A": TRAITS_A, "V": TRAITS_V, "X": TRAITS_X, "T": TRAITS_ATTR}
 
 STEREOTYPE_PATTERNS = (
@@ -246,14 +219,6 @@ def template_sentences(split: str, n: int, *, seed: int = 0) -> list[tuple[str, 
 
 
 # ---- generalising statements in CrowS-Pairs and StereoSet ------------------------------------------------------
-_PLURAL_HEADS = re.compile(
-    r"(people|men|women|kids|children|folks|families|guys|girls|boys|students|workers|americans|immigrants|persons|"
-    r"individuals|citizens|neighbors|parents|believers|males|females|adults|teens|teenagers|ladies|gentlemen|"
-    r"employees|athletes|drivers|mothers|fathers|youth|population|community|communities|race|culture)")
-_ADJ_AS_NOUN = {"poor", "rich", "elderly", "old", "young", "disabled", "blind", "deaf", "wealthy", "homeless"}
-_MARKERS = re.compile(r"\b(all|most|every|always|typical(ly)?|those|these|majority|known for|tend to|usually|never|"
-                      r"generally|they all|like all|as all|so many|naturally)\b", re.IGNORECASE)
-_NAME = re.compile(r"^[A-Z][a-z]+$")
 _SINGULAR_NEXT = ("man", "woman", "person", "guy", "boy", "girl", "kid", "child", "friend", "neighbor")
 
 
