@@ -104,13 +104,14 @@ def test_fluency_ratio_rejects_a_much_less_fluent_output():
 def test_reference_perplexity_uses_the_backend_model_without_its_adapter():
     from peft import LoraConfig, get_peft_model
 
-    from srllm.evaluate.lm_scoring import sequence_logprobs
+    from srllm.evaluate.lm_scoring import orthographic_form, sequence_logprobs
     from srllm.rewrite.quality import ReferencePerplexity
     from tests._tiny_lm import make_tiny_lm
 
     base, tok = make_tiny_lm()
     texts = ["The quick brown fox jumps over the lazy dog.", "dog lazy the over jumps fox"]
-    sums, counts = sequence_logprobs(base, tok, texts)
+    # scored as written ("dog lazy ..." -> "Dog lazy ..."), like the FL judge
+    sums, counts = sequence_logprobs(base, tok, [orthographic_form(t) for t in texts])
     expected = np.exp(-sums / counts)
     model = get_peft_model(base, LoraConfig(r=2, target_modules=["q_proj", "v_proj"], init_lora_weights=False))
 

@@ -175,8 +175,11 @@ class ReferencePerplexity:
     def __call__(self, texts):
         import numpy as np
 
-        from srllm.evaluate.lm_scoring import sequence_logprobs
+        from srllm.evaluate.lm_scoring import orthographic_form, sequence_logprobs
 
+        # Scored as written, like the FL judge: tokenised spacing ("you are wrong .") would otherwise dominate the
+        # perplexity of a short text (2754 vs 215 for "You are wrong.") and reject good short rewrites.
+        texts = [orthographic_form(t) for t in texts]
         model = getattr(self.backend, "model", None)
         tokenizer = getattr(self.backend, "tokenizer", None)
         if model is not None and tokenizer is not None and not isinstance(model, str):
