@@ -129,3 +129,13 @@ def make_parrot_llm(path: Path, answer: str = PARROT_ANSWER) -> Path:
     model.save_pretrained(path)
     tok.save_pretrained(path)
     return path
+
+
+def assert_error(resp, status, *words):
+    """An error answer (from a real server or a TestClient): the status, the OpenAI error shape, and a message
+    holding `words` (e.g. the field at fault)."""
+    assert resp.status_code == status, resp.text
+    error = resp.json()["error"]
+    assert set(error) == {"message", "type", "code"}
+    for word in words:
+        assert word in error["message"], error["message"]

@@ -25,7 +25,7 @@ from urllib.parse import urlparse
 import httpx
 import pytest
 
-from tests._serve import PARROT_ANSWER, make_parrot_llm, start
+from tests._serve import PARROT_ANSWER, assert_error, make_parrot_llm, start
 
 pytestmark = pytest.mark.slow
 
@@ -67,15 +67,6 @@ def servers(tmp_path_factory):
 
 def post(server, path, body, headers=AUTH, **kw):
     return httpx.post(server.url + path, json=body, headers=headers, timeout=120, **kw)
-
-
-def assert_error(resp, status, *words):
-    """An error answer: the status, the OpenAI error shape, and a message that says what was wrong."""
-    assert resp.status_code == status, resp.text
-    error = resp.json()["error"]
-    assert set(error) == {"message", "type", "code"}
-    for word in words:
-        assert word in error["message"], error["message"]
 
 
 # -- the guard endpoints ----------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from srllm.models.backends import GenerationBackend
 from srllm.schema import Span, Verdict
 from srllm.serve import ServeConfig, create_app
 from srllm.taxonomy import default_taxonomy
+from tests._serve import assert_error
 
 KEY = "k1"
 AUTH = {"Authorization": f"Bearer {KEY}"}
@@ -85,15 +86,6 @@ class ReadyClient(TestClient):
 def client(config: ServeConfig | None = None, reply: str = "you are wrong.", **kw) -> ReadyClient:
     config = config or ServeConfig(api_key=[KEY], max_batch=4, max_chars=200, max_body_bytes=5000)
     return ReadyClient(create_app(config, detector=WordDetector(), backend=Reply(reply), **kw))
-
-
-def assert_error(resp, status, *words):
-    """The status, the OpenAI error shape, and a message with `words` (e.g. the field at fault)."""
-    assert resp.status_code == status, resp.text
-    error = resp.json()["error"]
-    assert set(error) == {"message", "type", "code"}
-    for word in words:
-        assert word in error["message"], error["message"]
 
 
 @pytest.fixture(scope="module")
