@@ -250,6 +250,9 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", type=Path, help="also write every measured number here")
     ap.add_argument("--no-record", action="store_true", help="Print only; do not update docs/benchmarks.md.")
+    ap.add_argument("--both-scorings", action="store_true",
+                    help="score each head set twice: whole texts only (NAME/whole) and with sentence-level scoring "
+                         "of long texts (NAME/sentences, the Detector's default)")
     ap.add_argument("--limit", type=int, help="score a seeded sample of N items of each set (smoke run; never "
                                              "recorded)")
     args = ap.parse_args()
@@ -264,10 +267,12 @@ def main() -> None:
         name, _, path = spec.partition("=")
         if not path:
             sys.exit(f"--heads takes NAME=DIR, got {spec!r}")
-        det = Detector(heads=Path(path))
-        shared = shared or SharedEmbeddings(det)
-        det.embed = shared
-        dets[name] = det
+        modes = (("/whole", False), ("/sentences", True)) if args.both_scorings else (("", True),)
+        for suffix, sentence_level in modes:
+            det = Detector(heads=Path(path), sentence_level=sentence_level)
+            shared = shared or SharedEmbeddings(det)
+            det.embed = shared
+            dets[name + suffix] = det
     results = {name: measure(det, data, args.limit) for name, det in dets.items()}
     if args.json:
         args.json.write_text(json.dumps(results, indent=1, default=float))
@@ -275,7 +280,9 @@ def main() -> None:
     ex = examples(dets, data, args.examples, args.seed) if args.examples else ""
     print(body_tables + "\n\n" + ex)
     command = ("`.venv/bin/python benchmarks/bench_fairness.py --heads "
-               + " ".join(f"{n}=<dir>" for n in dets) + f" --examples {args.examples} --seed {args.seed}`")
+               + " ".join(f"{spec.partition('=')[0]}=<dir>" for spec in args.heads)
+               + (" --both-scorings" if args.both_scorings else "")
+               + f" --examples {args.examples} --seed {args.seed}`")
     body = (f"{command} ({note}; CPU: {cpu_flags()}). Heads + the default policy's terms, at their declared "
             f"thresholds (as `srllm check`), on sets no head set was fitted or thresholded on; see the script's "
             f"docstring for the sets. 95% bootstrap intervals over items in brackets.\n\n{SET_NOTE}\n\n"

@@ -215,3 +215,17 @@ def test_terms_follow_the_policy(encoder_path, heads, tmp_path):
     disabled.write_text("disable: [toxicity]\n")
     det = Detector(encoder=encoder_path, heads=heads, policy=disabled)
     assert det.term_categories == [] and not det.is_unsafe([text])[0]
+
+
+def test_sentence_level_scoring_takes_the_highest_sentence(encoder_path, heads):
+    whole = Detector(encoder=encoder_path, heads=heads)
+    per_sentence = Detector(encoder=encoder_path, heads=heads, sentence_level=True, min_sentence_words=3)
+    text = "The team will meet at the designated time. They are all idiot people."
+    sentences = ["The team will meet at the designated time.", "They are all idiot people."]
+    expected = np.maximum(whole.probabilities([text])[0], whole.probabilities(sentences).max(axis=0))
+    np.testing.assert_allclose(per_sentence.probabilities([text])[0], expected, rtol=1e-5, atol=1e-6)
+    # one sentence, or sentences under min_sentence_words words: the whole text only
+    for t in ("you are kind", "Hello friend. Nice day."):
+        np.testing.assert_allclose(per_sentence.probabilities([t]), whole.probabilities([t]), rtol=1e-5, atol=1e-6)
+    with pytest.raises(SrllmConfigError, match="min_sentence_words"):
+        Detector(encoder=encoder_path, heads=heads, min_sentence_words=0)

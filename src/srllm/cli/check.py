@@ -53,6 +53,9 @@ def check_command(
     policy: Path | None = typer.Option(None, help="YAML policy (add/disable categories, thresholds)."),
     int8: bool = typer.Option(False, "--int8", help="Embed with an int8 copy of the detector's encoder: ~1.45x "
                               "faster on CPU, scores move slightly (see docs/benchmarks.md, Detector)."),
+    sentence_level: bool = typer.Option(False, "--sentence-level", help="Also score each sentence of a long text "
+                                        "and flag on the highest: more recall on paragraphs, more false positives "
+                                        "(docs/benchmarks.md, Detector fairness and stereotypes)."),
     batch_size: int = typer.Option(32, help="Texts per batch."),
     bad_rows: str = typer.Option("stop", help="A malformed input row: 'stop' (exit 2; what was written is kept) or "
                                  "'skip' (report it, go on, exit 1 at the end)."),
@@ -62,7 +65,7 @@ def check_command(
 ):
     """Screen texts for bias, toxicity, stereotyping and harm; rewrite unsafe ones into a benign version that keeps
     the meaning. Writes one JSON line per input: id, text, unsafe, categories, severity, spans, output, action
-    (kept | rewritten | edited | failed), similarity, and for edited or failed texts the reason."""
+    (kept | rewritten | reframed | edited | failed), similarity, and for edited or failed texts the reason."""
     from srllm.guard import Guard, check_file
 
     if text is not None and input is not None:
@@ -72,7 +75,7 @@ def check_command(
             raise SrllmDataError("nothing to check: give a TEXT argument, --input FILE, or pipe text on stdin")
         input = "-"
     guard = Guard(model=model, adapter=adapter, base_url=base_url, api_key=api_key, encoder=encoder, policy=policy,
-                  quantize="int8" if int8 else None,
+                  quantize="int8" if int8 else None, sentence_level=sentence_level,
                   # the LLM generates at most --batch-size texts at once (at most RewriteConfig.batch_size)
                   rewrite_config=replace(rewrite_config, batch_size=min(batch_size, rewrite_config.batch_size)),
                   max_chars=max_chars)

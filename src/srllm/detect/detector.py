@@ -18,7 +18,12 @@ Decisions (declared):
   (p - t) / (1 - t) is >= 0.5, one step lower (never below low) when it is under 0.5; the verdict takes the
   highest. Safe texts have severity "none".
 - Texts longer than the heads' `max_seq_length` word pieces (128) are truncated by the encoder; only their start
-  is judged.
+  is judged, unless `sentence_level` (off by default): then a text of two or more sentences of at least
+  `min_sentence_words` words is also scored sentence by sentence, and each category takes the largest of the whole
+  text's and its sentences' probabilities. It trades false positives for recall on long texts and does not rank
+  better (docs/benchmarks.md, "Detector fairness and stereotypes"): infer_50 biased texts flagged 0.302 -> 0.453
+  but their debiased rewrites 0.094 -> 0.151, AUPRC 0.736 -> 0.731; safe group mentions of the held-out stereotype
+  set flagged 0.049 -> 0.067. Use it where a missed sentence costs more than a blocked paragraph.
 - `quantize="int8"`: embed with an int8 copy of the encoder (srllm.detect.encoding.quantized_copy): faster on CPU,
   slightly different scores; off by default because the shipped heads' thresholds were declared on fp32 embeddings.
 - `threads`: torch threads used while embedding (None: torch's setting, one thread for calls of <= 8 texts; on
@@ -41,6 +46,7 @@ from srllm.taxonomy import SEVERITY_RANK, Taxonomy, default_taxonomy, load_polic
 __all__ = ["Detector"]
 
 _RANK_NAME = {v: k for k, v in SEVERITY_RANK.items()}
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 
 def _texts(texts, what: str = "texts") -> list[str]:
@@ -62,12 +68,16 @@ class Detector:
     """Sentence-embedding detector with one trained head per taxonomy category."""
 
     def __init__(self, *, encoder: str | None = None, heads=None, policy=None, batch_size: int = 64,
-                 span_rule: SpanRule | None = None, threads: int | None = None, quantize: str | None = None):
+                 span_rule: SpanRule | None = None, threads: int | None = None, quantize: str | None = None,
+                 sentence_level: bool = False, min_sentence_words: int = 5):
         if batch_size < 1:
             raise SrllmConfigError(f"batch_size must be >= 1, got {batch_size}")
         if threads is not None and threads < 1:
             raise SrllmConfigError(f"threads must be >= 1 (or None), got {threads}")
+        if min_sentence_words < 1:
+            raise SrllmConfigError(f"min_sentence_words must be >= 1, got {min_sentence_words}")
         self.batch_size, self.threads = batch_size, threads
+        self.sentence_level, self.min_sentence_words = sentence_level, min_sentence_words
         self.span_rule = span_rule or SpanRule()
         self.head_set = heads if isinstance(heads, HeadSet) else HeadSet.load(heads or default_heads_dir())
         self.taxonomy = policy if isinstance(policy, Taxonomy) else load_policy(policy)
@@ -168,7 +178,23 @@ class Detector:
         """P(category) per text, shape (n, len(categories)), columns in `categories` order; a category whose
         terms the text contains scores at least its threshold (module doc)."""
         texts = _texts(texts)
-        return self._raise_term_hits(texts, self._probs(self.embed(texts)))
+        units, owners = self._sentence_units(texts) if self.sentence_level else ([], [])
+        probs = self._probs(self.embed(texts + units))
+        whole = probs[:len(texts)]
+        for k, i in enumerate(owners):
+            whole[i] = np.maximum(whole[i], probs[len(texts) + k])
+        return self._raise_term_hits(texts, whole)
+
+    def _sentence_units(self, texts: list[str]) -> tuple[list[str], list[int]]:
+        """The sentences of each text of two or more sentences of >= min_sentence_words words, and their text's
+        index (module doc)."""
+        units, owners = [], []
+        for i, text in enumerate(texts):
+            sentences = [s for s in _SENTENCE_END.split(text.strip()) if len(s.split()) >= self.min_sentence_words]
+            if len(sentences) >= 2:
+                units += sentences
+                owners += [i] * len(sentences)
+        return units, owners
 
     def _raise_term_hits(self, texts: list[str], probs: np.ndarray) -> np.ndarray:
         if not self._term_rules or not len(probs):

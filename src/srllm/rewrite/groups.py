@@ -78,6 +78,11 @@ def _anywhere_re() -> re.Pattern:
     return re.compile(rf"(?<![\w-])({'|'.join(re.escape(a) for a in alts)})(?![\w-])", re.I)
 
 
+def mask_group_phrases(text: str) -> str:
+    """`text` with every group phrase of the table replaced by "someone" (a key that is the same for every group)."""
+    return _anywhere_re().sub("someone", text)
+
+
 def groups_named(text: str) -> set[str]:
     """Plural group phrases of the lexicon that occur in `text` (lower case)."""
     return {m.group(1).lower() for m in _anywhere_re().finditer(text)}

@@ -26,7 +26,7 @@ _TOKEN = re.compile(r"[A-Za-z]+(?:['’][A-Za-z]+)?|[.,;:!?]")
 
 # Words a whole sentence does not end on (where its input did not), and pairs that do not occur in one.
 DANGLING_END = {"a", "an", "the", "and", "or", "but", "of", "than", "my", "your", "their", "our", "its", "very",
-                "such", "because", "whose"}
+                "such", "because", "whose", "so"}
 _DANGLING_NO = {"have", "has", "had", "with", "no"}  # "... and have no." ends on a dangling "no"
 _DETERMINER = {"a", "an", "the", "my", "your", "their", "our", "its"}
 _COPULA = {"are", "is", "was", "were", "am"}
@@ -64,7 +64,8 @@ def _bad_pair(a: str, b: str) -> bool:
     deleted, "with should" where a noun phrase's head was)."""
     return ((a in _DETERMINER and (b in _CONJ or b in _PUNCT or b in _PREP)) or (a in _COPULA and b in _CONJ)
             or (a in _CONJ and (b in _CONJ or b in _PUNCT)) or (a == b and (a in _DETERMINER or a in _COPULA))
-            or (a in _PREP and b in _MODAL))
+            or (a in _PREP and b in _MODAL)
+            or (a == "of" and (b in _CONJ or b in _PUNCT or b in {"as", "because", "when", "if", "so"})))
 
 
 def _lost_subject(src_w: list[str], out_w: list[str]) -> str | None:
@@ -84,6 +85,13 @@ def _lost_subject(src_w: list[str], out_w: list[str]) -> str | None:
     return None
 
 
+def _lost_complement(src_w: list[str], out_w: list[str]) -> bool:
+    """The output ends on a copula that the input followed with words ("libertarians are dirty" -> "libertarians
+    are."): the deletion took the complement."""
+    tail = out_w[-3:]
+    return any(src_w[i:i + len(tail)] == tail for i in range(len(src_w) - len(tail)))
+
+
 def fragment(source: str, output: str) -> str | None:
     """Why `output` is not a whole sentence where `source` was, or None."""
     out_w, src_w = _words(output), _words(source)
@@ -91,7 +99,8 @@ def fragment(source: str, output: str) -> str | None:
         return "no words left"
     last = out_w[-1]
     if last != (src_w[-1] if src_w else None) and (
-            last in DANGLING_END or (last == "no" and len(out_w) > 1 and out_w[-2] in _DANGLING_NO)):
+            last in DANGLING_END or (last == "no" and len(out_w) > 1 and out_w[-2] in _DANGLING_NO)
+            or (last in _COPULA and _lost_complement(src_w, out_w))):
         return f"ends on a dangling '{last}'"
     out_t, src_t = _tokens(output), _tokens(source)
     src_pairs = set(zip(src_t, src_t[1:], strict=False))

@@ -1,6 +1,7 @@
 """The rewrite policy: ask the LLM for a benign rewrite, re-check it (detector safe? meaning kept?), retry with a
-stricter prompt, fall back to a minimal edit of the flagged spans, and as a last resort sample a few rewrites and
-keep the best that passes (best-of-n rejection sampling). Each result says which path was taken."""
+stricter prompt, restate a generalisation about a group by rule (srllm.rewrite.reframe), fall back to a minimal edit
+of the flagged spans, and as a last resort sample a few rewrites and keep the best that passes (best-of-n rejection
+sampling). Each result says which path was taken."""
 
 from __future__ import annotations
 
@@ -17,10 +18,16 @@ from srllm.rewrite.edit import remove_spans
 from srllm.rewrite.groups import lexicon_words
 from srllm.rewrite.prompts import build_messages
 from srllm.rewrite.quality import QUALITY_CHECKS
+from srllm.rewrite.reframe import reframe_candidates
 from srllm.schema import RewriteResult
 from srllm.taxonomy import default_taxonomy
 
 __all__ = ["RewriteConfig", "Rewriter", "rewrite_budget"]
+
+# Nouns for people that name a group with the word before them ("cancer patients", "obese people"): a span edit
+# that deletes one leaves the modifier standing for the group ("Typical cancer: greedy") and keeps the claim.
+PERSON_NOUNS = frozenset({"people", "person", "persons", "folks", "folk", "patients", "kids", "children", "families",
+                          "workers", "drivers", "users", "recipients", "residents", "citizens", "parents", "students"})
 
 
 def rewrite_budget(texts: Sequence[str], cap: int = 512) -> int:
@@ -35,6 +42,10 @@ class RewriteConfig:
         "help": "Minimum MiniLM cosine between input and rewrite for the rewrite to count as meaning-preserving."})
     max_attempts: int = field(default=2, metadata={
         "help": "LLM attempts per text (the second uses a stricter prompt) before the span-edit fallback."})
+    reframe: bool = field(default=True, metadata={
+        "help": "When the LLM attempts fail on a sentence that generalises about a group, restate it by rule "
+                "about individuals, keeping a real concern behind it, or naming it as a stereotype "
+                "(srllm.rewrite.reframe); the result is judged like a rewrite and its action is 'reframed'."})
     span_fallback: bool = field(default=True, metadata={"help": "Delete flagged spans when the LLM attempts fail."})
     span_edit_categories: tuple[str, ...] | None = field(default=None, metadata={
         "help": "Top-level categories whose flagged spans the fallback may delete (default: all), e.g. toxicity: no "
@@ -179,6 +190,8 @@ class Rewriter:
             verdicts = self._accept(sources, [[clean_rewrite(r, s)] for r, s in zip(raw, sources, strict=True)])
             pending = self._settle(pending, verdicts, results, reasons, stage=f"attempt {attempt + 1}",
                                    attempts=attempt + 1, replace_reason=True)
+        if pending and self.config.reframe:
+            pending = self._reframe(pending, texts, results, reasons, attempts=llm_attempts)
         if self.config.span_fallback:
             still = []
             for i in pending:
@@ -217,6 +230,37 @@ class Rewriter:
                                            attempts=attempts, output_unsafe=False)
         return still
 
+    def _reframe(self, pending: list[int], texts: list[str], results: list, reasons: dict, *,
+                 attempts: int) -> list[int]:
+        """Restate group generalisations by rule (srllm.rewrite.reframe); per text the first candidate that passes
+        every check, in the frame order (the same whatever the group). Returns the indices still pending."""
+        candidates = {i: reframe_candidates(texts[i]) for i in pending}
+        flat = [(i, c) for i in pending for c in candidates[i]]
+        if not flat:
+            return pending
+        unsafe, sims, ratios = self._judge([texts[i] for i, _ in flat], [c for _, c in flat])
+        accepted: dict[int, tuple[str, float]] = {}
+        why_first: dict[int, str] = {}
+        for (i, cand), u, sim, ratio in zip(flat, unsafe, sims, ratios, strict=True):
+            if i in accepted:
+                continue
+            why = self._why(texts[i], cand, bool(u), float(sim), float(ratio))
+            if why is None:
+                accepted[i] = (cand, float(sim))
+            else:
+                why_first.setdefault(i, why)
+        still = []
+        for i in pending:
+            if i in accepted:
+                results[i] = RewriteResult(output=accepted[i][0], action="reframed", similarity=accepted[i][1],
+                                           attempts=attempts, output_unsafe=False,
+                                           reason="; ".join(reasons[i]) or None)
+            else:
+                if i in why_first:
+                    reasons[i].append(f"reframe: {why_first[i]}")
+                still.append(i)
+        return still
+
     def _samples(self, sources: list[str]) -> list[list[str]]:
         """retry_samples sampled rewrites per source from the plain prompt (the one the adapter was trained on);
         sample j is drawn with seed + j. One text per call: in a batch the random draws of a row depend on the
@@ -234,7 +278,7 @@ class Rewriter:
         it hides the claim from the detector and keeps it, and deleting the subject leaves a fragment."""
         # Words as the detector's spans cut them.
         words = [w.lower().removesuffix("'s").rstrip("'") for w in WORD_RE.findall(span_text)]
-        return any(w in self._group_terms for w in words)
+        return any(w in self._group_terms or w in PERSON_NOUNS for w in words)
 
     def _edit(self, text: str) -> tuple[str, float] | str:
         """The first safe, meaning-keeping deletion of flagged spans (strongest first, one more at a time) as

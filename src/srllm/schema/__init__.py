@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 __all__ = ["Record", "Span", "Verdict", "RewriteResult", "CheckResult", "Severity", "Action", "text_id", "row_id"]
 
 Severity = Literal["none", "low", "medium", "high"]
-Action = Literal["kept", "rewritten", "edited", "failed"]
+Action = Literal["kept", "rewritten", "reframed", "edited", "failed"]
 
 
 def text_id(text: str) -> str:
@@ -81,7 +81,7 @@ class RewriteResult(BaseModel):
     """What the rewrite pipeline produced for one unsafe text."""
 
     output: str
-    action: Literal["rewritten", "edited", "failed"]
+    action: Literal["rewritten", "reframed", "edited", "failed"]
     similarity: float | None = None
     attempts: int = Field(default=0, description="LLM stages that ran: the greedy attempts, plus one when "
                           "rewrites were sampled")

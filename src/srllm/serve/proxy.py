@@ -26,7 +26,7 @@ from srllm.serve.config import ACTIONS
 
 __all__ = ["ActionTable", "SentenceBuffer", "split_sentences", "Screened", "PROXY_ACTION"]
 
-# What the proxy reports for each action (the Guard's own actions are kept/rewritten/edited/failed).
+# What the proxy reports for each action (the Guard's own actions are kept/rewritten/reframed/edited/failed).
 PROXY_ACTION = {"pass": "passed", "flag": "flagged", "rewrite": "rewritten", "block": "blocked"}
 _SEVERITY = {a: i for i, a in enumerate(reversed(ACTIONS))}  # pass 0 < flag 1 < rewrite 2 < block 3
 
@@ -111,7 +111,7 @@ class Screened:
         self.flagged += [c for c in flagged if c not in self.flagged]
         entry = {"action": PROXY_ACTION[action], "flagged": flagged, "severity": severity}
         if guard_action is not None:
-            entry["rewrite"] = guard_action  # the Guard's action: rewritten, edited or failed
+            entry["rewrite"] = guard_action  # the Guard's action: rewritten, reframed, edited or failed
         self.sentences.append(entry)
         if action == "block":
             self.blocked_by = flagged

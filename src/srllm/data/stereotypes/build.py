@@ -38,10 +38,9 @@ from srllm.rewrite.groups import parse_claim as parse
 
 from .sources import external_statements, group_words
 from .targets import (
-    article,
     choose,
+    claim_targets,
     frames,
-    lower_first,
     positive_predicate,
     singular_noun_predicate,
     singular_predicate,
@@ -240,27 +239,9 @@ def targets_for(item: dict, k: int) -> list[tuple[str, str]]:
         p = item.get("parse")
         if not p:
             return []
-        group, group_sg, kind, pred = p["group"], p["group_sg"], p["kind"], p["pred"]
-        if re.search(r"\b(rape|raped|kill|killed|murder|beaten|beat|slaves?|objects?|property|animals?|inferior|"
-                     r"exist|value|die|deserve to|sex|sexual|vaginas?|whores?|sluts?|breed|fetish\w*)\b", pred, re.I):
-            return []  # hateful claims: no frame restates them well; left to RAFT / a stronger model
-        claim = f"{group} {pred}"
-        ability = None
-        m = re.match(r"(?i)(?:can't|cannot|can not|are (?:unable|incapable of) (?:to )?)\s*(.+)", pred)
-        if m and not re.match(r"(?i)be\b", m.group(1)):
-            ability = m.group(1)
-        concern_text = pred
+        return claim_targets(p, mask_groups(item["text"]), k)
     pos = positive_predicate(pred)
     pred_sg = (singular_predicate(pos) or singular_noun_predicate(pos)) if pos else None
-    if re.match(r"(?i)(should|shouldn't|must|need|deserve|belong)", pred) and not (pred_sg or ability):
-        g = group[:1].upper() + group[1:]
-        return choose([("prescriptive", f"It's unfair to say that {lower_first(claim)}; {group} deserve the same "
-                                         "respect and choices as anyone else."),
-                       ("view", f"The view that {lower_first(claim)} is unfair; people should be treated as "
-                                "individuals."),
-                       ("individual", f"People are individuals; being {article(group_sg)} says nothing about "
-                                      "who someone is.")],
-                      mask_groups(item["text"]) + "|presc", k)
     cands = frames(claim, group, group_sg, kind, pred, pred_sg, "", ability=ability, concern_text=concern_text)
     return choose(cands, mask_groups(item["text"]), k)
 

@@ -29,7 +29,7 @@ _VOWEL = re.compile(r"^(?:[aeio]|u(?!ni|s[aeiou]|r[aeiou])|hon|heir)", re.I)
 
 # Concerns behind complaint-type predicates: kept, without the blame on the group.
 CONCERNS = [
-    (r"\bjobs?\b", "Competition for jobs is a fair thing to worry about"),
+    (r"\b(?:steal\w*|tak\w+|took)\b.*\bjobs?\b", "Competition for jobs is a fair thing to worry about"),
     (r"\bneighbou?rhoods?\b|\btown\b", "Changes in the neighborhood can be worrying"),
     (r"\bcrimes?\b|\bthugs?\b|\bviolent\b", "Crime is a real concern"),
     (r"\bwelfare\b|\bthe system\b|\bbenefits\b|\bfreeloaders\b|\bdrain on the economy\b|\bmooch",
@@ -83,6 +83,9 @@ _ADVERBS = {"always", "never", "only", "just", "all", "usually", "often", "reall
 _OBJ_PLURAL = [(r"\bthemselves\b", "themselves"), (r"\blike maniacs\b", "like a maniac"),
                (r"\blike rabbits\b", "like rabbits")]
 _NOT_VERB = re.compile(r"^(?:a|an|the|too|so|very|not|more|less|better|worse|\w+ly)$", re.I)
+_CONJ_STOP = {"the", "a", "an", "their", "our", "your", "my", "his", "her", "its", "then", "now", "that", "this",
+              "these", "those", "it", "they", "we", "you", "he", "she", "i", "there", "everything", "everyone",
+              "nothing", "never", "always", "also", "still", "even", "just", "only", "so", "too", "very"}
 _VERB_LY = {"apply", "reply", "rely", "fly", "supply", "bully"}
 
 
@@ -134,6 +137,8 @@ def singular_noun_predicate(pred: str) -> str | None:
     aux, mods, noun = m.group(1).lower(), m.group(2), m.group(3)
     if mods.strip().lower() in ("all", "all the", "nothing but", "just", "only"):
         return None
+    if set(mods.lower().split()) & {"in", "at", "of", "with", "for", "to", "about", "on", "by", "from", "than"}:
+        return None  # "are capable in finances": an adjective phrase, not a noun phrase
     low = noun.lower()
     if low in _IRREG:
         sg = _IRREG[low]
@@ -160,8 +165,10 @@ def singular_predicate(pred: str) -> str | None:
     w = words[i].lower().strip(",")
     if w in ("are", "aren't", "were", "weren't"):
         rest = [x.lower().strip(",.") for x in words[i + 1:i + 4]]
-        if any(re.search(r"[^su]s$", x) and not re.search(r"(ous|less|ness|ics|always|is|was|has|this|its)$", x)
-               for x in rest) or "all the same" in pred.lower():
+        progressive = bool(rest) and rest[0].endswith("ing") and len(rest[0]) > 4
+        plural_noun = [re.search(r"[^su]s$", x) and not re.search(r"(ous|less|ness|ics|always|is|was|has|this|its)$", x)
+                       for x in rest]
+        if (not progressive and any(plural_noun)) or "all the same" in pred.lower():
             return None  # a plural noun predicate ("are bad drivers"): no safe singular
     if w in _AUX:
         words[i] = _AUX[w]
@@ -173,6 +180,16 @@ def singular_predicate(pred: str) -> str | None:
         return None
     else:
         words[i] = third_person(words[i])
+    plain_verb = words[i].lower() not in _AUX.values() and w not in _MODALS and w != "tend"
+    for j in range(i + 1, len(words) - 1):
+        # a coordinated predicate agrees too: "are useless and have no discipline" -> "is useless and has ..."
+        if words[j].lower() in ("and", "or", "but"):
+            nxt = words[j + 1].lower().strip(",")
+            if nxt in _AUX:
+                words[j + 1] = _AUX[nxt]
+            elif plain_verb and re.fullmatch(r"[a-z]+", nxt) and not _NOT_VERB.match(nxt) and nxt not in _MODALS \
+                    and nxt not in _CONJ_STOP and not nxt.endswith(("ing", "ed", "s")):
+                words[j + 1] = third_person(words[j + 1])
     out = " ".join(words)
     for pat, rep in _OBJ_PLURAL:
         out = re.sub(pat, rep, out)
@@ -204,6 +221,61 @@ def frames(claim: str, group: str, group_sg: str, kind: str, pred: str, pred_sg:
                ("idea", f"The idea that {c} is a stereotype, not a fact."),
                ("individual", f"People are individuals; being {a_sg} says nothing about who someone is.")]
     return out
+
+
+# Claims no frame restates well (violence, dehumanisation, sex): left to a stronger model or blocked.
+HATEFUL = re.compile(r"\b(rape|raped|kill|killed|murder|beaten|beat|slaves?|objects?|property|animals?|inferior|exist|"
+                     r"value|die|deserve to|sex|sexual|vaginas?|whores?|sluts?|breed|fetish\w*|vermin|subhuman|"
+                     r"cockroaches|rats|gassed|exterminat\w*|deport\w*|hang|shot|shoot)\b", re.I)
+_BE_PLURAL = re.compile(r"(?i)\b(be|become|make)\s+((?:[a-z-]+\s+)?)([a-z-]+?)(ies|ses|s)\b")
+
+
+def _singular_objects(pred_sg: str) -> str:
+    """'is too emotional to be good engineers' -> 'is too emotional to be a good engineer' (the subject is one
+    person now)."""
+    def rep(m):
+        stem, ending = m.group(3), m.group(4).lower()
+        noun = m.group(3) + m.group(4)
+        if re.search(r"(ous|less|ness|ss|us|is|ics|ways|news|pants)$", noun, re.I) or len(noun) < 4:
+            return m.group(0)
+        sg = stem + ("y" if ending == "ies" else "s" if ending == "ses" and stem.endswith("s") else
+                     "se" if ending == "ses" else "")
+        mods = m.group(2)
+        if mods.strip().lower() in ("the", "their", "our", "good at", "more", "less"):
+            return m.group(0)
+        return f"{m.group(1)} {article((mods + sg).strip())}"
+    return _BE_PLURAL.sub(rep, pred_sg)
+
+
+def claim_targets(parse: dict, key: str, k: int) -> list[tuple[str, str]]:
+    """k (frame, target) pairs for a parsed claim (`srllm.rewrite.groups.parse_claim`), chosen by `key` (the
+    statement with its groups masked, so every group gets the same frame), or [] when no frame fits."""
+    group, group_sg, kind, pred = parse["group"], parse["group_sg"], parse["kind"], parse["pred"]
+    if HATEFUL.search(pred):
+        return []
+    claim = f"{group} {pred}"
+    ability = None
+    m = re.match(r"(?i)(?:can't|cannot|can not|are (?:unable|incapable of) (?:to )?|have no business (?:trying to )?)"
+                 r"\s*(.+)", pred)
+    if m and not re.match(r"(?i)be\b|help\b", m.group(1)) and not re.search(r"[,;:]", m.group(1)):
+        ability = m.group(1)
+    pos = positive_predicate(pred)
+    pred_sg = (singular_predicate(pos) or singular_noun_predicate(pos)) if pos else None
+    if pred_sg:
+        pred_sg = _singular_objects(pred_sg)
+    # A prescription ("should go back to where they came from") is never restated as an open question about
+    # individuals ("whether one of them should go back ..."): it is named as unfair.
+    if re.match(r"(?i)(?:just |all |really )?(should|shouldn't|must|mustn't|need|deserve|belong|don't belong|do not "
+                r"belong|have no place|ought)", pred) and not ability:
+        return choose([("prescriptive", f"It's unfair to say that {lower_first(claim)}; {group} deserve the same "
+                                         "respect and choices as anyone else."),
+                       ("view", f"The view that {lower_first(claim)} is unfair; people should be treated as "
+                                "individuals."),
+                       ("individual", f"People are individuals; being {article(group_sg)} says nothing about "
+                                      "who someone is.")],
+                      key + "|presc", k)
+    cands = frames(claim, group, group_sg, kind, pred, pred_sg, "", ability=ability, concern_text=pred)
+    return choose(cands, key, k)
 
 
 def concern_of(text: str) -> str | None:

@@ -1,0 +1,109 @@
+"""Rule-based reframing of group generalisations (issue 13): a sentence that makes a claim about a group
+("Women are too emotional to be good engineers.") is restated without the generalisation and with its topic kept:
+about individuals ("Whether someone is too emotional to be a good engineer depends on the person, not on being a
+woman."), keeping a real concern behind it ("Competition for jobs is a fair thing to worry about, but blaming
+immigrants for it is unfair."), or naming the claim as a stereotype.
+
+The frames are those of the stereotype training pairs (`srllm.data.stereotypes.targets`). Their order is a hash of
+the sentence with its group masked, so the same sentence about any group gets the same pattern (the counterfactual
+principle). The Rewriter judges each candidate like an LLM rewrite (detector, similarity, quality checks, fluency)
+and keeps the first that passes; a small model that returns stereotypes unchanged gets whole, benign sentences this
+way, and a claim that no frame fits (violent or dehumanising ones) gets none.
+"""
+
+from __future__ import annotations
+
+import re
+
+from srllm.data.stereotypes.targets import claim_targets
+from srllm.rewrite.groups import LEAD, QUANT, mask_group_phrases, parse_claim
+
+__all__ = ["reframe_candidates", "claim_sentences"]
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+# Tails that only assert the claim harder ("..., everyone knows that."): dropped before parsing.
+_TAILS = [
+    re.compile(r"(?i),?\s*(?:and\s+)?(?:everyone|everybody|we all|you all|all of us)\s+knows?(?:\s+(?:that|it))?"
+               r"\s*[.!?]*\s*$"),
+    re.compile(r"(?i),?\s*(?:and\s+)?(?:that'?s|this is) (?:just )?(?:what|how) they (?:do|are)\s*[.!?]*\s*$"),
+    re.compile(r"(?i),?\s*and (?:he|she|they|i) (?:was|were|am|is|are) (?:right|correct)\s*[.!?]*\s*$"),
+    re.compile(r"(?i),?\s*(?:period|end of story|it'?s a fact|that'?s a fact|fact|lol|lmao|tbh|honestly|seriously|"
+               r"obviously|just saying|no offen[cs]e|sorry not sorry)\s*[.!?]*\s*$"),
+]
+# Lead-ins that only vouch for the claim ("It's a fact that X are Y.", "My dad always said X are Y."): dropped.
+_LEADS = re.compile(
+    r"(?i)^\s*(?:it'?s a fact that|it is a fact that|the truth is,? (?:that )?|face it,?|let'?s face it,?|trust me,?|"
+    r"(?:my|our) (?:dad|mom|father|mother|grandpa|grandma|grandfather|grandmother|uncle|aunt|boss|friends?) "
+    r"(?:always |once |)(?:said|says|told me)(?: that)?|i(?:'ve| have)? always (?:said|thought|known|believed)"
+    r"(?: that)?|(?:everyone|everybody|people|they) say(?:s)?(?: that)?|i(?:'m| am) sure(?: that)?)\s+")
+# Sentence shapes that state a plain claim in other words: restated as "<group> <predicate>." before parsing.
+_RESTATE = [
+    (re.compile(r"(?i)^\s*typical\s+(.+?)\s*:\s*(.+?)(?:,?\s*as (?:usual|always))?\s*[.!]*\s*$"), r"\1 are \2."),
+    (re.compile(r"(?i)^\s*i(?:'ve| have) never (?:met|seen|known) (?:one of the|an?|any)\s+(.+?)\s+who "
+                r"(?:wasn't|isn't|weren't|aren't|was not|is not)\s+(.+?)\s*[.!]*\s*$"), r"\1 are \2."),
+    (re.compile(r"(?i)^\s*(.+?)\s+can'?t help it,?\s+(?:they|they're|they are)\s+(.+?)\s*[.!]*\s*$"), r"\1 \2."),
+]
+# Insults in front of the group ("Lazy teenagers are ..."): the claim is about the group; the insult goes.
+_INSULTS = ("lazy|stupid|pathetic|filthy|dirty|dumb|ignorant|greedy|useless|worthless|disgusting|annoying|entitled|"
+            "spoiled|spoilt|ungrateful|damn|damned|bloody|fucking|stinking|smelly|ugly|fat|crazy|dangerous|loud|"
+            "rude|arrogant|selfish|clueless|whiny|miserable|bitter|brainless|backward|dishonest|corrupt|evil|sick|nasty|vile|"
+            "creepy|weird|lying|cheating|violent|criminal|useless|hateful|smug|loud-mouthed|good-for-nothing")
+_LEADING_INSULTS = re.compile(rf"(?i)^(\s*{LEAD}{QUANT})((?:(?:{_INSULTS}),?\s+)+)(?=\w)")
+
+
+def _strip_tails(sentence: str) -> str:
+    for tail in _TAILS:
+        stripped = tail.sub("", sentence)
+        if stripped != sentence and stripped.strip():
+            sentence = stripped.rstrip(" ,") + "."
+    return sentence
+
+
+def _parse(sentence: str) -> dict | None:
+    if sentence.rstrip().endswith("?"):
+        return None  # a question ("Poor people complain, don't they?") asserts nothing to restate
+    clean = _LEADS.sub("", _strip_tails(sentence), count=1)
+    for shape, claim in _RESTATE:
+        clean = shape.sub(claim, clean, count=1)
+    clean = clean[:1].upper() + clean[1:]
+    claim = parse_claim(clean)
+    if claim is None:
+        without_insults = _LEADING_INSULTS.sub(r"\1", clean)
+        if without_insults != clean:
+            claim = parse_claim(without_insults)
+    return claim
+
+
+def claim_sentences(text: str) -> list[tuple[int, dict]]:
+    """(sentence index, parsed claim) for each sentence of `text` that generalises about a group."""
+    out = []
+    for i, sentence in enumerate(_SENTENCE_END.split(text.strip())):
+        claim = _parse(sentence)
+        if claim is not None:
+            out.append((i, claim))
+    return out
+
+
+def reframe_candidates(text: str, max_candidates: int = 6) -> list[str]:
+    """Benign restatements of `text`, best frame first: each sentence that generalises about a group is replaced
+    by a frame (candidate j uses each sentence's j-th frame); the other sentences are kept as written. [] when no
+    sentence parses as a group claim or no frame fits one of them."""
+    sentences = _SENTENCE_END.split(text.strip())
+    claims = claim_sentences(text)
+    if not claims:
+        return []
+    frames_per_sentence = {}
+    for i, claim in claims:
+        targets = claim_targets(claim, mask_group_phrases(sentences[i]), max_candidates)
+        if not targets:
+            return []  # a claim no frame restates well: leave the whole text to the other stages
+        frames_per_sentence[i] = [target for _frame, target in targets]
+    n = max(len(t) for t in frames_per_sentence.values())
+    candidates = []
+    for j in range(n):
+        parts = [frames_per_sentence[i][min(j, len(frames_per_sentence[i]) - 1)] if i in frames_per_sentence
+                 else s for i, s in enumerate(sentences)]
+        candidate = " ".join(parts)
+        if candidate not in candidates:
+            candidates.append(candidate)
+    return candidates

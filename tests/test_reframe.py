@@ -1,0 +1,73 @@
+"""The rule-based reframing of group generalisations (srllm.rewrite.reframe) and the Rewriter stage that uses it
+(issue 13: stereotypes rewritten into whole, benign sentences that keep the topic, the same pattern whatever the
+group)."""
+
+import numpy as np
+import pytest
+
+from srllm.rewrite import RewriteConfig, Rewriter
+from srllm.rewrite.quality import fragment, still_generalises
+from srllm.rewrite.reframe import claim_sentences, reframe_candidates
+
+from .fakes import ScriptedBackend, WordDetector
+
+
+@pytest.mark.parametrize("text, first_words", [
+    ("Women are too emotional to be good engineers, everyone knows that.", "too emotional to be a good engineer"),
+    ("Lazy teenagers are useless and have zero discipline.", "useless and has zero discipline"),
+    ("Immigrants are stealing our jobs and ruining the neighborhood.", "jobs"),
+    ("Old drivers are a menace and should lose their licenses.", "menace"),
+])
+def test_the_issue_examples_get_whole_sentences_that_keep_the_topic(text, first_words):
+    cands = reframe_candidates(text)
+    assert cands and any(first_words in c for c in cands)
+    for c in cands:
+        assert fragment(text, c) is None and still_generalises(text, c) is None
+        assert c[0].isupper() and c.endswith(".")
+
+
+def test_the_frame_order_is_the_same_whatever_the_group():
+    a, b = reframe_candidates("Immigrants are lazy."), reframe_candidates("Women are lazy.")
+    assert len(a) == len(b)
+    for x, y in zip(a, b, strict=True):  # same frames in the same order: only the group words differ
+        assert x.replace("an immigrant", "G").replace("Immigrants", "G").replace("background", "D") == \
+            y.replace("a woman", "G").replace("Women", "G").replace("gender", "D")
+
+
+def test_only_group_claims_are_reframed_and_other_sentences_are_kept():
+    assert reframe_candidates("That reviewer is a clueless idiot.") == []
+    assert reframe_candidates("The weather is nice today.") == []
+    two = reframe_candidates("I met my neighbours today. Muslims are lazy.")
+    assert two and all(c.startswith("I met my neighbours today. ") for c in two)
+    assert [i for i, _ in claim_sentences("I met my neighbours today. Muslims are lazy.")] == [1]
+
+
+def test_violent_claims_get_no_frame():
+    assert reframe_candidates("Immigrants should be shot.") == []
+
+
+class _MeaningDetector(WordDetector):
+    """Flags plain claims about a group; every output keeps the meaning (similarity 0.9)."""
+
+    def unsafe_probability(self, texts):
+        return np.array([0.9 if claim_sentences(t) else 0.1 for t in texts])
+
+    def similarity(self, a, b):
+        return np.full(len(a), 0.9)
+
+
+def test_the_rewriter_reframes_what_the_llm_returns_unchanged():
+    src = "Teenagers are lazy."
+    backend = ScriptedBackend({src: [src, src]})
+    [res] = Rewriter(backend=backend, detector=_MeaningDetector(), config=RewriteConfig(retry_samples=0)).rewrite(
+        [src])
+    assert res.action == "reframed" and "lazy" in res.output and res.output.startswith("Whether a person")
+    assert res.output != src and not res.output_unsafe and "unchanged" in res.reason
+
+
+def test_reframe_can_be_switched_off():
+    src = "Teenagers are lazy."
+    backend = ScriptedBackend({src: [src, src]})
+    cfg = RewriteConfig(retry_samples=0, reframe=False)
+    [res] = Rewriter(backend=backend, detector=_MeaningDetector(), config=cfg).rewrite([src])
+    assert res.action != "reframed"
