@@ -38,7 +38,7 @@ from _report import machine_note, markdown_table, update_section  # noqa: E402
 from srllm.data.sources import heldout_stereotypes, iter_jsonl  # noqa: E402
 from srllm.evaluate import metrics as M  # noqa: E402
 from srllm.evaluate import stats  # noqa: E402
-from srllm.evaluate.lm_scoring import fl_scorer  # noqa: E402
+from srllm.models.lm_scoring import fl_scorer  # noqa: E402
 from srllm.rewrite.quality import fragment  # noqa: E402
 
 ACCEPTED = ("rewritten", "reframed", "edited")

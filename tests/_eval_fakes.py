@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from srllm.evaluate.judges import RefusalClassifier, SafetyJudge
-from srllm.evaluate.lm_scoring import PerplexityScorer
+from srllm.models.lm_scoring import PerplexityScorer
 from srllm.evaluate.suites.base import EvalContext
 from srllm.evaluate.systems import System
 from srllm.models import TransformersBackend

@@ -33,7 +33,7 @@ def run(tmp_path_factory):
     import torch
 
     from srllm.evaluate.judges import SafetyJudge
-    from srllm.evaluate.lm_scoring import PerplexityScorer
+    from srllm.models.lm_scoring import PerplexityScorer
     from tests._tiny_lm import make_tiny_lm
 
     threads = torch.get_num_threads()

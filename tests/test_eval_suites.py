@@ -109,7 +109,7 @@ def test_counterfactual(tmp_path, shared_data):
 def test_stereotypes_match_a_direct_computation(tmp_path):
     from srllm.data.sources import stereoset
     from srllm.evaluate import metrics as M
-    from srllm.evaluate.lm_scoring import sequence_logprobs
+    from srllm.models.lm_scoring import sequence_logprobs
 
     ctx = context(tmp_path, limit=12)
     res = S.get_suite("stereotypes").run(ctx)

@@ -52,7 +52,7 @@ def test_fl_uses_the_injected_scorer_and_threshold():
 def test_perplexity_matches_transformers_loss_on_a_tiny_lm():
     import torch
 
-    from srllm.evaluate.lm_scoring import PerplexityScorer, sequence_logprobs
+    from srllm.models.lm_scoring import PerplexityScorer, sequence_logprobs
     from tests._tiny_lm import make_tiny_lm
 
     model, tok = make_tiny_lm()
@@ -181,7 +181,7 @@ def test_fl_threshold_calibration_separates_fluent_from_shuffled():
 
 
 def test_fl_judge_scores_the_orthographic_form_of_tokenised_text():
-    from srllm.evaluate.lm_scoring import PerplexityScorer, orthographic_form
+    from srllm.models.lm_scoring import PerplexityScorer, orthographic_form
     from tests._tiny_lm import make_tiny_lm
 
     assert orthographic_form("i don 't know , you 're right ? ? ?") == "I don't know, you're right???"

@@ -104,7 +104,7 @@ def test_fluency_ratio_rejects_a_much_less_fluent_output():
 def test_reference_perplexity_uses_the_backend_model_without_its_adapter():
     from peft import LoraConfig, get_peft_model
 
-    from srllm.evaluate.lm_scoring import orthographic_form, sequence_logprobs
+    from srllm.models.lm_scoring import orthographic_form, sequence_logprobs
     from srllm.rewrite.quality import ReferencePerplexity
     from tests._tiny_lm import make_tiny_lm
 

@@ -52,7 +52,7 @@ def calibrate_on_paradetox(*, n: int = 600, seed: int = 0, min_words: int = 4,
     words, so shuffling changes them) and their word-shuffled versions. Half the sample picks the threshold, the
     other half reports its held-out balanced accuracy."""
     from srllm.data import read_paradetox, shared_data_dir
-    from srllm.evaluate.lm_scoring import REFERENCE_LM_NAME, fl_scorer
+    from srllm.models.lm_scoring import REFERENCE_LM_NAME, fl_scorer
 
     root = shared_data_dir()
     if root is None:

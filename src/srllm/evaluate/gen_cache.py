@@ -84,7 +84,7 @@ def cached_logprobs(lm, texts: Sequence[str], cache: GenerationCache, *, system:
                     batch_size: int = 32) -> tuple[list[float], list[int]]:
     """(summed log-probability, scored tokens) per text under `lm` = (model, tokenizer), scoring only the texts
     the cache lacks (entries are stored as JSON "[sum, count]" strings)."""
-    from srllm.evaluate.lm_scoring import sequence_logprobs
+    from srllm.models.lm_scoring import sequence_logprobs
 
     keys = [hashlib.sha1(json.dumps([system, "logprob", t], ensure_ascii=False).encode()).hexdigest() for t in texts]
     missing = list(dict.fromkeys(i for i, k in enumerate(keys) if cache.get(k) is None))

@@ -189,7 +189,7 @@ def fl(texts: Sequence[str] | None = None, *, perplexities: Sequence[float] | No
         if texts is None:
             raise SrllmDataError("fl() needs texts (and optionally scorer=) or perplexities=")
         if scorer is None:
-            from srllm.evaluate.lm_scoring import fl_scorer
+            from srllm.models.lm_scoring import fl_scorer
 
             scorer = fl_scorer()
         perplexities = scorer(list(texts))

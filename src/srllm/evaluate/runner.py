@@ -178,7 +178,7 @@ def _factories(cfg: EvalConfig) -> dict:
         return load_sentence_encoder()
 
     def fluency():
-        from srllm.evaluate.lm_scoring import fl_scorer
+        from srllm.models.lm_scoring import fl_scorer
 
         return fl_scorer()
 

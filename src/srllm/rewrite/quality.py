@@ -184,7 +184,7 @@ class ReferencePerplexity:
     def __call__(self, texts):
         import numpy as np
 
-        from srllm.evaluate.lm_scoring import orthographic_form, sequence_logprobs
+        from srllm.models.lm_scoring import orthographic_form, sequence_logprobs
 
         # Scored as written, like the FL judge: tokenised spacing ("you are wrong .") would otherwise dominate the
         # perplexity of a short text (2754 vs 215 for "You are wrong.") and reject good short rewrites.
@@ -202,7 +202,7 @@ class ReferencePerplexity:
             ppl[counts == 0] = np.inf
             return ppl
         if self._scorer is None:
-            from srllm.evaluate.lm_scoring import PerplexityScorer
+            from srllm.models.lm_scoring import PerplexityScorer
 
             self._scorer = PerplexityScorer()
         return self._scorer(list(texts))

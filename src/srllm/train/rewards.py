@@ -67,7 +67,7 @@ class RewriteReward:
         sim = np.clip(np.asarray(self.detector.similarity(texts, outs), float), 0.0, 1.0)
         if self.fluency:
             if self._fl is None:
-                from srllm.evaluate.lm_scoring import fl_scorer
+                from srllm.models.lm_scoring import fl_scorer
 
                 self._fl = fl_scorer()
             fl = metrics.fl(outs, scorer=self._fl)
