@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from srllm.evaluate.judges import RefusalClassifier, SafetyJudge
-from srllm.models.lm_scoring import PerplexityScorer
 from srllm.evaluate.suites.base import EvalContext
 from srllm.evaluate.systems import System
 from srllm.models import TransformersBackend
+from srllm.models.lm_scoring import PerplexityScorer
 from tests._tiny_lm import make_tiny_lm
 
 BAD = {"idiot": "toxicity", "stupid": "toxicity", "women": "bias", "lazy": "bias"}

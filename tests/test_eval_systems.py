@@ -151,8 +151,8 @@ def test_reference_system_returns_the_first_reference():
 
 def test_several_systems_in_one_run(tmp_path, cmd_file, monkeypatch):
     from srllm.evaluate.judges import SafetyJudge
-    from srllm.models.lm_scoring import PerplexityScorer
     from srllm.evaluate.report import rewriting_markdown, rewriting_tables
+    from srllm.models.lm_scoring import PerplexityScorer
     from tests._tiny_lm import make_tiny_lm
 
     monkeypatch.setattr("srllm.data.shared_data_dir", lambda: None)

@@ -1,11 +1,9 @@
-"""(Shared with the detector: /work/scratch/bias/lexicon.py.) The group lexicon used for templates, counterfactual augmentation (CDA) and identity masking: per kind of group
+"""The group lexicon used for templates, counterfactual augmentation (CDA) and identity masking: per kind of group
 (the taxonomy's bias sub-categories), entries (plural noun phrase, attributive adjective or None, singular noun
 phrase). Also `TAXONOMY_ADDITIONS`: single words to add to the taxonomy's `groups` (what the span edit must
 never delete), and `group_regex()` for masking and kind detection."""
 
 from __future__ import annotations
-
-import re
 
 # kind -> [(plural, adjective or None, singular)]
 GROUPS: dict[str, list[tuple[str, str | None, str]]] = {

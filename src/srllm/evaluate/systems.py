@@ -252,7 +252,8 @@ class System:
         chunk = max(1, self.batch_size) * 8
         for start in range(0, len(order), chunk):
             idx = order[start:start + chunk]
-            cfg = GenerationConfig(max_new_tokens=self._budget(rewrite_budget([texts[i] for i in idx], cap=REWRITE_CAP)),
+            budget = rewrite_budget([texts[i] for i in idx], cap=REWRITE_CAP)
+            cfg = GenerationConfig(max_new_tokens=self._budget(budget),
                                    batch_size=self.batch_size)
             raw = cached_generate(self.backend, [build_messages(texts[i], few_shot=few) for i in idx], cfg, cache,
                                   system=self.cache_id, desc=desc, progress=progress)

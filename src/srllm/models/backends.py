@@ -1,7 +1,7 @@
 """Generation backends behind one interface: transformers in-process (batched, greedy by default), CTranslate2 int8
-in-process (srllm.models.backends_ct2; `engine="ctranslate2"`, or `"auto"` on CPU) and any OpenAI-compatible chat endpoint
-(vLLM, llama.cpp server, Ollama, ...). `generate` answers a batch of conversations; `stream` yields one reply piece
-by piece (a TextIteratorStreamer in-process, server-sent events over HTTP)."""
+in-process (srllm.models.backends_ct2; `engine="ctranslate2"`, or `"auto"` on CPU) and any OpenAI-compatible chat
+endpoint (vLLM, llama.cpp server, Ollama, ...). `generate` answers a batch of conversations; `stream` yields one
+reply piece by piece (a TextIteratorStreamer in-process, server-sent events over HTTP)."""
 
 from __future__ import annotations
 

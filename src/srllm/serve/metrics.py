@@ -36,8 +36,8 @@ class Metrics:
         self.unsafe = Counter("srllm_texts_unsafe", "Texts flagged, by source and category (a text flagged in two "
                               "categories counts in both); divide by srllm_texts_checked for the unsafe rate.",
                               ["source", "category"], registry=r)
-        self.actions = Counter("srllm_actions", "What was done with each text: kept, rewritten, reframed, edited, failed "
-                               "(/v1/check); passed, flagged, rewritten, blocked (proxy).", ["source", "action"],
+        self.actions = Counter("srllm_actions", "What was done with each text: kept, rewritten, reframed, edited, "
+                               "failed (/v1/check); passed, flagged, rewritten, blocked (proxy).", ["source", "action"],
                                registry=r)
         self.batch = Histogram("srllm_batch_items", "Items per call of a model (micro-batching).", ["engine"],
                                buckets=_BATCH_BUCKETS, registry=r)

@@ -9,11 +9,11 @@ import numpy as np
 
 from srllm.evaluate import metrics as M
 from srllm.evaluate import plots
-from srllm.models.lm_scoring import REFERENCE_LM_NAME
 from srllm.evaluate.rewrite_data import RewriteSet, builtin_sets, from_file, paradetox_neutral
 from srllm.evaluate.stats import one_sample_ttest
 from srllm.evaluate.suites.base import EvalContext, SuiteResult, register_suite
 from srllm.evaluate.text_facts import flesch_reading_ease, knowledge_retained, syllable_counter
+from srllm.models.lm_scoring import REFERENCE_LM_NAME
 
 __all__ = ["rewrite_sets", "run_detox", "run_readability"]
 
