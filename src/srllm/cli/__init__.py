@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from srllm.cli import (  # noqa: F401  (each registers its commands)
-    align, check, counterfactual, data, evaluate, export, serve, taxonomy, train)
+    align, check, counterfactual, data, evaluate, export, review, serve, taxonomy, train)
 from srllm.cli._app import app
 
 __all__ = ["app", "main"]
