@@ -15,11 +15,11 @@ def review_command(
     file: Path = typer.Argument(..., help="CMD JSONL to review: the output of `srllm check`, `srllm annotate` or "
                                 "`srllm data build`."),
     out: Path | None = typer.Option(None, "--out", "-o", help="Review file, one line per reviewed record, rewritten "
-                                    "atomically after every decision [default: <FILE stem>.review.jsonl]."),
+                                    "atomically after every decision (default: <FILE stem>.review.jsonl)."),
     host: str = typer.Option("127.0.0.1", help="Address to listen on (loopback: only this machine)."),
     port: int = typer.Option(8765, help="Port to listen on (0: any free port)."),
     open_browser: bool = typer.Option(True, "--open/--no-open", help="Open the page in the default browser."),
-    reviewer: str | None = typer.Option(None, help="Name stored with each decision [default: the login name]."),
+    reviewer: str | None = typer.Option(None, help="Name stored with each decision (default: the login name)."),
     export: Path | None = typer.Option(None, "--export", help="Do not serve: write FILE's records with the review "
                                        "applied (rejected dropped, corrections merged) to this JSONL and exit."),
     reviewed_only: bool = typer.Option(False, help="With --export: leave out records not reviewed yet."),
