@@ -10,6 +10,7 @@ killed review loses nothing that was decided."""
 from __future__ import annotations
 
 import getpass
+import re
 import threading
 import typing
 from dataclasses import dataclass
@@ -92,8 +93,6 @@ class ReviewItem:
 
 
 def find_words(text: str, words: list[str]) -> list[dict]:
-    import re
-
     spans = []
     for w in words:
         if not w.strip():
