@@ -241,7 +241,7 @@ def test_check_flags_reach_the_rewrite_config(monkeypatch, tmp_path):
     assert seen["rewrite_config"] == RewriteConfig(similarity_threshold=0.3, max_attempts=1, retry_samples=0,
                                                    span_edit_categories=("toxicity", "bias"), keep_group_terms=False,
                                                    batch_size=8)
-    runner.invoke(app, ["check", "x", "--span-edit-categories", ""])
+    runner.invoke(app, ["check", "x", "--span-edit-categories", "all"])
     assert seen["rewrite_config"].span_edit_categories is None
     cfg = tmp_path / "rw.yaml"
     cfg.write_text("batch_size: 4\nseed: 3\nsimilarity_threshold: 0.5\n")

@@ -174,7 +174,11 @@ def test_span_edit_can_be_limited_to_some_categories():
     assert "span edit: the flagged spans are stereotyping, which a deletion does not fix" in res.reason
     [res] = Rewriter(backend=ScriptedBackend({src: [src]}), detector=GroupWordDetector(),
                      config=RewriteConfig(similarity_threshold=0.3, retry_samples=0)).rewrite([src])
-    assert res.action == "edited" and res.output == "this plan is wrong"  # default: every category
+    assert res.action == "failed"  # default: toxicity and bias spans, not stereotyping ones
+    [res] = Rewriter(backend=ScriptedBackend({src: [src]}), detector=GroupWordDetector(),
+                     config=RewriteConfig(similarity_threshold=0.3, retry_samples=0,
+                                          span_edit_categories=None)).rewrite([src])
+    assert res.action == "edited" and res.output == "this plan is wrong"  # None: every category
 
 
 def test_span_edit_never_deletes_a_word_naming_a_group():
@@ -189,7 +193,8 @@ def test_span_edit_never_deletes_a_word_naming_a_group():
                                                  category="stereotyping") for m in re.finditer(r"(?i)women", text))]
 
     src = "Women are too emotional"
-    config = RewriteConfig(similarity_threshold=0.3, retry_samples=0)
+    # every span category editable, so the group-word rule is what stops the deletion
+    config = RewriteConfig(similarity_threshold=0.3, retry_samples=0, span_edit_categories=None)
     [res] = Rewriter(backend=ScriptedBackend({src: [src, src]}), detector=StereotypeDetector(),
                      config=config).rewrite([src])
     assert res.action == "failed" and res.output == src

@@ -123,3 +123,9 @@ def test_reference_perplexity_uses_the_backend_model_without_its_adapter():
     ppl = ReferencePerplexity(backend)(texts)
     assert ppl.shape == (2,) and np.all(ppl > 1)
     np.testing.assert_allclose(ppl, expected, rtol=1e-4)  # the adapter was switched off
+
+
+def test_deleting_a_negation_is_a_flip_but_rewording_it_is_not():
+    assert flip("A vegan will never learn English.", "A vegan will learn English.") == "a negation was deleted"
+    assert flip("you don't fucking listen", "you don't listen") is None
+    assert flip("this is not fucking good", "this is bad") is None  # a rewrite, not a deletion

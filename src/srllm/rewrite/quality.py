@@ -139,11 +139,26 @@ def polarity(text: str) -> int:
     return score
 
 
+def _negations(words: list[str]) -> int:
+    return sum(w in _NEGATORS or w.endswith("n't") for w in words)
+
+
+def _is_deletion(src_w: list[str], out_w: list[str]) -> bool:
+    """Every output word is an input word, in the input's order (a span edit, not a rewrite)."""
+    it = iter(src_w)
+    return all(any(w == s for s in it) for w in out_w)
+
+
 def flip(source: str, output: str) -> str | None:
-    """Why `output` reverses the stance of `source` (criticism made praise, or praise made criticism), or None."""
+    """Why `output` reverses the stance of `source` (criticism made praise, or praise made criticism), or None. A
+    deletion that drops a negation flips the claim too ("A vegan will never learn English." -> "A vegan will learn
+    English.")."""
     ps, po = polarity(source), polarity(output)
     if ps < 0 and po > 0:
         return "criticism turned into praise"
+    src_w, out_w = _words(source), _words(output)
+    if _negations(out_w) < _negations(src_w) and _is_deletion(src_w, out_w):
+        return "a negation was deleted"
     return None
 
 

@@ -47,10 +47,13 @@ class RewriteConfig:
                 "about individuals, keeping a real concern behind it, or naming it as a stereotype "
                 "(srllm.rewrite.reframe); the result is judged like a rewrite and its action is 'reframed'."})
     span_fallback: bool = field(default=True, metadata={"help": "Delete flagged spans when the LLM attempts fail."})
-    span_edit_categories: tuple[str, ...] | None = field(default=None, metadata={
-        "help": "Top-level categories whose flagged spans the fallback may delete (default: all), e.g. toxicity: no "
-                "bias or stereotyping spans, which also keeps slurs the detector files under bias; words naming "
-                "groups are kept either way (keep_group_terms). docs/benchmarks.md, Rewrite policy selection."})
+    # Not stereotyping: a stereotype is a claim, and deleting its words leaves the claim or breaks the sentence
+    # ("Morocco storekeepers are always cheating ..." -> "... are with their customers."); on dev this removed 2 of
+    # 4 stereotype edits, both broken, and no ParaDetox edit (docs/benchmarks.md, Stereotype rewriting (held-out)).
+    span_edit_categories: tuple[str, ...] | None = field(default=("toxicity", "bias"), metadata={
+        "help": "Top-level categories whose flagged spans the fallback may delete ('all': every one), e.g. toxicity: "
+                "no bias spans either, which also keeps slurs the detector files under bias; words naming groups "
+                "are kept either way (keep_group_terms). docs/benchmarks.md, Rewrite policy selection."})
     keep_group_terms: bool = field(default=True, metadata={
         "help": "The span edit never deletes a word naming a group of people (the taxonomy's `groups`: women, "
                 "muslims, ...): the deletion would hide a stereotype from the detector and keep its claim."})
@@ -77,6 +80,8 @@ class RewriteConfig:
                 "than this many times the input's (a fluency check relative to the input). None: off."})
 
     def __post_init__(self):
+        if self.span_edit_categories is not None and tuple(self.span_edit_categories) == ("all",):
+            self.span_edit_categories = None
         if not 0.0 <= self.similarity_threshold <= 1.0:
             raise SrllmConfigError(f"similarity_threshold must be in [0, 1], got {self.similarity_threshold}")
         if self.max_attempts < 0:

@@ -22,7 +22,7 @@ import re
 # What a claim about a kind of group is really about ("... not on their <dimension>").
 DIMENSION = {"gender": "gender", "sexual_orientation": "identity", "race": "race", "religion": "religion",
              "age": "age", "nationality": "background", "disability": "disability", "health": "health",
-             "body": "appearance", "socioeconomic": "background", "geography": "where they are from",
+             "body": "appearance", "socioeconomic": "background", "geography": "origin",
              "political": "politics", "other": "lifestyle", "race/nationality": "background"}
 
 _VOWEL = re.compile(r"^(?:[aeio]|u(?!ni|s[aeiou]|r[aeiou])|hon|heir)", re.I)
