@@ -69,16 +69,27 @@ def test_json_in_prose_with_trailing_commas_and_synonyms_is_repaired():
         assert said in text, r.repairs
 
 
+def test_a_wrong_optional_label_is_dropped_not_re_asked():
+    r = parse_annotation('{"bias": "none", "toxicity": "none", "sentiment": "low", "biased_words": ["a", "idiot"]}',
+                         TEXT, CATS)
+    assert r.annotation.sentiment is None and r.annotation.biased_words == ["idiot"]
+    assert any("dropped sentiment 'low'" in x for x in r.repairs)
+
+
 def test_python_literal_numeric_levels_and_a_cut_off_answer():
     r = parse_annotation("{'bias': 0, 'toxicity': 2, 'sentiment': 'neutral', 'harm': 'low', 'rationale': None}",
                          TEXT, CATS)
     assert (r.annotation.bias, r.annotation.toxicity) == ("none", "high")
+    stray = parse_annotation('{"bias": "slight", "toxicity": "none", "rationale": "loaded", "wait until next week?"}',
+                             TEXT, CATS)
+    assert stray.annotation is not None and stray.annotation.rationale == "loaded"
     cut = parse_annotation('{"bias": "slight", "toxicity": "none", "rationale": "a loaded wor', TEXT, CATS)
     assert cut.annotation is not None and cut.annotation.rationale == "a loaded wor"
 
 
 @pytest.mark.parametrize("raw, says", [
     ("I cannot annotate this text.", "no JSON object"),
+    ('{"bias": "high", "toxicity": "loud", "sentiment": "low"}', "'toxicity'"),
     ('{"bias": "purple", "toxicity": "none"}', "'bias'"),
     ('{"toxicity": "none"}', "'bias': Field required"),
     ('["high", "mild"]', "no JSON object"),

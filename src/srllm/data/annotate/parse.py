@@ -17,7 +17,9 @@ from srllm.data.annotate.labels import SCALES, SYNONYMS, Annotation
 
 __all__ = ["ParseResult", "extract_json", "parse_annotation", "coerce_fields"]
 
+OPTIONAL = ("sentiment", "harm")  # labels an annotation may lack (bias and toxicity are required)
 _TRAILING_COMMA = re.compile(r",\s*([}\]])")
+_DANGLING_KEY = re.compile(r',\s*"[^"]*"\s*(})\s*$')  # {"a": 1, "a stray string"} -> {"a": 1}
 _SMART = str.maketrans({"\u201c": '"', "\u201d": '"', "\u2018": "'", "\u2019": "'"})
 _KEYS = {"bias_level": "bias", "bias level": "bias", "label": "bias", "biased": "bias", "toxic": "toxicity",
          "toxicity_level": "toxicity", "tone": "sentiment", "harm_level": "harm", "category": "categories",
@@ -65,11 +67,11 @@ def _load(obj_text: str, repairs: list[str]) -> object:
     try:
         return json.loads(obj_text)
     except json.JSONDecodeError as first:
-        fixed = _TRAILING_COMMA.sub(r"\1", obj_text.translate(_SMART))
+        fixed = _DANGLING_KEY.sub(r"\1", _TRAILING_COMMA.sub(r"\1", obj_text.translate(_SMART)))
         if fixed != obj_text:
             try:
                 value = json.loads(fixed)
-                repairs.append("trailing commas or smart quotes")
+                repairs.append("trailing commas, smart quotes or a stray last string")
                 return value
             except json.JSONDecodeError:
                 pass
@@ -127,6 +129,9 @@ def coerce_fields(obj: dict, text: str, categories: Iterable[str], repairs: list
     for name in SCALES:
         if name in out:
             out[name] = _label(name, out[name], repairs)
+            if name in OPTIONAL and out[name] is not None and out[name] not in SCALES[name]:
+                repairs.append(f"dropped {name} {out[name]!r} (not one of {', '.join(SCALES[name])})")
+                out[name] = None  # an optional label the model got wrong is left out, not a reason to re-ask
     cats, known = [], list(categories)
     for c in _as_list(out.get("categories")):
         cid = _category(c, known) if isinstance(c, str) else None
@@ -138,7 +143,7 @@ def coerce_fields(obj: dict, text: str, categories: Iterable[str], repairs: list
     words = []
     for w in _as_list(out.get("biased_words")):
         w = str(w).strip().strip("'\"")
-        if w and w.lower() in text.lower():
+        if len(w) >= 2 and w.lower() in text.lower():
             words.append(w)
         elif w:
             repairs.append(f"dropped biased word not in the text {w!r}")
