@@ -10,9 +10,10 @@ for longer than max_wait stops the job (SrllmModelError) with nothing of the unf
 
 from __future__ import annotations
 
+import queue
+import threading
 import time
-from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -60,6 +61,47 @@ def build_annotators(cfg: AnnotateConfig, *, detector=None) -> list:
     return out
 
 
+class _Pool:
+    """Worker threads for the LLM requests. Daemon threads (not concurrent.futures'), so an interrupted or failed
+    job exits at once instead of waiting for the requests in flight (their texts are simply not written)."""
+
+    def __init__(self, fn: Callable, workers: int):
+        self.fn, self.todo, self.done, self.stopped = fn, queue.Queue(), queue.Queue(), threading.Event()
+        self.workers = workers
+        for _ in range(workers):
+            threading.Thread(target=self._work, daemon=True, name="srllm-annotate").start()
+
+    def _work(self) -> None:
+        while not self.stopped.is_set():
+            j, item = self.todo.get()
+            if self.stopped.is_set():
+                return
+            try:
+                self.done.put((j, self.fn(item), None))
+            except BaseException as e:  # noqa: BLE001 - handed to the main thread, which raises it
+                self.done.put((j, None, e))
+
+    def map_unordered(self, items: list) -> Iterator[tuple[int, object]]:
+        """(index, fn(item)) as each finishes; the first failure is raised."""
+        for j, item in enumerate(items):
+            self.todo.put((j, item))
+        for _ in items:
+            j, value, error = self.done.get()
+            if error is not None:
+                raise error
+            yield j, value
+
+    def stop(self) -> None:
+        self.stopped.set()
+        while True:  # drop the work not started; idle workers wake up on the sentinels and leave
+            try:
+                self.todo.get_nowait()
+            except queue.Empty:
+                break
+        for _ in range(self.workers):
+            self.todo.put((-1, None))
+
+
 def read_rows(input_path, cfg: AnnotateConfig) -> list:
     from srllm.data.readers import read_inputs
 
@@ -100,31 +142,25 @@ def annotate_file(input_path: str | Path, cfg: AnnotateConfig, *, detector=None,
     report.resumed = len(rows) - len(pending)
     llms = [a for a in annotators if isinstance(a, LLMAnnotator)]
     tokens, started, finished = 0, time.monotonic(), False
-    pool = ThreadPoolExecutor(max_workers=cfg.concurrency)
+    pool = _Pool(lambda text: [a.annotate(text) for a in llms], cfg.concurrency)
     try:
         step = max(16, 4 * cfg.concurrency)
         for i in range(0, len(pending), step):
             chunk = pending[i:i + step]
             pre = {a.name: a.annotate_many([r.text for r in chunk])  # the detector, batched, in this thread
                    for a in annotators if isinstance(a, DetectorAnnotator)}
-            futures: dict[Future, int] = {
-                pool.submit(lambda text: [a.annotate(text) for a in llms], row.text): j
-                for j, row in enumerate(chunk)}
-            while futures:
-                done, _ = wait(futures, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    j = futures.pop(fut)
-                    by_name = {r.annotator: r for r in fut.result()}  # an endpoint down too long raises here
-                    by_name.update({n: res[j] for n, res in pre.items()})
-                    results = [by_name[n] for n in names]
-                    writer.write([_detail(chunk[j], results, names)])
-                    report.annotated += 1
-                    tokens += sum(r.prompt_tokens + r.completion_tokens for r in results)
-                    if on_progress:
-                        on_progress(1, tokens)
+            for j, llm_results in pool.map_unordered([r.text for r in chunk]):  # an endpoint down too long raises
+                by_name = {r.annotator: r for r in llm_results}
+                by_name.update({n: res[j] for n, res in pre.items()})
+                results = [by_name[n] for n in names]
+                writer.write([_detail(chunk[j], results, names)])
+                report.annotated += 1
+                tokens += sum(r.prompt_tokens + r.completion_tokens for r in results)
+                if on_progress:
+                    on_progress(1, tokens)
         finished = True
     finally:
-        pool.shutdown(wait=finished, cancel_futures=True)
+        pool.stop()
         writer.close(finished=finished)
     order = {r.id: k for k, r in enumerate(rows)}
     details = sorted((d for d in read_resume_records(cfg.raw_path) if d["id"] in order), key=lambda d: order[d["id"]])
