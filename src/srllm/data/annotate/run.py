@@ -128,9 +128,11 @@ def _detail(row, results: list[AnnotatorResult], names: list[str]) -> dict:
 
 
 def annotate_file(input_path: str | Path, cfg: AnnotateConfig, *, detector=None,
-                  on_progress: Callable[[int, int], None] | None = None) -> AnnotateReport:
+                  on_progress: Callable[[int, int], None] | None = None,
+                  on_start: Callable[[int, int], None] | None = None) -> AnnotateReport:
     """Annotate every text of a file (JSONL/CSV/TSV/TXT) into CMD records; see the module doc.
-    on_progress(texts done now, tokens used so far) is called as texts finish."""
+    on_start(texts to do, texts already done) is called once before the first request, on_progress(texts done
+    now, tokens used so far) as texts finish."""
     from srllm.data.writers import ResumableJsonlWriter, read_resume_records, write_jsonl_atomic
 
     rows = read_rows(input_path, cfg)  # the whole input is checked before any request
@@ -140,6 +142,8 @@ def annotate_file(input_path: str | Path, cfg: AnnotateConfig, *, detector=None,
     writer = ResumableJsonlWriter(cfg.raw_path, resume=not cfg.restart)
     pending = [r for r in rows if r.id not in writer.done_ids]
     report.resumed = len(rows) - len(pending)
+    if on_start:
+        on_start(len(pending), report.resumed)
     llms = [a for a in annotators if isinstance(a, LLMAnnotator)]
     tokens, started, finished = 0, time.monotonic(), False
     pool = _Pool(lambda text: [a.annotate(text) for a in llms], cfg.concurrency)
@@ -232,6 +236,9 @@ def summary_markdown(s: dict) -> str:
         lines += ["", f"| field | items | agreement | {kappa.replace('_', ' ')} | Krippendorff's alpha |",
                   "|---|---:|---:|---:|---:|"]
         for a in s["agreement"]:
+            if not a["items"]:
+                lines.append(f"| {a['field']} | 0 | - | - | - |")
+                continue
             alpha = next((v for k, v in a.items() if k.startswith("krippendorff")), None)
             level = next((k.rsplit("_", 1)[1] for k in a if k.startswith("krippendorff")), "")
             lines.append(f"| {a['field']} | {a['items']} | {a.get('percent_agreement', '-')} | "
