@@ -91,9 +91,11 @@ def start(args: list[str], log: Path, env: dict | None = None) -> ServerProcess:
 PARROT_ANSWER = "the team meets at noon ! you are a stupid idiot ."
 
 
-def make_parrot_llm(path: Path, answer: str = PARROT_ANSWER) -> Path:
+def make_parrot_llm(path: Path, answer: str = PARROT_ANSWER, *, verbatim: bool = False) -> Path:
     """A tiny Llama (the word-level tokenizer of tests/conftest.py) that answers every chat with `answer`, greedy
     or sampled: an upstream LLM whose answer a test knows (a safe sentence, then an insult the detector flags).
+    verbatim=True adds the whole answer to the vocabulary as one token, so any text (a JSON object, repeated
+    words) comes back exactly.
 
     Built, not trained (training takes minutes on a busy CPU): its attention and MLP outputs are zero, so each
     position holds its own token's embedding (one-hot), and the output layer maps each token to the next one of
@@ -105,6 +107,10 @@ def make_parrot_llm(path: Path, answer: str = PARROT_ANSWER) -> Path:
     from tests.conftest import build_tiny_tokenizer
 
     tok = build_tiny_tokenizer()
+    if verbatim:
+        from tokenizers import AddedToken
+
+        tok.add_tokens([AddedToken(answer, normalized=False, special=False)])
     chain = [tok.convert_tokens_to_ids("assistant")] + tok(answer, add_special_tokens=False)["input_ids"]
     if len(set(chain)) != len(chain):
         raise ValueError(f"the words of the parrot's answer must be distinct: {answer!r}")
