@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from srllm.cli import (  # noqa: F401  (each registers its commands)
-    align, annotate, check, counterfactual, data, evaluate, export, review, serve, taxonomy, train)
+from srllm.cli import align, annotate, check, counterfactual, data, evaluate, export, review, serve, taxonomy, train  # noqa: F401  (each registers its commands)
 from srllm.cli._app import app
 
 __all__ = ["app", "main"]
