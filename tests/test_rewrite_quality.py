@@ -129,3 +129,9 @@ def test_deleting_a_negation_is_a_flip_but_rewording_it_is_not():
     assert flip("A vegan will never learn English.", "A vegan will learn English.") == "a negation was deleted"
     assert flip("you don't fucking listen", "you don't listen") is None
     assert flip("this is not fucking good", "this is bad") is None  # a rewrite, not a deletion
+
+
+def test_an_address_left_without_its_noun_is_a_fragment():
+    assert "dangling 'you'" in fragment("shut up, you worthless moron", "shut up, you")
+    assert fragment("I love you, you idiot.", "I love you.") is None
+    assert fragment("thank you", "thank you") is None

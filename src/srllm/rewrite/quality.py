@@ -92,6 +92,17 @@ def _lost_complement(src_w: list[str], out_w: list[str]) -> bool:
     return any(src_w[i:i + len(tail)] == tail for i in range(len(src_w) - len(tail)))
 
 
+def _dangling_vocative(source: str, output: str) -> bool:
+    """The output ends on ", you" where the input went on ("shut up, you worthless moron" -> "shut up, you"): the
+    deletion took the noun the address was about."""
+    out_t, src_t = _tokens(output), _tokens(source)
+    out_t = out_t[:-1] if out_t and out_t[-1] in _PUNCT else out_t
+    if out_t[-2:] != [",", "you"]:
+        return False
+    return any(src_t[i:i + 2] == [",", "you"] and i + 2 < len(src_t) and src_t[i + 2] not in _PUNCT
+               for i in range(len(src_t) - 2))
+
+
 def fragment(source: str, output: str) -> str | None:
     """Why `output` is not a whole sentence where `source` was, or None."""
     out_w, src_w = _words(output), _words(source)
@@ -100,7 +111,8 @@ def fragment(source: str, output: str) -> str | None:
     last = out_w[-1]
     if last != (src_w[-1] if src_w else None) and (
             last in DANGLING_END or (last == "no" and len(out_w) > 1 and out_w[-2] in _DANGLING_NO)
-            or (last in _COPULA and _lost_complement(src_w, out_w))):
+            or (last in _COPULA and _lost_complement(src_w, out_w))
+            or (last == "you" and _dangling_vocative(source, output))):
         return f"ends on a dangling '{last}'"
     out_t, src_t = _tokens(output), _tokens(source)
     src_pairs = set(zip(src_t, src_t[1:], strict=False))
