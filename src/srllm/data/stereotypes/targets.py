@@ -19,6 +19,8 @@ from __future__ import annotations
 import hashlib
 import re
 
+from srllm.data.counterfactual import third_singular
+
 # What a claim about a kind of group is really about ("... not on their <dimension>").
 DIMENSION = {"gender": "gender", "sexual_orientation": "identity", "race": "race", "religion": "religion",
              "age": "age", "nationality": "background", "disability": "disability", "health": "health",
@@ -90,18 +92,9 @@ _VERB_LY = {"apply", "reply", "rely", "fly", "supply", "bully"}
 
 
 def third_person(verb: str) -> str:
-    v = verb.lower()
-    if v in ("have",):
-        return "has"
-    if v in ("be",):
-        return "is"
-    if v in ("do", "go"):
-        return verb + "es"
-    if re.search(r"(s|sh|ch|x|z|o)$", v):
-        return verb + "es"
-    if re.search(r"[^aeiou]y$", v):
-        return verb[:-1] + "ies"
-    return verb + "s"
+    """The verb for a singular subject: the counterfactual generator's rule, plus "be" (a predicate can start with
+    one: "be lazy")."""
+    return "is" if verb.lower() == "be" else third_singular(verb)
 
 
 _NEG = [(r"^(can't|cannot|can not)\b", "can"), (r"^(don't|dont|do not)\s+", ""), (r"^(aren't|are not)\b", "are"),
