@@ -165,14 +165,18 @@ class Rewriter:
             return f"fluency: perplexity {ratio:.1f}x the input's (> {self.config.max_ppl_ratio})"
         return None
 
-    def _accept(self, sources: list[str], candidates: list[list[str]]) -> list[tuple[str, float] | str]:
-        """Per source, the passing candidate closest in meaning as (output, similarity), else why the first failed.
-        All candidates are judged in one detector/encoder pass."""
+    def _accept(self, sources: list[str], candidates: list[list[str]], *,
+                first: bool = False) -> list[tuple[str, float] | str]:
+        """Per source, the passing candidate closest in meaning as (output, similarity), or with `first` the first
+        passing one in candidate order; else why the first failed. All candidates are judged in one
+        detector/encoder pass."""
         flat = [(k, c) for k, cands in enumerate(candidates) for c in cands]
         unsafe, sims, ratios = self._judge([sources[k] for k, _ in flat], [c for _, c in flat])
         best: dict[int, tuple[str, float]] = {}
         why_first: dict[int, str] = {}
         for (k, cand), u, sim, ratio in zip(flat, unsafe, sims, ratios, strict=True):
+            if first and k in best:
+                continue
             why = self._why(sources[k], cand, bool(u), float(sim), float(ratio))
             if why is None and (k not in best or sim > best[k][1]):
                 best[k] = (cand, float(sim))
@@ -240,29 +244,21 @@ class Rewriter:
         """Restate group generalisations by rule (srllm.rewrite.reframe); per text the first candidate that passes
         every check, in the frame order (the same whatever the group). Returns the indices still pending."""
         candidates = {i: reframe_candidates(texts[i]) for i in pending}
-        flat = [(i, c) for i in pending for c in candidates[i]]
-        if not flat:
+        todo = [i for i in pending if candidates[i]]
+        if not todo:
             return pending
-        unsafe, sims, ratios = self._judge([texts[i] for i, _ in flat], [c for _, c in flat])
-        accepted: dict[int, tuple[str, float]] = {}
-        why_first: dict[int, str] = {}
-        for (i, cand), u, sim, ratio in zip(flat, unsafe, sims, ratios, strict=True):
-            if i in accepted:
-                continue
-            why = self._why(texts[i], cand, bool(u), float(sim), float(ratio))
-            if why is None:
-                accepted[i] = (cand, float(sim))
-            else:
-                why_first.setdefault(i, why)
+        verdicts = dict(zip(todo, self._accept([texts[i] for i in todo], [candidates[i] for i in todo], first=True),
+                            strict=True))
         still = []
         for i in pending:
-            if i in accepted:
-                results[i] = RewriteResult(output=accepted[i][0], action="reframed", similarity=accepted[i][1],
+            verdict = verdicts.get(i)
+            if isinstance(verdict, tuple):
+                results[i] = RewriteResult(output=verdict[0], action="reframed", similarity=verdict[1],
                                            attempts=attempts, output_unsafe=False,
                                            reason="; ".join(reasons[i]) or None)
             else:
-                if i in why_first:
-                    reasons[i].append(f"reframe: {why_first[i]}")
+                if verdict:
+                    reasons[i].append(f"reframe: {verdict}")
                 still.append(i)
         return still
 
