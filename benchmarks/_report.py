@@ -1,10 +1,13 @@
-"""Shared by the benchmark scripts: print a table and record it as a section of docs/benchmarks.md."""
+"""Shared by the benchmark scripts: their command line, the shared data they need, and printing a table and
+recording it as a section of docs/benchmarks.md."""
 
 from __future__ import annotations
 
+import argparse
 import os
 import platform
 import re
+import sys
 import time
 from pathlib import Path
 
@@ -13,6 +16,23 @@ from srllm.atomic import write_text_atomic
 DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 HEADER = ("# Benchmarks\n\nEvery number here was measured by a script in `benchmarks/`; each section names the command "
           "that produced it and when. Machine: CPU only, 2 cores.\n")
+
+
+def benchmark_parser(doc: str) -> argparse.ArgumentParser:
+    """A recording script's parser: its docstring as the help (line breaks kept) and --no-record."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--no-record", action="store_true", help="Print only; do not update docs/benchmarks.md.")
+    return ap
+
+
+def shared_data_or_exit(what: str = "the benchmark sets") -> Path:
+    """The ../shared/data folder; without it the script stops, saying it needs it for `what`."""
+    from srllm.data import shared_data_dir
+
+    data = shared_data_dir()
+    if data is None:
+        sys.exit(f"needs ../shared/data ({what})")
+    return data
 
 
 def markdown_table(rows: list[dict], columns: list[str] | None = None) -> str:

@@ -9,7 +9,6 @@ sentences of counterfactual-inhouse.csv.
 
 from __future__ import annotations
 
-import argparse
 import random
 import sys
 import time
@@ -17,9 +16,9 @@ from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _report import machine_note, markdown_table, update_section  # noqa: E402
+from _report import benchmark_parser, machine_note, markdown_table, shared_data_or_exit, update_section  # noqa: E402
 
-from srllm.data import read_counterfactual, read_paradetox, read_srllm_csv, shared_data_dir  # noqa: E402
+from srllm.data import read_counterfactual, read_paradetox, read_srllm_csv  # noqa: E402
 from srllm.guard import Guard  # noqa: E402
 
 
@@ -39,17 +38,14 @@ def run(guard: Guard, name: str, texts: list[str], rewrite: bool) -> dict:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = benchmark_parser(__doc__)
     ap.add_argument("--paradetox", type=int, default=1000)
     ap.add_argument("--rewrite-n", type=int, default=None,
                     help="time rewriting on the first N texts of the ParaDetox sample (default: all of them)")
     ap.add_argument("--adapter", default="default")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--no-record", action="store_true", help="Print only; do not update docs/benchmarks.md.")
     args = ap.parse_args()
-    data = shared_data_dir()
-    if data is None:
-        sys.exit("needs ../shared/data (the benchmark sets)")
+    data = shared_data_or_exit()
     note = machine_note()
     infer = [r.text for r in read_srllm_csv(data / "sr-llm" / "infer_50.csv")]
     para = [r.text for r in read_paradetox(data / "paradetox" / "paradetox.tsv")]

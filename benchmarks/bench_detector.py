@@ -15,7 +15,6 @@ terms, on the same held-out sets, recorded in its own section.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import random
@@ -26,9 +25,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _report import machine_note, markdown_table, update_section  # noqa: E402
+from _report import benchmark_parser, machine_note, markdown_table, shared_data_or_exit, update_section  # noqa: E402
 
-from srllm.data import read_paradetox, read_srllm_csv, shared_data_dir  # noqa: E402
+from srllm.data import read_paradetox, read_srllm_csv  # noqa: E402
 from srllm.detect import Detector, default_heads_dir  # noqa: E402
 
 
@@ -116,7 +115,7 @@ def quality_section() -> str:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = benchmark_parser(__doc__)
     ap.add_argument("--paradetox", type=int, default=1000)
     ap.add_argument("--single", type=int, default=200)
     ap.add_argument("--repeats", type=int, default=3)
@@ -125,7 +124,6 @@ def main() -> None:
     ap.add_argument("--quantize", default="none,int8",
                     help="comma-separated encoder settings: none (fp32) and/or int8 (Detector(quantize='int8'))")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--no-record", action="store_true", help="Print only; do not update docs/benchmarks.md.")
     ap.add_argument("--terms-only", action="store_true",
                     help="only compare the heads alone with heads + taxonomy terms (quality, no timing)")
     args = ap.parse_args()
@@ -134,9 +132,7 @@ def main() -> None:
     import torch
 
     settings = [None if t.strip() == "default" else int(t) for t in args.threads.split(",") if t.strip()]
-    data = shared_data_dir()
-    if data is None:
-        sys.exit("needs ../shared/data (the benchmark sets)")
+    data = shared_data_or_exit()
     infer = [r.text for r in read_srllm_csv(data / "sr-llm" / "infer_50.csv")]
     para = random.Random(args.seed).sample([r.text for r in read_paradetox(data / "paradetox" / "paradetox.tsv")],
                                            args.paradetox)
@@ -178,9 +174,7 @@ def main() -> None:
 
 
 def terms_section(args) -> None:
-    data = shared_data_dir()
-    if data is None:
-        sys.exit("needs ../shared/data (the benchmark sets)")
+    data = shared_data_or_exit()
     heads_only = Path(__file__).resolve().parent.parent / "configs" / "policy-heads-only.yaml"
     detectors = {"trained heads only": Detector(policy=heads_only), "heads + terms (default)": Detector()}
     rows = quality_rows(detectors, data, label="detector")

@@ -22,7 +22,6 @@ every head set (same encoder).
 
 from __future__ import annotations
 
-import argparse
 import json
 import random
 import sys
@@ -31,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _report import machine_note, markdown_table, update_section  # noqa: E402
+from _report import benchmark_parser, machine_note, markdown_table, shared_data_or_exit, update_section  # noqa: E402
 
 from srllm.data.sources import (  # noqa: E402
     COUNTERFACTUAL_GROUPS,
@@ -39,7 +38,6 @@ from srllm.data.sources import (  # noqa: E402
     read_counterfactual,
     read_paradetox,
     read_srllm_csv,
-    shared_data_dir,
 )
 from srllm.detect import Detector, default_heads_dir  # noqa: E402
 from srllm.evaluate import stats  # noqa: E402
@@ -243,13 +241,12 @@ def examples(dets: dict[str, Detector], data: Path, n: int, seed: int) -> str:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = benchmark_parser(__doc__)
     ap.add_argument("--heads", nargs="*", default=[f"shipped={default_heads_dir()}"],
                     help="NAME=DIR of a heads folder (heads.json, heads.safetensors); the first one's encoder embeds")
     ap.add_argument("--examples", type=int, default=5)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", type=Path, help="also write every measured number here")
-    ap.add_argument("--no-record", action="store_true", help="Print only; do not update docs/benchmarks.md.")
     ap.add_argument("--both-scorings", action="store_true",
                     help="score each head set twice: whole texts only (NAME/whole) and with sentence-level scoring "
                          "of long texts (NAME/sentences, the Detector's default)")
@@ -258,9 +255,7 @@ def main() -> None:
     args = ap.parse_args()
     if args.limit:
         args.no_record = True
-    data = shared_data_dir()
-    if data is None:
-        sys.exit("needs ../shared/data (the benchmark sets)")
+    data = shared_data_or_exit()
     note = machine_note()
     dets, shared = {}, None
     for spec in args.heads:

@@ -14,7 +14,6 @@ llama.cpp, onnxruntime-genai and the detector are not measured here (issue 15's 
 
 from __future__ import annotations
 
-import argparse
 import os
 import re
 import sys
@@ -22,9 +21,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _report import machine_note, markdown_table, update_section  # noqa: E402
+from _report import benchmark_parser, machine_note, markdown_table, shared_data_or_exit, update_section  # noqa: E402
 
-from srllm.data import shared_data_dir  # noqa: E402
 from srllm.evaluate.rewrite_data import paradetox_pairs  # noqa: E402
 from srllm.models import GenerationConfig, resolve_adapter  # noqa: E402
 from srllm.rewrite import build_messages  # noqa: E402
@@ -125,16 +123,13 @@ def quality(engines: dict, texts: list[str]) -> tuple[list[dict], list[dict]]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = benchmark_parser(__doc__)
     ap.add_argument("--n", type=int, default=24, help="prompts of the speed test")
     ap.add_argument("--new-tokens", type=int, default=64)
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--quality", type=int, default=30, help="ParaDetox dev texts of the quality check (0: none)")
-    ap.add_argument("--no-record", action="store_true", help="Print only; do not update docs/benchmarks.md.")
     args = ap.parse_args()
-    data = shared_data_dir()
-    if data is None:
-        sys.exit("needs ../shared/data (ParaDetox)")
+    data = shared_data_or_exit("ParaDetox")
     from srllm.models.backends import TransformersBackend
     from srllm.models.backends_ct2 import CTranslate2Backend
 

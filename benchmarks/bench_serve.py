@@ -21,7 +21,6 @@ reported), and so does everything else on the machine: read the load average wit
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import os
@@ -37,7 +36,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _report import markdown_table, update_section  # noqa: E402
+from _report import benchmark_parser, markdown_table, update_section  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 TEXTS = ["the team meets at noon on tuesday", "you are a stupid idiot and everyone knows it",
@@ -280,7 +279,7 @@ def load_average() -> str:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = benchmark_parser(__doc__)
     ap.add_argument("--requests", type=int, default=50, help="Requests per detector endpoint (0: run --duration).")
     ap.add_argument("--llm-requests", type=int, default=10, help="Requests per endpoint that generates with the "
                     "LLM (0: run --duration).")
@@ -293,7 +292,6 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=None, help="srllm serve --threads (torch threads per worker).")
     ap.add_argument("--no-llm", action="store_true", help="Start the server without the LLM (detector targets).")
     ap.add_argument("--int8", action="store_true", help="The detector's int8 encoder (srllm serve --int8).")
-    ap.add_argument("--no-record", action="store_true", help="Print only; do not update docs/benchmarks.md.")
     args = ap.parse_args()
     load_start, started = load_average(), time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     rows = run(args)

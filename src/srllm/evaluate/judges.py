@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from srllm.errors import SrllmModelError
+from srllm.evaluate.head_files import LazyEncoder, read_head_folder
 
 __all__ = ["SafetyJudge", "RefusalClassifier", "LLMJudge", "default_refusal_dir", "train_refusal_classifier"]
 
@@ -65,7 +66,7 @@ def _features(encoder, prompts: Sequence[str], responses: Sequence[str]) -> np.n
     return np.concatenate([r, np.sum(p * r, axis=1, keepdims=True)], axis=1)
 
 
-class RefusalClassifier:
+class RefusalClassifier(LazyEncoder):
     """P(refusal | prompt, response) from a logistic head on MiniLM features."""
 
     def __init__(self, weight: np.ndarray, bias: float, *, threshold: float = 0.5, encoder=None,
@@ -74,14 +75,6 @@ class RefusalClassifier:
         self.threshold, self.info = float(threshold), dict(info or {})
         self._encoder = encoder
         self.name = "srllm refusal classifier (MiniLM + logistic head, trained on pyrit refusal data)"
-
-    @property
-    def encoder(self):
-        if self._encoder is None:
-            from srllm.models import load_sentence_encoder
-
-            self._encoder = load_sentence_encoder()
-        return self._encoder
 
     def predict_proba(self, prompts: Sequence[str], responses: Sequence[str]) -> np.ndarray:
         if len(prompts) != len(responses):
@@ -108,17 +101,10 @@ class RefusalClassifier:
 
     @classmethod
     def load(cls, folder: str | Path | None = None, *, encoder=None) -> RefusalClassifier:
-        from safetensors.numpy import load_file
-
         path = Path(folder) if folder else default_refusal_dir()
-        weights, meta_path = path / "refusal.safetensors", path / "refusal.json"
-        if not weights.is_file() or not meta_path.is_file():
-            raise SrllmModelError(f"no refusal classifier in {path}; train one with "
-                                  f"srllm.evaluate.judges.train_refusal_classifier() and save it there")
-        meta = json.loads(meta_path.read_text("utf-8"))
-        if meta.get("format") != REFUSAL_FORMAT:
-            raise SrllmModelError(f"{meta_path}: format {meta.get('format')!r} is not {REFUSAL_FORMAT!r}")
-        t = load_file(str(weights))
+        t, meta = read_head_folder(path, weights="refusal.safetensors", meta="refusal.json", fmt=REFUSAL_FORMAT,
+                                   missing=f"no refusal classifier in {path}; train one with "
+                                           "srllm.evaluate.judges.train_refusal_classifier() and save it there")
         info = {k: v for k, v in meta.items() if k not in ("format", "threshold")}
         return cls(t["weight"], float(t["bias"][0]), threshold=meta.get("threshold", 0.5), encoder=encoder,
                    info=info)

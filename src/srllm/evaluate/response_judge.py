@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from srllm.errors import SrllmModelError
+from srllm.evaluate.head_files import LazyEncoder, read_head_folder
 
 __all__ = ["ResponseScores", "ResponseJudge", "default_response_judge_dir", "pair_features", "Head", "FORMAT",
            "JUDGE_CATEGORIES"]
@@ -114,7 +115,7 @@ class Head:
         return cls(layers)
 
 
-class ResponseJudge:
+class ResponseJudge(LazyEncoder):
     """P(unsafe | prompt, response), P(refusal | prompt, response) and P(category | unsafe) from heads on MiniLM
     pair features. `score` returns `ResponseScores`; `is_unsafe` applies the declared threshold."""
 
@@ -127,14 +128,6 @@ class ResponseJudge:
         self.info = dict(info or {})
         self._encoder = encoder
         self.name = "srllm response judge (MiniLM prompt+response features, trained heads)"
-
-    @property
-    def encoder(self):
-        if self._encoder is None:
-            from srllm.models import load_sentence_encoder
-
-            self._encoder = load_sentence_encoder()
-        return self._encoder
 
     def features(self, prompts: Sequence[str], responses: Sequence[str]) -> np.ndarray:
         x = pair_features(self.encoder, list(prompts), list(responses))
@@ -182,17 +175,10 @@ class ResponseJudge:
 
     @classmethod
     def load(cls, folder: str | Path | None = None, *, encoder=None) -> ResponseJudge:
-        from safetensors.numpy import load_file
-
         path = Path(folder) if folder else default_response_judge_dir()
-        weights, meta_path = path / "judge.safetensors", path / "judge.json"
-        if not weights.is_file() or not meta_path.is_file():
-            raise SrllmModelError(f"no response judge in {path} (judge.safetensors + judge.json); train one with "
-                                  "`srllm train response-judge --out FOLDER`")
-        meta = json.loads(meta_path.read_text("utf-8"))
-        if meta.get("format") != FORMAT:
-            raise SrllmModelError(f"{meta_path}: format {meta.get('format')!r} is not {FORMAT!r}")
-        t = load_file(str(weights))
+        t, meta = read_head_folder(path, weights="judge.safetensors", meta="judge.json", fmt=FORMAT,
+                                   missing=f"no response judge in {path} (judge.safetensors + judge.json); train "
+                                           "one with `srllm train response-judge --out FOLDER`")
         names = tuple(meta.get("categories") or ())
         info = {k: v for k, v in meta.items() if k not in ("format", "threshold", "refusal_threshold", "categories")}
         return cls(unsafe=Head.from_tensors(t, "unsafe"), refusal=Head.from_tensors(t, "refusal"),

@@ -20,15 +20,7 @@ from srllm.data.sources import read_jsonl
 from srllm.errors import SrllmDataError
 from srllm.train.align_card import write_alignment_card
 from srllm.train.dpo_config import DpoConfig
-from srllm.train.sft import (
-    EMBEDDED_HUB_ID,
-    check_output_dir,
-    check_qlora_available,
-    common_args,
-    prepare_run,
-    save_adapter,
-    start_policy,
-)
+from srllm.train.sft import common_args, embedded_hub_id, prepare_run, save_adapter, start_policy, start_run
 
 __all__ = ["DpoResult", "to_preference", "load_pairs", "build_dpo_trainer", "train_dpo"]
 
@@ -108,9 +100,7 @@ def build_dpo_trainer(cfg: DpoConfig):
 
 def train_dpo(cfg: DpoConfig, *, command: str | None = None) -> DpoResult:
     """Train as `cfg` says; save the adapter (without the reference copy) with a card and summary.json."""
-    if cfg.method == "qlora":
-        check_qlora_available()
-    last = check_output_dir(cfg)
+    last = start_run(cfg)
     out_dir = Path(cfg.output_dir)
     trainer = build_dpo_trainer(cfg)
     start = time.time()
@@ -119,7 +109,7 @@ def train_dpo(cfg: DpoConfig, *, command: str | None = None) -> DpoResult:
     model = trainer.model
     if "ref" in getattr(model, "peft_config", {}):
         model.delete_adapter("ref")
-    base_id = EMBEDDED_HUB_ID if cfg.model in (None, "", "default", "embedded") else None
+    base_id = embedded_hub_id(cfg.model)
     adapter_dir = save_adapter(model, out_dir / "adapter", dtype=cfg.save_dtype, base_model_id=base_id)
     result = DpoResult(adapter_dir=adapter_dir, train_pairs=len(trainer.train_dataset),
                        eval_pairs=len(trainer.eval_dataset or []), steps=trainer.state.global_step,

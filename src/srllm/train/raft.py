@@ -174,7 +174,7 @@ def train_raft(cfg: RaftConfig, *, reward=None, command: str | None = None, back
     `reward` defaults to `load_reward(cfg.reward)`; `backend_factory(adapter) -> backend` is for tests."""
     from srllm.train.align_card import write_alignment_card
     from srllm.train.rewards import load_reward
-    from srllm.train.sft import EMBEDDED_HUB_ID
+    from srllm.train.sft import embedded_hub_id
 
     if cfg.threads:
         import torch
@@ -204,8 +204,7 @@ def train_raft(cfg: RaftConfig, *, reward=None, command: str | None = None, back
     with atomic_folder(out / "adapter") as tmp:
         shutil.copytree(adapter, tmp, dirs_exist_ok=True)
     reward_curve_png(logs, out / "reward_curve.png")
-    base_id = EMBEDDED_HUB_ID if cfg.model in (None, "", "default", "embedded") else None
-    summary = {"method": "raft", "config": cfg.to_dict(), "base_model_id": base_id,
+    summary = {"method": "raft", "config": cfg.to_dict(), "base_model_id": embedded_hub_id(cfg.model),
                "reward": getattr(reward, "name", str(cfg.reward)), "seconds": round(time.time() - t0, 1),
                "rounds": logs}
     write_json_atomic(out / "summary.json", summary)

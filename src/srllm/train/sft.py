@@ -23,8 +23,8 @@ from srllm.train.sft_config import SftConfig
 from srllm.train.sft_data import load_examples
 
 __all__ = ["SftResult", "train_sft", "build_trainer", "shared_prefix_length", "check_qlora_available", "save_adapter",
-           "peft_config", "load_model", "start_policy", "check_output_dir", "prepare_run", "common_args",
-           "EMBEDDED_HUB_ID"]
+           "peft_config", "load_model", "start_policy", "check_output_dir", "start_run", "prepare_run", "common_args",
+           "embedded_hub_id", "EMBEDDED_HUB_ID"]
 
 EMBEDDED_HUB_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
 
@@ -218,9 +218,23 @@ def check_output_dir(cfg: SftConfig) -> str | None:
     return last
 
 
+def start_run(cfg: SftConfig) -> str | None:
+    """What `train_sft` and `train_dpo` check first: QLoRA's CUDA (before the output folder, so that a machine
+    without a GPU hears that first), then the output folder; returns the checkpoint to resume from, or None."""
+    if cfg.method == "qlora":
+        check_qlora_available()
+    return check_output_dir(cfg)
+
+
+def embedded_hub_id(model: str | None) -> str | None:
+    """The embedded SmolLM2's hub id when `model` names it, else None: what a saved adapter records as its base model
+    (the embedded copy's local path means nothing on another machine; any other model is recorded as given)."""
+    return EMBEDDED_HUB_ID if model in (None, "", "default", "embedded") else None
+
+
 def prepare_run(cfg: SftConfig, data_hint: str) -> None:
     """Checks every trainer makes before loading anything (QLoRA needs CUDA, some data is given), and threads."""
-    if cfg.method == "qlora":
+    if cfg.method == "qlora":  # again after start_run: build_trainer / build_dpo_trainer are also called on their own
         check_qlora_available()
     if not cfg.data and not cfg.mix:
         raise SrllmConfigError(f"no training data: pass --data {data_hint} or --mix")
@@ -280,9 +294,7 @@ def build_trainer(cfg: SftConfig):
 def train_sft(cfg: SftConfig, *, command: str | None = None) -> SftResult:
     """Train an adapter as `cfg` says; returns where it was saved and what the run measured. The adapter folder
     gets a model card (README.md; `command`, if given, is quoted in it as the way to reproduce the run)."""
-    if cfg.method == "qlora":
-        check_qlora_available()
-    last = check_output_dir(cfg)
+    last = start_run(cfg)
     out_dir = Path(cfg.output_dir)
     trainer = build_trainer(cfg)
     start = time.time()
@@ -290,7 +302,7 @@ def train_sft(cfg: SftConfig, *, command: str | None = None) -> SftResult:
     out = trainer.train(resume_from_checkpoint=last if cfg.resume else None)
     seconds = time.time() - start
     eval_loss = trainer.evaluate()["eval_loss"] if trainer.eval_dataset is not None else None
-    base_id = EMBEDDED_HUB_ID if cfg.model in (None, "", "default", "embedded") else None
+    base_id = embedded_hub_id(cfg.model)
     adapter_dir = save_adapter(trainer.model, out_dir / "adapter", dtype=cfg.save_dtype, base_model_id=base_id)
     tokens = trainer._total_train_tokens
     result = SftResult(adapter_dir=adapter_dir, train_examples=len(trainer.train_dataset),
