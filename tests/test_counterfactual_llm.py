@@ -134,3 +134,12 @@ def test_llm_mode_killed_mid_run_then_resumed(served, tmp_path):
     proc = _cli(*args)  # a finished job asks nothing more
     stdout, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 0 and f"{n} sentences resumed" in " ".join(stdout.split()), stderr
+
+
+def test_bad_llm_options_are_refused():
+    from srllm.errors import SrllmConfigError
+
+    with pytest.raises(SrllmConfigError, match="max_extra_edits cannot be negative"):
+        CounterfactualConfig(max_extra_edits=-1)
+    with pytest.raises(SrllmConfigError, match="concurrency must be at least 1, got 0"):
+        CounterfactualConfig(concurrency=0)

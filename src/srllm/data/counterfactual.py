@@ -33,7 +33,7 @@ from pathlib import Path
 import yaml
 
 from srllm.atomic import atomic_file
-from srllm.data.annotate.config import DEFAULT_BASE_URL
+from srllm.data.annotate.config import DEFAULT_BASE_URL, check_counts
 from srllm.data.group_lexicon import GROUPS
 from srllm.errors import SrllmConfigError, did_you_mean
 from srllm.schema import Record
@@ -628,11 +628,7 @@ class CounterfactualConfig:
     restart: bool = field(default=False, metadata={"help": "--llm: ignore earlier results instead of resuming."})
 
     def __post_init__(self):
-        for name in ("concurrency", "max_tokens"):
-            if getattr(self, name) < 1:
-                raise SrllmConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
-        if self.max_extra_edits < 0 or self.max_wait < 0:
-            raise SrllmConfigError("max_extra_edits and max_wait cannot be negative")
+        check_counts(self, at_least_one=("concurrency", "max_tokens"), not_negative=("max_extra_edits", "max_wait"))
 
     @property
     def raw_path(self) -> Path:
