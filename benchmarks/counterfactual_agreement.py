@@ -8,9 +8,9 @@ of the same row: exact match (as written, and after srllm's "words" normalisatio
 and sacrebleu corpus BLEU. Copying the Original unchanged is the baseline BLEU (the variants mostly keep the
 sentence). Then prints `--sample` random (row, group) outputs to read for grammar errors (docs/data.md).
 
-With `--llm-raw` (the raw file of `srllm counterfactual --llm`), the same table for the rows of that run only,
-rule-only vs the LLM mode (with its rule fallback), the share of variants the LLM made, and `--sample` random LLM
-answers, used or not.
+With `--llm-raw` (the raw file of `srllm counterfactual --llm` run on counterfactual-inhouse.csv, with `--limit N`
+for its first N rows), the same table for those rows only, rule-only vs the LLM mode (with its rule fallback), the
+share of variants the LLM made, and `--sample` random LLM answers, used or not.
 """
 
 from __future__ import annotations
@@ -60,14 +60,16 @@ def rule_report(rows, known, sample: int, seed: int) -> None:
 
 
 def llm_report(rows, known, raw_path: str, sample: int, seed: int) -> None:
-    by_original = {r.original.strip(): r for r in rows}
-    raw = {}
+    by_id = {}
     with open(raw_path, encoding="utf-8") as f:
         for line in f:
             d = json.loads(line)
-            raw[d["Original"].strip()] = d["variants"]  # the last line of a sentence wins, as in the CSV
-    mine = [by_original[o] for o in raw]
-    print(f"{raw_path}: {len(mine)} rows of the LLM run\n")
+            by_id[d["id"]] = d  # the last line of a sentence wins, as in the CSV
+    lines = sorted(by_id.values(), key=lambda d: d["line"])  # input order: the first rows of the authors' file
+    mine = rows[:len(lines)]
+    if [d["Original"].strip() for d in lines] != [r.original.strip() for r in mine]:
+        raise SystemExit(f"{raw_path} is not a run over the first {len(lines)} rows of the authors' file")
+    print(f"{raw_path}: the first {len(mine)} rows ({len({r.original for r in mine})} distinct sentences)\n")
     print("| group | n | rule only: exact | exact (words) | BLEU | LLM mode: exact | exact (words) | BLEU | "
           "made by the LLM | fallback: no group / too many edits / empty |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
@@ -75,7 +77,7 @@ def llm_report(rows, known, raw_path: str, sample: int, seed: int) -> None:
     for col in rows[0].columns[1:]:
         refs = [r.text(col).strip() for r in mine]
         rule = [make_variant(r.original, known[col], known=known.values()).text.strip() for r in mine]
-        variants = [raw[r.original.strip()][col] for r in mine]
+        variants = [d["variants"][col] for d in lines]
         llm = [v["text"].strip() for v in variants]
         reasons = [v.get("reason", "").split(" (")[0] for v in variants]
         made = sum(v["method"] == "llm" for v in variants)
@@ -85,16 +87,16 @@ def llm_report(rows, known, raw_path: str, sample: int, seed: int) -> None:
         for key, hyps in (("rule", rule), ("llm", llm)):
             tot[key][0].extend(hyps)
             tot[key][1].extend(refs)
-    made = sum(v["method"] == "llm" for vs in raw.values() for v in vs.values())
+    made = sum(v["method"] == "llm" for d in lines for v in d["variants"].values())
     n = len(tot["rule"][1])
     print(f"| all | {n} | {cell(scores(*tot['rule']))} | {cell(scores(*tot['llm']))} | {made / n:.0%} ({made}) | |")
     print(f"\n{sample} random LLM answers (seed {seed}), used or not:")
-    keys = sorted((o, c) for o, vs in raw.items() for c in vs)
-    for i, (orig, col) in enumerate(random.Random(seed).sample(keys, sample), 1):
-        v = raw[orig][col]
+    keys = [(i, c) for i, d in enumerate(lines) for c in d["variants"]]
+    for k, (i, col) in enumerate(random.Random(seed).sample(keys, sample), 1):
+        v = lines[i]["variants"][col]
         answer = v["text"] if v["method"] == "llm" else v.get("llm", "")
         verdict = "used" if v["method"] == "llm" else f"not used: {v['reason']}; rule gave \"{v['text']}\""
-        print(f"{i}. [{col}] {orig}\n   LLM: \"{answer}\" ({verdict})\n   authors: \"{by_original[orig].text(col)}\"")
+        print(f"{k}. [{col}] {mine[i].original}\n   LLM: \"{answer}\" ({verdict})\n   authors: \"{mine[i].text(col)}\"")
 
 
 def main() -> None:
