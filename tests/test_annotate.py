@@ -287,6 +287,7 @@ class Served:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
+        self.model = model
         self.args = ["--model", str(model), "--adapter", "none", "--port", str(self.port)]
         self.tmp, self.starts = tmp, 0
         self.url = f"http://127.0.0.1:{self.port}/v1"
@@ -353,6 +354,21 @@ def test_annotate_against_a_real_server(served, tmp_path):
     llm = raw[0]["annotators"][0]
     assert llm["tries"] == 1 and any("trailing commas" in x for x in llm["repairs"])
     assert report.summary["records"] == 3 and report.summary["failed"] == 0 and report.annotated == 3
+    # the server's usage, summed: each text's prompt as the parrot's chat template renders it, and its answer (one
+    # token: the parrot knows it as one) with the end-of-turn token
+    from transformers import AutoTokenizer
+
+    from srllm.data.annotate.annotators import _request, load_guideline
+
+    tok = AutoTokenizer.from_pretrained(served.model)
+    guideline = load_guideline("v1")[1]
+    prompts = [tok.apply_chat_template(
+        [{"role": "system", "content": guideline},
+         {"role": "user", "content": _request(f"text {i}: you are an idiot number {i}")}],
+        tokenize=False, add_generation_prompt=True) for i in range(3)]
+    assert report.summary["per_annotator"]["llm"]["prompt_tokens"] == sum(
+        len(tok(p, add_special_tokens=False)["input_ids"]) for p in prompts)
+    assert report.summary["per_annotator"]["llm"]["completion_tokens"] == 3 * 2
     assert (tmp_path / "small_out.summary.md").read_text().startswith("# Annotation summary")
     assert annotate_file(small, cfg).annotated == 0  # a re-run of a finished job asks nothing
 
@@ -372,6 +388,7 @@ def test_annotate_killed_mid_run_then_resumed(served, tmp_path):
     _, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 0, stderr
     assert f"{len(before)} already done (resumed)" in stderr
+    assert "llm: 16 answered, 0 failed, " in stderr and " completion tokens" in stderr
     ids = [r["id"] for r in _lines(tmp_path / "many_out.raw.jsonl")]
     assert sorted(ids) == sorted(f"t{i}" for i in range(16)) and len(ids) == 16  # nothing lost, nothing twice
     assert [r["id"] for r in _lines(out)] == [f"t{i}" for i in range(16)]  # in input order

@@ -244,6 +244,40 @@ def test_srllm_backend_talks_to_the_server(servers):
     assert "".join(backend.stream(conversation, GenerationConfig(max_new_tokens=20))) == POLITE
 
 
+def _prompt_tokens(messages: list[dict]) -> int:
+    """The conversation as the server's model reads it: its chat template, encoded without extra special tokens."""
+    from tests.conftest import build_tiny_tokenizer
+
+    tok = build_tiny_tokenizer()  # the parrots' tokenizer
+    return len(tok(tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True),
+                   add_special_tokens=False)["input_ids"])
+
+
+def test_chat_completions_report_token_usage(servers):
+    import openai
+
+    client = openai.OpenAI(base_url=servers["local"].url + "/v1", api_key=KEY, max_retries=0)
+    messages = [{"role": "system", "content": "be fine ."}, {"role": "user", "content": "what is the plan ?"}]
+    # <|im_start|> system be fine . <|im_end|> <|im_start|> user what(unknown) is the plan ? <|im_end|>
+    # <|im_start|> assistant: 16 tokens (the word-level tokenizer drops the line breaks)
+    assert _prompt_tokens(messages) == 16
+    answer = client.chat.completions.create(model="default", messages=messages, max_tokens=20)
+    # "you are wrong ." is 4 tokens, then the end-of-turn token the parrot stops with
+    assert answer.choices[0].finish_reason == "stop"
+    assert (answer.usage.prompt_tokens, answer.usage.completion_tokens, answer.usage.total_tokens) == (16, 5, 21)
+    cut = client.chat.completions.create(model="default", messages=messages, max_tokens=2)
+    assert cut.choices[0].message.content == "you are" and cut.choices[0].finish_reason == "length"
+    assert (cut.usage.prompt_tokens, cut.usage.completion_tokens) == (16, 2)
+
+    chunks = list(client.chat.completions.create(model="default", messages=messages, max_tokens=20, stream=True,
+                                                 stream_options={"include_usage": True}))
+    assert chunks[-1].choices == [] and chunks[-1].usage.model_dump() == answer.usage.model_dump()
+    assert all(c.usage is None for c in chunks[:-1]) and chunks[-2].choices[0].finish_reason == "stop"
+    assert "".join(c.choices[0].delta.content or "" for c in chunks[:-1]) == POLITE
+    plain = list(client.chat.completions.create(model="default", messages=messages, max_tokens=20, stream=True))
+    assert all(c.choices and c.usage is None for c in plain)  # no usage unless asked for
+
+
 # -- the guard proxy -----------------------------------------------------------------------------------------------
 
 def chat(content: str, **kw) -> dict:
@@ -284,6 +318,20 @@ def test_proxy_streams_sentence_by_sentence(servers):
     assert report["answer"]["action"] == "rewritten" and report["prompt"]["action"] == "passed"
     plain = post(servers["proxy"], "/v1/chat/completions", chat("what is the plan ?"), headers={}).json()
     assert plain["choices"][0]["message"]["content"] == "".join(released)  # streamed or not, the same answer
+
+
+def test_proxy_passes_the_upstream_usage_on(servers):
+    import openai
+
+    client = openai.OpenAI(base_url=servers["proxy"].url + "/v1", api_key="none", max_retries=0)
+    messages = chat("what is the plan ?")["messages"]
+    expected = (_prompt_tokens(messages), len(PARROT_ANSWER.split()) + 1)  # the upstream's answer and its end token
+    answer = client.chat.completions.create(**chat("what is the plan ?"))
+    assert (answer.usage.prompt_tokens, answer.usage.completion_tokens) == expected
+    chunks = list(client.chat.completions.create(**chat("what is the plan ?"), stream=True,
+                                                 stream_options={"include_usage": True}))
+    assert chunks[-1].choices == [] and (chunks[-1].usage.prompt_tokens, chunks[-1].usage.completion_tokens) == expected
+    assert chunks[-2].model_extra["srllm"]["answer"]["action"] == "rewritten"
 
 
 def test_proxy_lists_the_upstream_models(servers):

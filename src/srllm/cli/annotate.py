@@ -38,8 +38,16 @@ def annotate_command(
                                                        if report.resumed else "")
                       + f", {s['failed']} without a valid annotation -> {report.out} (raw: {report.raw}, summary: "
                       f"{report.summary_path})", highlight=False)
-    err_console.print("  " + "; ".join(f"{n}: {p['answered']} answered, {p['failed']} failed"
+    err_console.print("  " + "; ".join(f"{n}: {p['answered']} answered, {p['failed']} failed" + _tokens(p)
                                       for n, p in s["per_annotator"].items()), highlight=False)
     for a in s.get("agreement", []):
         err_console.print(f"  agreement {a['field']}: " + ", ".join(f"{k} {v}" for k, v in a.items()
                                                                    if k != "field"), highlight=False)
+
+
+def _tokens(counts: dict) -> str:
+    """', 1,234 prompt + 56 completion tokens' (all records, resumed ones too); '' for an annotator without any
+    (the detector, or an endpoint that reports no usage)."""
+    if not counts["prompt_tokens"] and not counts["completion_tokens"]:
+        return ""
+    return f", {counts['prompt_tokens']:,} prompt + {counts['completion_tokens']:,} completion tokens"

@@ -33,12 +33,13 @@ from pathlib import Path
 import yaml
 
 from srllm.atomic import atomic_file
+from srllm.data.annotate.config import DEFAULT_BASE_URL, check_counts
 from srllm.data.group_lexicon import GROUPS
 from srllm.errors import SrllmConfigError, did_you_mean
 from srllm.schema import Record
 
 __all__ = ["Group", "Variant", "DEFAULT_COLUMNS", "lexicon", "load_groups", "select_groups", "make_variant",
-           "counterfactual_rows", "write_counterfactual_csv", "counterfactual_records", "a_or_an",
+           "mention_words", "counterfactual_rows", "write_counterfactual_csv", "counterfactual_records", "a_or_an",
            "CounterfactualConfig", "run_counterfactual"]
 
 
@@ -356,6 +357,17 @@ _AFTER_OBJECT = {"to", "for", "with", "and", "or", "but", "that", "as", "in", "o
                  "up", "down", "out", "off", "back", "again", "too", "so", "when", "while", "because", "if"}
 
 
+def mention_words(group: Group) -> set[str]:
+    """Lower-case words and phrases that name `group` in a sentence: its singular, plural and adjective, and for a
+    gendered group its pronouns and kin words (she, her, mother, girls, ...)."""
+    out = {f.lower() for f in (group.singular, group.plural, group.adjective) if f}
+    if group.pronoun == "she":
+        out |= set(_MALE_TO_FEMALE.values()) | {"hers", "mum"}
+    elif group.pronoun == "he":
+        out |= set(_MALE_TO_FEMALE)
+    return out
+
+
 # --- the rules ----------------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -556,17 +568,22 @@ def write_counterfactual_csv(path: str | Path, rows: list[dict[str, str]], group
         w.writerows(rows)
 
 
-def counterfactual_records(rows: list[dict[str, str]], groups: Sequence[Group]) -> list[Record]:
+def counterfactual_records(rows: list[dict[str, str]], groups: Sequence[Group], *,
+                           methods: list[dict[str, str]] | None = None) -> list[Record]:
     """CMD records: each original and each variant, labelled neutral (bias and toxicity none), source
-    'counterfactual/<column>'. The same text from two rows is one record."""
+    'counterfactual/<column>'. The same text from two rows is one record. `methods` (one dict per row, column ->
+    llm or rule; the LLM mode) adds '(method: ...)' to each variant's rationale."""
     out: dict[str, Record] = {}
-    for row in rows:
+    for k, row in enumerate(rows):
         for col in ("Original", *(g.column for g in groups)):
             text = row[col].strip()
             if not text:
                 continue
+            rationale = None if col == "Original" else f"counterfactual of: {row['Original'].strip()}"
+            if rationale and methods is not None:
+                rationale += f" (method: {methods[k][col]})"
             rec = Record(text=text, bias="none", toxicity="none", source=f"counterfactual/{col}",
-                         rationale=None if col == "Original" else f"counterfactual of: {row['Original'].strip()}")
+                         rationale=rationale)
             out.setdefault(rec.id, rec)
     return list(out.values())
 
@@ -588,41 +605,101 @@ class CounterfactualConfig:
     text_field: str | None = field(default=None, metadata={
         "help": "Column or key of the sentences (default: Original for CSV/TSV, text for JSONL)."})
     limit: int | None = field(default=None, metadata={"help": "Use only the first N sentences."})
+    # -- the LLM mode (srllm.data.counterfactual_llm) --------------------------------------------------------------
+    llm: bool = field(default=False, metadata={
+        "help": "Ask an LLM (any OpenAI-compatible endpoint: --base-url, --model, --api-key) for each variant, with "
+                "minimal edits; an empty answer, one with too many edits (--max-extra-edits) or one that does not "
+                "name the group is replaced by the rule-based variant. Which method made each variant goes to "
+                "<out stem>.raw.jsonl (also the resume file: re-run to resume)."})
+    base_url: str = field(default=DEFAULT_BASE_URL, metadata={
+        "help": "OpenAI-compatible endpoint of --llm (default: a local `srllm serve`)."})
+    model: str = field(default="default", metadata={"help": "Model name sent to the endpoint (--llm)."})
+    api_key: str | None = field(default=None, metadata={"help": "API key of the endpoint (--llm)."})
+    max_extra_edits: int = field(default=3, metadata={
+        "help": "--llm: most word edits (insert, delete, substitute) an answer may make beyond the number of words "
+                "of the group's phrase ('an Asian person': 3); more and the rule-based variant is used."})
+    concurrency: int = field(default=8, metadata={"help": "--llm: requests in flight."})
+    max_tokens: int = field(default=96, metadata={"help": "--llm: most tokens of one answer."})
+    temperature: float = field(default=0.0, metadata={"help": "--llm: sampling temperature (0: greedy)."})
+    max_wait: float = field(default=300.0, metadata={
+        "help": "--llm: seconds to keep retrying an endpoint that is down or answers 429/5xx before the job stops "
+                "(re-run to resume)."})
+    timeout: float = field(default=120.0, metadata={"help": "--llm: seconds one request may take."})
+    restart: bool = field(default=False, metadata={"help": "--llm: ignore earlier results instead of resuming."})
+
+    def __post_init__(self):
+        check_counts(self, at_least_one=("concurrency", "max_tokens"), not_negative=("max_extra_edits", "max_wait"))
+
+    @property
+    def raw_path(self) -> Path:
+        return self.out.with_name(self.out.stem + ".raw.jsonl")
 
 
 @dataclass
 class CounterfactualRun:
     rows: list[dict[str, str]]
     groups: list[Group]
-    rules: dict[str, dict[str, int]]  # column -> rule -> count
+    rules: dict[str, dict[str, int]]  # column -> rule (rule-only mode) or method (--llm) -> count
     records: int = 0
+    resumed: int = 0  # --llm: sentences done by an earlier run
+    tokens: int = 0  # --llm: prompt + completion tokens the endpoint reported
 
 
-def run_counterfactual(input_path: str | Path, cfg: CounterfactualConfig) -> CounterfactualRun:
-    """Read the sentences, make the variants, write the CSV (and the CMD JSONL)."""
+def _count(table: dict[str, dict[str, int]], column: str, key: str) -> None:
+    table[column][key] = table[column].get(key, 0) + 1
+
+
+def run_counterfactual(input_path: str | Path, cfg: CounterfactualConfig, *, on_sentence=None) -> CounterfactualRun:
+    """Read the sentences, make the variants (by rule, or with --llm by an LLM with the rule as fallback), write the
+    CSV (and the CMD JSONL). on_sentence(raw line) is called as each sentence finishes (--llm)."""
     from srllm.data.readers import detect_format, read_inputs
     from srllm.data.writers import write_jsonl_atomic
 
     kind = detect_format(input_path)
     text_field = cfg.text_field or ("Original" if kind in ("csv", "tsv") else "text")
-    sentences = [r.text for r in read_inputs(input_path, text_field=text_field)]
+    inputs = list(read_inputs(input_path, text_field=text_field))
     if cfg.limit is not None:
-        sentences = sentences[:cfg.limit]
+        inputs = inputs[:cfg.limit]
     known = lexicon(load_groups(cfg.policy))
     groups = select_groups(cfg.groups, known)
-    rules: dict[str, dict[str, int]] = {g.column: {} for g in groups}
-    rows = []
-    for s in sentences:
-        row = {"Original": s}
-        for g in groups:
-            v = make_variant(s, g, known=known.values())
-            row[g.column] = v.text
-            rules[g.column][v.rule] = rules[g.column].get(v.rule, 0) + 1
-        rows.append(row)
+    counts: dict[str, dict[str, int]] = {g.column: {} for g in groups}
+    rows, methods, resumed, tokens = [], None, 0, 0
+    if cfg.llm:
+        raw, resumed = _llm_lines(inputs, groups, known, cfg, on_sentence)
+        methods = []
+        for line in raw:
+            rows.append({"Original": line["Original"], **{c: v["text"] for c, v in line["variants"].items()}})
+            methods.append({c: v["method"] for c, v in line["variants"].items()})
+            for c, v in line["variants"].items():
+                _count(counts, c, "llm" if v["method"] == "llm" else f"rule ({v['reason'].split(' (')[0]})")
+                tokens += v.get("tokens", 0)
+    else:
+        for r in inputs:
+            row = {"Original": r.text}
+            for g in groups:
+                v = make_variant(r.text, g, known=known.values())
+                row[g.column] = v.text
+                _count(counts, g.column, v.rule)
+            rows.append(row)
     write_counterfactual_csv(cfg.out, rows, groups)
-    run = CounterfactualRun(rows, groups, rules)
+    run = CounterfactualRun(rows, groups, counts, resumed=resumed, tokens=tokens)
     if cfg.cmd_out is not None:
-        recs = counterfactual_records(rows, groups)
+        recs = counterfactual_records(rows, groups, methods=methods)
         write_jsonl_atomic(cfg.cmd_out, recs)
         run.records = len(recs)
     return run
+
+
+def _llm_lines(inputs, groups, known, cfg: CounterfactualConfig, on_sentence) -> tuple[list[dict], int]:
+    from srllm.data.annotate.client import ChatClient
+    from srllm.data.counterfactual_llm import LLMVariants, run_llm_rows
+
+    client = ChatClient(base_url=cfg.base_url, model=cfg.model, api_key=cfg.api_key, timeout=cfg.timeout,
+                        max_wait=cfg.max_wait, json_mode="none")
+    try:
+        maker = LLMVariants(client, known=known.values(), max_extra_edits=cfg.max_extra_edits,
+                            max_tokens=cfg.max_tokens, temperature=cfg.temperature)
+        return run_llm_rows(inputs, groups, maker, cfg.raw_path, concurrency=cfg.concurrency, restart=cfg.restart,
+                            on_sentence=on_sentence)
+    finally:
+        client.close()

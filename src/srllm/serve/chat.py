@@ -3,8 +3,12 @@ answers with srllm's own model (the generation backend behind the `llm` batcher)
 
 What this endpoint supports: `messages` (text content, or content parts of which the text parts are read),
 `max_tokens` / `max_completion_tokens` (at most --max-tokens; the default), `temperature` (default 0: greedy, where
-OpenAI's default is 1), `top_p`, `seed`, `stream`. `n` > 1, `tools` and `logprobs` get 400. Token counts (`usage`)
-are not reported, and `finish_reason` is always "stop" (the backend does not say whether it hit max_tokens).
+OpenAI's default is 1), `top_p`, `seed`, `stream`, `stream_options: {"include_usage": true}`. `n` > 1, `tools` and
+`logprobs` get 400. Answers carry `usage` (prompt_tokens, completion_tokens, total_tokens; counted with the model's
+tokenizer, srllm.serve.usage) and finish_reason "length" when the reply was cut at max_tokens, else "stop"; a
+stream sends them as OpenAI does: the finish chunk, then, with include_usage, a last chunk with empty `choices`
+and the usage (every chunk before it has `"usage": null`). A backend without a tokenizer (`--base-url`) reports
+no usage and always "stop".
 """
 
 from __future__ import annotations
@@ -22,7 +26,8 @@ from srllm.models.backends import GenerationConfig
 from srllm.serve.engines import Engines, StreamSink, config_key
 from srllm.serve.errors import ApiError
 
-__all__ = ["ChatRequest", "ChatMessage", "completion", "chunk", "sse", "SSE_END", "message_text", "local_chat"]
+__all__ = ["ChatRequest", "ChatMessage", "completion", "chunk", "usage_chunk", "sse", "SSE_END", "message_text",
+           "local_chat"]
 
 
 class ChatMessage(BaseModel):
@@ -69,6 +74,16 @@ def chunk(base: dict, delta: dict, finish_reason: str | None = None, extra: dict
     """A chat.completion.chunk; `base` carries id, created and model."""
     return {**base, "object": "chat.completion.chunk",
             "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}], **(extra or {})}
+
+
+def usage_chunk(base: dict, usage: dict) -> dict:
+    """The last chunk of a stream asked with stream_options.include_usage: no choices, the usage."""
+    return {**base, "object": "chat.completion.chunk", "choices": [], "usage": usage}
+
+
+def include_usage(body: ChatRequest) -> bool:
+    options = (body.model_extra or {}).get("stream_options")
+    return bool(body.stream and isinstance(options, dict) and options.get("include_usage"))
 
 
 def stream_base(model: str) -> dict:
@@ -119,18 +134,28 @@ async def local_chat(engines: Engines, body: ChatRequest, model_id: str, max_tok
     cfg = _generation_config(body, max_tokens, engines.config.generate_batch)
     conversation = _conversation(body)
     if not body.stream:
-        reply = await asyncio.wrap_future(engines.llm.submit(("generate", config_key(cfg)), [conversation]))
-        return completion(model_id, reply[0])
+        reply = (await asyncio.wrap_future(engines.llm.submit(("generate", config_key(cfg)), [conversation])))[0]
+        usage, finish = _usage(engines, conversation, reply, cfg)
+        return completion(model_id, reply, finish_reason=finish, extra=usage and {"usage": usage})
     sink = StreamSink(asyncio.get_running_loop())
     future = engines.llm.submit(("stream", config_key(cfg)), [(conversation, sink)])
     future.add_done_callback(lambda f: sink.put(f.exception()))  # a failure of the whole batch ends the stream too
-    return _stream_local(sink, model_id)
+    return _stream_local(sink, model_id, lambda reply: _usage(engines, conversation, reply, cfg), include_usage(body))
 
 
-async def _stream_local(sink: StreamSink, model_id: str) -> AsyncIterator[str]:
+def _usage(engines: Engines, conversation: list[dict], reply: str, cfg: GenerationConfig) -> tuple[dict | None, str]:
+    """(usage, finish_reason); (None, "stop") when the backend has no tokenizer to count with."""
+    if engines.counter is None:
+        return None, "stop"
+    return engines.counter.usage(conversation, reply, cfg.max_new_tokens)
+
+
+async def _stream_local(sink: StreamSink, model_id: str, count, with_usage: bool) -> AsyncIterator[str]:
     base = stream_base(model_id)
+    extra = {"usage": None} if with_usage else None  # OpenAI's shape: null on every chunk but the last
+    pieces = []
     try:
-        yield sse(chunk(base, {"role": "assistant", "content": ""}))
+        yield sse(chunk(base, {"role": "assistant", "content": ""}, extra=extra))
         while True:
             piece = await sink.pieces.get()
             if piece is None:
@@ -138,8 +163,12 @@ async def _stream_local(sink: StreamSink, model_id: str) -> AsyncIterator[str]:
             if isinstance(piece, Exception):
                 yield sse_error(piece)
                 return
-            yield sse(chunk(base, {"content": piece}))
-        yield sse(chunk(base, {}, "stop"))
+            pieces.append(piece)
+            yield sse(chunk(base, {"content": piece}, extra=extra))
+        usage, finish = count("".join(pieces))
+        yield sse(chunk(base, {}, finish, extra=extra))
+        if with_usage and usage is not None:
+            yield sse(usage_chunk(base, usage))
         yield SSE_END
     finally:
         sink.cancelled.set()  # the client left (or the stream ended): stop generating

@@ -23,6 +23,7 @@ from collections.abc import Hashable
 from srllm.models.backends import GenerationBackend, GenerationConfig, Messages
 from srllm.serve.batching import MicroBatcher
 from srllm.serve.config import ServeConfig
+from srllm.serve.usage import TokenCounter
 
 __all__ = ["Engines", "BatchedBackend", "StreamSink", "config_key"]
 
@@ -70,6 +71,7 @@ class Engines:
         self.load_error: str | None = None
         self._given_backend = backend
         self.backend: GenerationBackend | None = None  # the real one, loaded by load()
+        self.counter: TokenCounter | None = None  # counts the `usage` of chat completions (srllm.serve.usage)
         rewrite_config = None
         if config.rewrite_config:
             from srllm.config import load_config
@@ -104,6 +106,8 @@ class Engines:
 
                 self.backend = make_backend(model=self.config.model, adapter=self.config.adapter,
                                             base_url=self.config.base_url, api_key=self.config.base_url_key)
+            if self.backend is not None:
+                self.counter = TokenCounter.for_backend(self.backend)
             self.ready.set()
             logger.info("models loaded", extra={"llm": getattr(self.backend, "name", None)})
         except Exception as e:  # /ready reports it; the process stays up so the error can be read

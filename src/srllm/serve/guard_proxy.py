@@ -6,7 +6,9 @@ The `srllm` field: `{"prompt": {"action", "flagged", "sentences", ["forwarded"]}
 `action` is passed, flagged, rewritten or blocked; `sentences` has one entry per checked sentence; `forwarded` is
 the user message as it was sent upstream, when it was rewritten. A blocked prompt is never forwarded: the answer
 is the refusal, with finish_reason "content_filter". In a streamed answer the field comes with the last chunk.
-Tool calls and other non-text parts of an answer pass through unchecked.
+Tool calls and other non-text parts of an answer pass through unchecked. The upstream's `usage` is passed on as it
+is (streamed: its last chunk, when the client asked with stream_options.include_usage): it counts the prompt as
+forwarded and the answer before the proxy rewrote or cut it.
 """
 
 from __future__ import annotations
@@ -14,7 +16,17 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
-from srllm.serve.chat import SSE_END, ChatRequest, chunk, completion, message_text, sse, sse_error, stream_base
+from srllm.serve.chat import (
+    SSE_END,
+    ChatRequest,
+    chunk,
+    completion,
+    message_text,
+    sse,
+    sse_error,
+    stream_base,
+    usage_chunk,
+)
 from srllm.serve.config import ServeConfig
 from srllm.serve.engines import Engines
 from srllm.serve.errors import ApiError
@@ -136,10 +148,13 @@ class GuardProxy:
         yield SSE_END
 
     async def _guarded_stream(self, chunks: AsyncIterator[dict], prompt: Screened, model: str) -> AsyncIterator[str]:
-        answer, buffer, base, finish = Screened(), SentenceBuffer(), None, None
+        answer, buffer, base, finish, usage = Screened(), SentenceBuffer(), None, None, None
         try:
             async for event in chunks:
                 base = base or {"id": event.get("id"), "created": event.get("created"), "model": event.get("model")}
+                if not event.get("choices") and event.get("usage"):  # stream_options.include_usage: the last one
+                    usage = event["usage"]
+                    continue
                 choice = (event.get("choices") or [{}])[0]
                 delta = dict(choice.get("delta") or {})
                 text = delta.pop("content", None) or ""
@@ -159,6 +174,8 @@ class GuardProxy:
             report = {"srllm": {"prompt": self._prompt_report(prompt), "answer": answer.report()}}
             yield sse(chunk(base or stream_base(model), {}, "content_filter" if answer.blocked else finish or "stop",
                             extra=report))
+            if usage is not None:
+                yield sse(usage_chunk(base or stream_base(model), usage))
             yield SSE_END
         except ApiError as e:
             yield sse_error(e)

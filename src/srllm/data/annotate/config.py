@@ -10,13 +10,23 @@ from urllib.parse import parse_qs, urlsplit, urlunsplit
 from srllm.data.annotate.client import JSON_MODES
 from srllm.errors import SrllmConfigError
 
-__all__ = ["AnnotateConfig", "AnnotatorSpec", "parse_annotators", "DEFAULT_BASE_URL"]
+__all__ = ["AnnotateConfig", "AnnotatorSpec", "parse_annotators", "DEFAULT_BASE_URL", "check_counts"]
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8000/v1"  # a local `srllm serve`
 
 
 def _help(text: str, **kw):
     return field(metadata={"help": text}, **kw)
+
+
+def check_counts(cfg, *, at_least_one: tuple[str, ...], not_negative: tuple[str, ...]) -> None:
+    """The client options of a config (also `srllm counterfactual --llm`'s): counts of at least 1, no negatives."""
+    for name in at_least_one:
+        if getattr(cfg, name) < 1:
+            raise SrllmConfigError(f"{name} must be at least 1, got {getattr(cfg, name)}")
+    bad = [name for name in not_negative if getattr(cfg, name) < 0]
+    if bad:
+        raise SrllmConfigError(f"{' and '.join(bad)} cannot be negative")
 
 
 @dataclass
@@ -60,11 +70,7 @@ class AnnotateConfig:
     restart: bool = _help("Ignore earlier results instead of resuming.", default=False)
 
     def __post_init__(self):
-        for name in ("concurrency", "max_tokens"):
-            if getattr(self, name) < 1:
-                raise SrllmConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
-        if self.max_retries < 0 or self.max_wait < 0:
-            raise SrllmConfigError("max_retries and max_wait cannot be negative")
+        check_counts(self, at_least_one=("concurrency", "max_tokens"), not_negative=("max_retries", "max_wait"))
         if self.rpm is not None and self.rpm <= 0:
             raise SrllmConfigError(f"rpm must be positive, got {self.rpm}")
         if self.json_mode not in JSON_MODES:

@@ -25,7 +25,8 @@ from srllm.data.annotate.labels import SCALES, response_schema
 from srllm.data.annotate.vote import combine, find_spans, to_record
 from srllm.errors import SrllmDataError
 
-__all__ = ["AnnotateReport", "annotate_file", "build_annotators", "read_rows", "summarize", "summary_markdown"]
+__all__ = ["AnnotateReport", "WorkerPool", "annotate_file", "build_annotators", "read_rows", "summarize",
+           "summary_markdown"]
 
 
 @dataclass
@@ -61,7 +62,7 @@ def build_annotators(cfg: AnnotateConfig, *, detector=None) -> list:
     return out
 
 
-class _Pool:
+class WorkerPool:
     """Worker threads for the LLM requests. Daemon threads (not concurrent.futures'), so an interrupted or failed
     job exits at once instead of waiting for the requests in flight (their texts are simply not written)."""
 
@@ -146,7 +147,7 @@ def annotate_file(input_path: str | Path, cfg: AnnotateConfig, *, detector=None,
         on_start(len(pending), report.resumed)
     llms = [a for a in annotators if isinstance(a, LLMAnnotator)]
     tokens, started, finished = 0, time.monotonic(), False
-    pool = _Pool(lambda text: [a.annotate(text) for a in llms], cfg.concurrency)
+    pool = WorkerPool(lambda text: [a.annotate(text) for a in llms], cfg.concurrency)
     try:
         step = max(16, 4 * cfg.concurrency)
         for i in range(0, len(pending), step):
