@@ -42,6 +42,42 @@ def test_only_group_claims_are_reframed_and_other_sentences_are_kept():
     assert [i for i, _ in claim_sentences("I met my neighbours today. Muslims are lazy.")] == [1]
 
 
+@pytest.mark.parametrize("text, group, pred", [
+    ("Persian people are uneducated.", "Persian people", "are uneducated"),  # nationality outside GROUPS
+    ("Most japanese people are exotic.", "Japanese people", "are exotic"),  # lower-cased, as StereoSet writes it
+    ("Ghanaians are very brutish.", "Ghanaians", "are very brutish"),
+    ("Most people from syria are aggressive.", "people from Syria", "are aggressive"),
+    ("Goth kids are weird.", "goth kids", "are weird"),  # an open "<word> kids" group
+    ("Women always keep people waiting.", "women", "always keep people waiting"),  # an adverb before the verb
+    ("Typically every ghanaian is very brutish.", "Ghanaians", "are very brutish"),  # a singular generic subject
+    ("Every Muslim I have ever met was cheap.", "Muslims", "are cheap"),
+    ("A vegan will never learn English.", "vegans", "will never learn English"),
+    ("The typical norweigan is thought of as being quiet.", "Norweigans", "are quiet"),
+    ("You can't trust Indigenous people; they're all uneducated.", "Indigenous people", "are all uneducated"),
+    ("The problem with hipsters is that they live off welfare.", "hipsters", "live off welfare"),
+])
+def test_claims_in_other_shapes_and_about_groups_outside_the_lexicon_parse(text, group, pred):
+    [(_i, claim)] = claim_sentences(text)
+    assert (claim["group"], claim["pred"]) == (group, pred)
+    assert reframe_candidates(text)
+
+
+@pytest.mark.parametrize("text", [
+    "A vegan stole my bike.",  # a particular person, not a generic claim
+    "Some people are lazy.", "Computers are stupid.", "These Chinese phones are so cheaply made.",
+    "Women being abused is funny.",  # the subject is a clause
+    "The Mexicans had all run off, they were all illegals and when bosses came around they got their money and left.",
+])
+def test_what_is_not_a_plain_group_claim_is_not_reframed(text):
+    assert reframe_candidates(text) == []
+
+
+def test_a_group_outside_the_lexicon_gets_the_same_frames_whatever_its_name():
+    a, b = reframe_candidates("Every Ghanaian is rude."), reframe_candidates("Every Mexican is rude.")
+    assert [x.replace("Ghanaian", "G") for x in a] == [y.replace("Mexican", "G") for y in b]
+    assert not any("their background" in c for c in reframe_candidates("Goth kids are weird."))  # unknown kind
+
+
 def test_violent_claims_get_no_frame():
     assert reframe_candidates("Immigrants should be shot.") == []
 

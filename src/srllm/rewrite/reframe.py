@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 
 from srllm.data.stereotypes.targets import claim_targets
-from srllm.rewrite.groups import LEAD, QUANT, mask_group_phrases, parse_claim
+from srllm.rewrite.groups import LEAD, QUANT, last_group_before, mask_group_phrases, parse_claim
 
 __all__ = ["reframe_candidates", "claim_sentences"]
 
@@ -42,7 +42,18 @@ _RESTATE = [
     (re.compile(r"(?i)^\s*i(?:'ve| have) never (?:met|seen|known) (?:one of the|an?|any)\s+(.+?)\s+who "
                 r"(?:wasn't|isn't|weren't|aren't|was not|is not)\s+(.+?)\s*[.!]*\s*$"), r"\1 are \2."),
     (re.compile(r"(?i)^\s*(.+?)\s+can'?t help it,?\s+(?:they|they're|they are)\s+(.+?)\s*[.!]*\s*$"), r"\1 \2."),
+    # "Every Muslim I have ever met was cheap." -> "Every Muslim is cheap."
+    (re.compile(r"(?i)^\s*(every|each|any)\s+(.+?)\s+(?:i|we)(?:'ve| have)?\s+(?:ever\s+)?(?:met|known|seen|"
+                r"worked with|dealt with)\s+(?:was|is|has been)\s+(.+?)\s*[.!]*\s*$"), r"\1 \2 is \3."),
 ]
+# A predicate that only reports how a group is seen ("are thought of as being quiet"): the claim is the trait.
+_SEEN_AS = re.compile(r"(?i)\b(are|is)\s+(?:often\s+|usually\s+|always\s+)?(?:thought of as|seen as|considered|"
+                      r"known to be|viewed as|regarded as|perceived as)\s+(?:being\s+)?")
+# A clause about "they" after a group is named ("You can't trust X; they're all Y.", "The problem with X is that
+# they Z.", "I don't like X because they Z."): the claim is "X <the clause's predicate>".
+_THEY_CLAUSE = re.compile(r"(?i)(?:[,;:\u2014-]|\bis that|\bbecause|\bsince|\bcause|\bas)\s+(?:and\s+)?(?:all\s+)?"
+                          r"they(?:('re|\s+are|'ve|\s+have|\s+were))?\s+(.+?)\s*[.!]*\s*$")
+_THEY_AUX = {"'re": "are", "are": "are", "'ve": "have", "have": "have", "were": "were"}
 # Insults in front of the group ("Lazy teenagers are ..."): the claim is about the group; the insult goes.
 _INSULTS = ("lazy|stupid|pathetic|filthy|dirty|dumb|ignorant|greedy|useless|worthless|disgusting|annoying|entitled|"
             "spoiled|spoilt|ungrateful|damn|damned|bloody|fucking|stinking|smelly|ugly|fat|crazy|dangerous|loud|"
@@ -65,12 +76,29 @@ def _parse(sentence: str) -> dict | None:
     clean = _LEADS.sub("", _strip_tails(sentence), count=1)
     for shape, claim in _RESTATE:
         clean = shape.sub(claim, clean, count=1)
-    clean = clean[:1].upper() + clean[1:]
+    clean = _SEEN_AS.sub(r"\1 ", clean[:1].upper() + clean[1:], count=1)
     claim = parse_claim(clean)
     if claim is None:
         without_insults = _LEADING_INSULTS.sub(r"\1", clean)
         if without_insults != clean:
             claim = parse_claim(without_insults)
+    if claim is None:
+        claim = _they_claim(clean)
+    return claim
+
+
+def _they_claim(sentence: str) -> dict | None:
+    """The claim of a "they" clause about the group named before it, or None."""
+    m = _THEY_CLAUSE.search(sentence)
+    if not m:
+        return None
+    group = last_group_before(sentence, m.start())
+    if group is None or len(m.group(2).split()) > 10 or re.search(r"(?i)\b(?:when|while|and then)\b", m.group(2)):
+        return None  # a story about what some of them did, not a claim: left to the other stages
+    aux = _THEY_AUX.get((m.group(1) or "").strip().lower(), "")
+    claim = parse_claim(f"{group} {aux} {m.group(2)}.".replace("  ", " "))
+    if claim is not None:
+        claim["surface"] = group
     return claim
 
 
@@ -94,7 +122,10 @@ def reframe_candidates(text: str, max_candidates: int = 6) -> list[str]:
         return []
     frames_per_sentence = {}
     for i, claim in claims:
-        targets = claim_targets(claim, mask_group_phrases(sentences[i]), max_candidates)
+        # The frame is chosen by the sentence with its group masked (the counterfactual principle), including a
+        # group the lexicon lacks ("Ghanaians") or names in the singular ("every Ghanaian").
+        key = mask_group_phrases(re.sub(re.escape(claim["surface"]), "someone", sentences[i], flags=re.I))
+        targets = claim_targets(claim, key, max_candidates)
         if not targets:
             return []  # a claim no frame restates well: leave the whole text to the other stages
         frames_per_sentence[i] = [target for _frame, target in targets]

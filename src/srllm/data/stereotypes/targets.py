@@ -193,14 +193,15 @@ def singular_predicate(pred: str) -> str | None:
 def frames(claim: str, group: str, group_sg: str, kind: str, pred: str, pred_sg: str | None, slot: str,
            ability: str | None = None, concern_text: str | None = None) -> list[tuple[str, str]]:
     """Candidate (frame id, target) pairs for a claim "<group> <pred>"."""
-    dim = DIMENSION.get(kind, "background")
+    dim = DIMENSION.get(kind)  # None for a group the lexicon does not know ("goth kids"): no "their <dim>" frame
     a_sg = article(group_sg)
     c = lower_first(claim)
     out = []
     if pred_sg:
         out += [("individuals", f"{cap(group)} are individuals: whether one of them {pred_sg} depends on the person."),
-                ("person", f"Whether someone {pred_sg} depends on the person, not on being {a_sg}."),
-                ("dimension", f"Whether a person {pred_sg} has nothing to do with their {dim}.")]
+                ("person", f"Whether someone {pred_sg} depends on the person, not on being {a_sg}.")]
+        if dim:
+            out.append(("dimension", f"Whether a person {pred_sg} has nothing to do with their {dim}."))
     if ability:
         out += [("ability", f"Whether someone can {ability} depends on the person, not on being {a_sg}."),
                 ("ability_any", f"{cap(group)} can {ability} as well as anyone else."),
@@ -220,6 +221,8 @@ def frames(claim: str, group: str, group_sg: str, kind: str, pred: str, pred_sg:
 HATEFUL = re.compile(r"\b(rape|raped|kill|killed|murder|beaten|beat|slaves?|objects?|property|animals?|inferior|exist|"
                      r"value|die|deserve to|sex|sexual|vaginas?|whores?|sluts?|breed|fetish\w*|vermin|subhuman|"
                      r"cockroaches|rats|gassed|exterminat\w*|deport\w*|hang|shot|shoot)\b", re.I)
+_COLLECTIVE = re.compile(r"(?i)^(?:are|were)\s+(?:such\s+)?(?:a|an)\b.*\b(?:people|race|society|nation|culture|group|"
+                         r"bunch|lot|tribe|breed|community|country)\b")
 _BE_PLURAL = re.compile(r"(?i)\b(be|become|make)\s+((?:[a-z-]+\s+)?)([a-z-]+?)(ies|ses|s)\b")
 
 
@@ -254,6 +257,8 @@ def claim_targets(parse: dict, key: str, k: int) -> list[tuple[str, str]]:
         ability = m.group(1)
     pos = positive_predicate(pred)
     pred_sg = (singular_predicate(pos) or singular_noun_predicate(pos)) if pos else None
+    if _COLLECTIVE.match(pred):
+        pred_sg = None  # "are a dirty people": a claim about the whole group, no individual restates it
     if pred_sg:
         pred_sg = _singular_objects(pred_sg)
     # A prescription ("should go back to where they came from") is never restated as an open question about
