@@ -49,6 +49,7 @@ def test_only_group_claims_are_reframed_and_other_sentences_are_kept():
     ("Most people from syria are aggressive.", "people from Syria", "are aggressive"),
     ("Goth kids are weird.", "goth kids", "are weird"),  # an open "<word> kids" group
     ("Women always keep people waiting.", "women", "always keep people waiting"),  # an adverb before the verb
+    ("Women string men along.", "women", "string men along"),  # a verb in -ing that is no gerund
     ("Typically every ghanaian is very brutish.", "Ghanaians", "are very brutish"),  # a singular generic subject
     ("Every Muslim I have ever met was cheap.", "Muslims", "are cheap"),
     ("A vegan will never learn English.", "vegans", "will never learn English"),

@@ -85,7 +85,7 @@ def parse_claim(statement: str) -> dict | None:
     first = next((w for w in words if w.lower() not in _ADVERBS), words[0]).lower()
     if (first.endswith("s") and first not in ("does", "is", "was", "has")) or first.endswith("'s"):
         return None  # "Women sports are a joke": the group word is a modifier, not the subject
-    if first.endswith("ing") and first not in ("bring", "sing", "cling", "fling", "sting", "swing", "wring"):
+    if re.fullmatch(r"[a-z]*[aeiouy][a-z]*ing", first):  # a gerund ("being"), not "bring" or "string"
         return None  # "Women being abused is funny": the subject is a clause about the group
     if re.match(r"(?i)(who|that|which|with|in|from|of|and|&|or|'s)\b", pred):
         return None  # a relative clause or a compound subject: not a simple claim
