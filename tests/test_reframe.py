@@ -47,7 +47,7 @@ def test_only_group_claims_are_reframed_and_other_sentences_are_kept():
     ("Most japanese people are exotic.", "Japanese people", "are exotic"),  # lower-cased, as StereoSet writes it
     ("Ghanaians are very brutish.", "Ghanaians", "are very brutish"),
     ("Most people from syria are aggressive.", "people from Syria", "are aggressive"),
-    ("Goth kids are weird.", "goth kids", "are weird"),  # an open "<word> kids" group
+    ("Amish people are backward.", "Amish people", "are backward"),  # a taxonomy group word + "people"
     ("Women always keep people waiting.", "women", "always keep people waiting"),  # an adverb before the verb
     ("Women string men along.", "women", "string men along"),  # a verb in -ing that is no gerund
     ("Typically every ghanaian is very brutish.", "Ghanaians", "are very brutish"),  # a singular generic subject
@@ -67,6 +67,9 @@ def test_claims_in_other_shapes_and_about_groups_outside_the_lexicon_parse(text,
     "A vegan stole my bike.",  # a particular person, not a generic claim
     "Some people are lazy.", "Computers are stupid.", "These Chinese phones are so cheaply made.",
     "Women being abused is funny.",  # the subject is a clause
+    "Then people will know how dumb you are.", "People in your union don't care about you.",
+    "Sullivans junior high retort is idiotic.",  # a name, and no verb after it
+    "Soon men won't bother with women, they will become gay.",  # two groups before "they": either could be meant
     "The Mexicans had all run off, they were all illegals and when bosses came around they got their money and left.",
 ])
 def test_what_is_not_a_plain_group_claim_is_not_reframed(text):
@@ -76,7 +79,7 @@ def test_what_is_not_a_plain_group_claim_is_not_reframed(text):
 def test_a_group_outside_the_lexicon_gets_the_same_frames_whatever_its_name():
     a, b = reframe_candidates("Every Ghanaian is rude."), reframe_candidates("Every Mexican is rude.")
     assert [x.replace("Ghanaian", "G") for x in a] == [y.replace("Mexican", "G") for y in b]
-    assert not any("their background" in c for c in reframe_candidates("Goth kids are weird."))  # unknown kind
+    assert not any("their" in c for c in reframe_candidates("Economists are arrogant."))  # unknown kind: no dimension
 
 
 def test_violent_claims_get_no_frame():

@@ -124,11 +124,13 @@ _PLACE = r"(?:the\s+)?[A-Za-z][\w'-]+(?:\s+(?-i:[A-Z])[\w'-]+)?"
 
 
 def _case(phrase: str, kind: str) -> str:
-    """A group phrase cased for the middle of a sentence: a name of a nation or place as written ("Eritreans",
-    "people from Syria"), lexicon names as the lexicon writes them ("japanese people" -> "Japanese people"), other
-    words in lower case ("Schoolgirls" -> "schoolgirls")."""
-    if kind in ("nationality", "geography") and any(w[:1].isupper() for w in phrase.split()[1:] or phrase.split()):
-        return phrase
+    """A group phrase cased for the middle of a sentence: names of nations, places, religions as written
+    ("Eritreans", "people from Syria", "Amish people"), lexicon names as the lexicon writes them ("japanese people"
+    -> "Japanese people"), other words in lower case ("Schoolgirls" -> "schoolgirls")."""
+    if kind == "geography" and any(w[:1].isupper() for w in phrase.split()[1:]):
+        return phrase  # "people from Syria"
+    if kind in ("nationality", "religion", "race") and phrase[:1].isupper():
+        return phrase  # "Eritreans", "Amish people": names, capitalised where the writer did
     return _canonical_case(phrase.lower())
 
 
@@ -196,21 +198,29 @@ def _open_re() -> re.Pattern:
 
 def _open_group(statement: str) -> tuple[str, str, str, str, str, str] | None:
     """(lead, group, singular, kind, predicate, group as written) for a subject that names a group outside the
-    lexicon."""
+    lexicon: "people from <place>", "<group word> people" (a word of the lexicon or the taxonomy, or a demonym-like
+    word: "Eritrean people"), or one plural word that names people ("Ghanaians", "expats"). Its predicate must
+    start with a verb form this can recognise, so a name or a noun phrase is not taken for a claim."""
     m = _open_re().match(statement)
     if not m:
         return None
     lead, group, pred = m.group(1).strip(), m.group(2), m.group(3)
+    if not _starts_with_verb(pred):
+        return None
     words = group.split()
     low = [w.lower() for w in words]
     if low[0] in ("people", "folks", "those", "anyone") and len(words) > 2:
+        if low[2] in _NOT_GROUP:
+            return None  # "people in your union": no place
         place = " ".join(words[2:])
         place = place[:1].upper() + place[1:] if place.islower() else place
         return lead, f"people {low[1]} {place}", f"person {low[1]} {place}", "geography", pred, group
     if len(words) == 2:
-        if low[0] in _NOT_GROUP or low[0] in _ADVERBS or low[1] not in _PERSON_HEADS:
+        kind = _group_word_kinds().get(low[0])
+        if kind is None and _DEMONYM_LIKE.fullmatch(low[0]) and low[0] not in _NOT_GROUP:
+            kind = "nationality"
+        if kind is None or low[1] not in _PERSON_HEADS:
             return None
-        kind = _group_word_kinds().get(low[0], "")
         return lead, group, f"{words[0]} {_PERSON_HEADS[low[1]]}", kind, pred, group
     word = low[0]
     kind = _group_word_kinds().get(word)
@@ -221,6 +231,21 @@ def _open_group(statement: str) -> tuple[str, str, str, str, str, str] | None:
     if not word.endswith("s") and word not in ("women", "men"):
         return None
     return lead, group, _singular_of(group), kind, pred, group
+
+
+_DEMONYM_LIKE = re.compile(r"[a-z]+(?:an|ese|ish|i)")
+_VERB_START = {"are", "were", "is", "was", "have", "has", "had", "do", "does", "did", "don't", "dont", "doesn't",
+               "didn't", "aren't", "arent", "weren't", "can", "can't", "cant", "cannot", "could", "couldn't", "will",
+               "won't", "wont", "would", "wouldn't", "should", "shouldn't", "must", "may", "might", "need", "tend",
+               "like", "love", "hate", "want", "think", "know", "get", "make", "take", "go", "say", "steal", "eat",
+               "smell", "cheat", "lie", "live", "look", "act", "complain", "talk", "drive", "work", "ruin", "bring",
+               "belong", "deserve", "care", "believe", "breed", "spend", "waste", "refuse", "ought"}
+
+
+def _starts_with_verb(pred: str) -> bool:
+    words = [w.lower().strip(",") for w in pred.split()]
+    first = next((w for w in words if w not in _ADVERBS), "")
+    return first in _VERB_START or bool(re.fullmatch(r"[a-z]{3,}ed", first))
 
 
 _SINGULAR_QUANT = (r"(?:every|each|any|the typical|a typical|your typical|the average|your average|"

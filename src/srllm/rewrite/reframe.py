@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 
 from srllm.data.stereotypes.targets import claim_targets
-from srllm.rewrite.groups import LEAD, QUANT, last_group_before, mask_group_phrases, parse_claim
+from srllm.rewrite.groups import LEAD, QUANT, groups_named, last_group_before, mask_group_phrases, parse_claim
 
 __all__ = ["reframe_candidates", "claim_sentences"]
 
@@ -88,12 +88,14 @@ def _parse(sentence: str) -> dict | None:
 
 
 def _they_claim(sentence: str) -> dict | None:
-    """The claim of a "they" clause about the group named before it, or None."""
+    """The claim of a "they" clause about the one group named before it, or None (two groups: "they" could be
+    either)."""
     m = _THEY_CLAUSE.search(sentence)
     if not m:
         return None
     group = last_group_before(sentence, m.start())
-    if group is None or len(m.group(2).split()) > 10 or re.search(r"(?i)\b(?:when|while|and then)\b", m.group(2)):
+    story = len(m.group(2).split()) > 10 or re.search(r"(?i)\b(?:when|while|and then)\b", m.group(2))
+    if group is None or len(groups_named(sentence[: m.start()])) > 1 or story:
         return None  # a story about what some of them did, not a claim: left to the other stages
     aux = _THEY_AUX.get((m.group(1) or "").strip().lower(), "")
     claim = parse_claim(f"{group} {aux} {m.group(2)}.".replace("  ", " "))
