@@ -84,6 +84,14 @@ def test_a_group_outside_the_lexicon_gets_the_same_frames_whatever_its_name():
 
 def test_violent_claims_get_no_frame():
     assert reframe_candidates("Immigrants should be shot.") == []
+    assert reframe_candidates("Women deserved to be hit.") == []
+    assert reframe_candidates("Women are just tools.") == []
+
+
+@pytest.mark.parametrize("text", ["Women don't deserve equal pay.", "Immigrants are not allowed to complain."])
+def test_a_right_denied_is_named_as_unfair_never_left_open(text):
+    for c in reframe_candidates(text):  # never "whether one of them deserves equal pay depends on the person"
+        assert "whether" not in c.lower()
 
 
 class _MeaningDetector(WordDetector):

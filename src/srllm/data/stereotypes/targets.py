@@ -220,9 +220,10 @@ def frames(claim: str, group: str, group_sg: str, kind: str, pred: str, pred_sg:
 # Claims no frame restates well (violence, dehumanisation, sex): left to a stronger model or blocked.
 HATEFUL = re.compile(r"\b(rape|raped|kill|killed|murder|beaten|beat|slaves?|objects?|property|animals?|inferior|exist|"
                      r"value|die|deserve to|sex|sexual|vaginas?|whores?|sluts?|breed|fetish\w*|vermin|subhuman|"
-                     r"cockroaches|rats|gassed|exterminat\w*|deport\w*|hang|shot|shoot)\b", re.I)
-_COLLECTIVE = re.compile(r"(?i)^(?:are|were)\s+(?:such\s+)?(?:a|an)\b.*\b(?:people|race|society|nation|culture|group|"
-                         r"bunch|lot|tribe|breed|community|country)\b")
+                     r"cockroaches|rats|gassed|exterminat\w*|deport\w*|hang|shot|shoot|"
+                     r"hit|punch\w*|abus\w*|dead|sexually|raping|tools?|toys?|possessions?|pets?)\b", re.I)
+_COLLECTIVE = re.compile(r"(?i)^(?:are|were)\s+(?:the only\b|(?:such\s+)?(?:a|an)\b.*\b(?:people|race|society|nation|"
+                         r"culture|group|bunch|lot|tribe|breed|community|country)\b)")
 _BE_PLURAL = re.compile(r"(?i)\b(be|become|make)\s+((?:[a-z-]+\s+)?)([a-z-]+?)(ies|ses|s)\b")
 
 
@@ -263,8 +264,11 @@ def claim_targets(parse: dict, key: str, k: int) -> list[tuple[str, str]]:
         pred_sg = _singular_objects(pred_sg)
     # A prescription ("should go back to where they came from") is never restated as an open question about
     # individuals ("whether one of them should go back ..."): it is named as unfair.
-    if re.match(r"(?i)(?:just |all |really )?(should|shouldn't|must|mustn't|need|deserve|belong|don't belong|do not "
-                r"belong|have no place|ought)", pred) and not ability:
+    # So is a right denied ("don't deserve equal pay"): "whether one of them deserves equal pay" would leave the
+    # right in question.
+    if re.match(r"(?i)(?:just |all |really )?(?:(?:don't|do not|dont|never|shouldn't|should not) )?(should|shouldn't|"
+                r"must|mustn't|need|deserve|belong|have no place|have no right|ought|get to|be allowed|"
+                r"are (?:not )?allowed|aren't allowed)", pred) and not ability:
         return choose([("prescriptive", f"It's unfair to say that {lower_first(claim)}; {group} deserve the same "
                                          "respect and choices as anyone else."),
                        ("view", f"The view that {lower_first(claim)} is unfair; people should be treated as "
