@@ -1,6 +1,12 @@
 """Parse a stereotype statement into (lead-in, group phrase, predicate): "Honestly, all women are bad drivers."
--> ("Honestly, all", "women", "are bad drivers"). Only statements whose subject is a group phrase of the lexicon
-(or a few common extras) parse; the rest get no parse (and only the frames that need none)."""
+-> ("Honestly, all", "women", "are bad drivers").
+
+The subject may be a plural group phrase of the lexicon (srllm.data.group_lexicon, with its nationality list, and a
+few common extras); an open group phrase ("people from Syria", "<group word or demonym> people", one plural noun
+that names people by its suffix, "Ghanaians"), followed by a verb; or a generic singular subject ("Every Muslim
+is ...", "The typical Texan ...", "A vegan will never ...", restated in the plural). Anything else gets no parse
+(and only the frames that need none). The parse only decides how a text the detector flagged is restated; it is
+never a reason to flag one."""
 
 from __future__ import annotations
 

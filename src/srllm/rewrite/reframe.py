@@ -4,6 +4,12 @@ about individuals ("Whether someone is too emotional to be a good engineer depen
 woman."), keeping a real concern behind it ("Competition for jobs is a fair thing to worry about, but blaming
 immigrants for it is unfair."), or naming the claim as a stereotype.
 
+Sentence shapes: a claim with the group as subject (srllm.rewrite.groups.parse_claim), after lead-ins and tails that
+only vouch for it are dropped ("It's a fact that ...", "..., everyone knows that"); "Typical X: Y"; "I've never met
+an X who wasn't Y"; "Every X I have met was Y"; "X are seen as Y"; and a "they" clause after the one group a
+sentence names ("You can't trust X; they're all Y.", "The problem with X is that they ..."). A right denied ("X
+don't deserve ...") or a prescription is named as unfair, never restated as an open question about individuals.
+
 The frames are those of the stereotype training pairs (`srllm.data.stereotypes.targets`). Their order is a hash of
 the sentence with its group masked, so the same sentence about any group gets the same pattern (the counterfactual
 principle). The Rewriter judges each candidate like an LLM rewrite (detector, similarity, quality checks, fluency)
