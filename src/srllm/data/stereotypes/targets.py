@@ -97,8 +97,11 @@ def third_person(verb: str) -> str:
     return "is" if verb.lower() == "be" else third_singular(verb)
 
 
-_NEG = [(r"^(can't|cannot|can not)\b", "can"), (r"^(don't|dont|do not)\s+", ""), (r"^(aren't|are not)\b", "are"),
-        (r"^(won't|will not)\b", "will"), (r"^(have no)\b", "have")]
+_NEG = [(r"^(can't|cant|cannot|can not)\b", "can"), (r"^(don't|dont|do not)\s+", ""),
+        (r"^(aren't|arent|are not)\b", "are"), (r"^(won't|wont|will not)\b", "will"), (r"^(have no)\b", "have")]
+# Words in -ics that are not plural nouns for people ("are into politics"); "fanatics", "alcoholics" are.
+_SINGULAR_ICS = {"politics", "economics", "ethics", "physics", "mathematics", "athletics", "genetics", "logistics",
+                 "statistics", "electronics", "graphics", "basics", "tactics", "linguistics", "gymnastics"}
 
 
 def positive_predicate(pred: str) -> str | None:
@@ -159,7 +162,8 @@ def singular_predicate(pred: str) -> str | None:
     if w in ("are", "aren't", "were", "weren't"):
         rest = [x.lower().strip(",.") for x in words[i + 1:i + 4]]
         progressive = bool(rest) and rest[0].endswith("ing") and len(rest[0]) > 4
-        plural_noun = [re.search(r"[^su]s$", x) and not re.search(r"(ous|less|ness|ics|always|is|was|has|this|its)$", x)
+        plural_noun = [re.search(r"[^su]s$", x) and not re.search(r"(ous|less|ness|always|is|was|has|this|its)$", x)
+                       and x not in _SINGULAR_ICS
                        for x in rest]
         if (not progressive and any(plural_noun)) or "all the same" in pred.lower():
             return None  # a plural noun predicate ("are bad drivers"): no safe singular
@@ -222,7 +226,7 @@ HATEFUL = re.compile(r"\b(rape|raped|kill|killed|murder|beaten|beat|slaves?|obje
                      r"value|die|deserve to|sex|sexual|vaginas?|whores?|sluts?|breed|fetish\w*|vermin|subhuman|"
                      r"cockroaches|rats|gassed|exterminat\w*|deport\w*|hang|shot|shoot|"
                      r"hit|punch\w*|abus\w*|dead|sexually|raping|tools?|toys?|possessions?|pets?)\b", re.I)
-_COLLECTIVE = re.compile(r"(?i)^(?:are|were)\s+(?:the only\b|(?:such\s+)?(?:a|an)\b.*\b(?:people|race|society|nation|"
+_COLLECTIVE = re.compile(r"(?i)^(?:are|were)\s+(?:all\s+)?(?:the same\b|alike\b|the only\b|(?:such\s+)?(?:a|an)\b.*\b(?:people|race|society|nation|"
                          r"culture|group|bunch|lot|tribe|breed|community|country)\b)")
 _BE_PLURAL = re.compile(r"(?i)\b(be|become|make)\s+((?:[a-z-]+\s+)?)([a-z-]+?)(ies|ses|s)\b")
 
