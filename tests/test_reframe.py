@@ -76,6 +76,16 @@ def test_what_is_not_a_plain_group_claim_is_not_reframed(text):
     assert reframe_candidates(text) == []
 
 
+@pytest.mark.parametrize("text, must, must_not", [
+    ("Everyone knows atheists are fanatics.", "is a fanatic", "is fanatics"),  # a plural noun in -ics
+    ("Women cant control their emotions.", "can control", "can't control"),  # a negation without its apostrophe
+    ("Let's be real, wives are all the same.", "all the same", "is the same"),  # a claim about the whole group
+])
+def test_found_by_reading_outputs(text, must, must_not):
+    cands = reframe_candidates(text)
+    assert any(must in c for c in cands) and not any(must_not in c for c in cands)
+
+
 def test_a_group_outside_the_lexicon_gets_the_same_frames_whatever_its_name():
     a, b = reframe_candidates("Every Ghanaian is rude."), reframe_candidates("Every Mexican is rude.")
     assert [x.replace("Ghanaian", "G") for x in a] == [y.replace("Mexican", "G") for y in b]
