@@ -56,6 +56,8 @@ def test_only_group_claims_are_reframed_and_other_sentences_are_kept():
     ("The typical norweigan is thought of as being quiet.", "Norweigans", "are quiet"),
     ("You can't trust Indigenous people; they're all uneducated.", "Indigenous people", "are all uneducated"),
     ("The problem with hipsters is that they live off welfare.", "hipsters", "live off welfare"),
+    ("All African American women are loud.", "African American women", "are loud"),  # a group within a group
+    ("It's hard to tell because Chinese people are so shifty.", "Chinese people", "are so shifty"),  # a reason
 ])
 def test_claims_in_other_shapes_and_about_groups_outside_the_lexicon_parse(text, group, pred):
     [(_i, claim)] = claim_sentences(text)
@@ -84,6 +86,13 @@ def test_what_is_not_a_plain_group_claim_is_not_reframed(text):
 def test_found_by_reading_outputs(text, must, must_not):
     cands = reframe_candidates(text)
     assert any(must in c for c in cands) and not any(must_not in c for c in cands)
+
+
+def test_an_open_question_about_individuals_is_no_flip_but_praise_still_is():
+    from srllm.rewrite.quality import flip
+
+    assert flip("Women aren't good workers.", "Whether someone is a good worker depends on the person.") is None
+    assert flip("this article is crap", "this article is good") is not None
 
 
 def test_a_group_outside_the_lexicon_gets_the_same_frames_whatever_its_name():

@@ -48,6 +48,13 @@ def group_table() -> dict[str, tuple[str, str]]:
             table.setdefault(pl.lower(), (sg, kind))
     for pl, v in EXTRA.items():
         table.setdefault(pl, v)
+    for kind, entries in GROUPS.items():  # "African American women", "Muslim men": a group within a group
+        if kind in ("gender", "age", "body"):
+            continue  # "female women", "old men" (EXTRA has it): no new group
+        for _pl, adj, _sg in entries:
+            if adj:
+                for plural, singular in (("men", "man"), ("women", "woman")):
+                    table.setdefault(f"{adj} {plural}".lower(), (f"{adj} {singular}", kind))
     for pl, adj, sg in nationality_entries():
         table.setdefault(pl.lower(), (sg, "nationality"))
         for plural, singular in (("men", "man"), ("women", "woman")):

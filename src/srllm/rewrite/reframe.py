@@ -59,6 +59,7 @@ _SEEN_AS = re.compile(r"(?i)\b(are|is)\s+(?:often\s+|usually\s+|always\s+)?(?:th
 # they Z.", "I don't like X because they Z."): the claim is "X <the clause's predicate>".
 _THEY_CLAUSE = re.compile(r"(?i)(?:[,;:\u2014-]|\bis that|\bbecause|\bsince|\bcause|\bas)\s+(?:and\s+)?(?:all\s+)?"
                           r"they(?:('re|\s+are|'ve|\s+have|\s+were))?\s+(.+?)\s*[.!]*\s*$")
+_REASON = re.compile(r"(?i)(?:,\s*|\s)(?:because|since|cause|'cause)\s+(.+)$")
 _THEY_AUX = {"'re": "are", "are": "are", "'ve": "have", "have": "have", "were": "were"}
 # Insults in front of the group ("Lazy teenagers are ..."): the claim is about the group; the insult goes.
 _INSULTS = ("lazy|stupid|pathetic|filthy|dirty|dumb|ignorant|greedy|useless|worthless|disgusting|annoying|entitled|"
@@ -90,6 +91,10 @@ def _parse(sentence: str) -> dict | None:
             claim = parse_claim(without_insults)
     if claim is None:
         claim = _they_claim(clean)
+    if claim is None:  # "It's hard to tell because Chinese people are so shifty.": the claim is the reason given
+        m = _REASON.search(clean)
+        if m:
+            claim = parse_claim(m.group(1)[:1].upper() + m.group(1)[1:])
     return claim
 
 
