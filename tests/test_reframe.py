@@ -57,6 +57,12 @@ def test_only_group_claims_are_reframed_and_other_sentences_are_kept():
     ("You can't trust Indigenous people; they're all uneducated.", "Indigenous people", "are all uneducated"),
     ("The problem with hipsters is that they live off welfare.", "hipsters", "live off welfare"),
     ("All African American women are loud.", "African American women", "are loud"),  # a group within a group
+    ("Males are typically messy.", "males", "are typically messy"),
+    ("Poor parents don't know how to reason.", "poor parents", "don't know how to reason"),
+    ("People with autism will always be child-like.", "people with autism", "will always be child-like"),
+    ("Children in cameroon always look malnourished.", "children in Cameroon", "always look malnourished"),
+    ("Because of the floods, the people in ethiopia are always starving.", "people in Ethiopia", "are always starving"),
+    ("The eritrean people are known for being poor.", "Eritrean people", "are poor"),
     ("It's hard to tell because Chinese people are so shifty.", "Chinese people", "are so shifty"),  # a reason
 ])
 def test_claims_in_other_shapes_and_about_groups_outside_the_lexicon_parse(text, group, pred):
@@ -69,7 +75,8 @@ def test_claims_in_other_shapes_and_about_groups_outside_the_lexicon_parse(text,
     "A vegan stole my bike.",  # a particular person, not a generic claim
     "Some people are lazy.", "Computers are stupid.", "These Chinese phones are so cheaply made.",
     "Women being abused is funny.",  # the subject is a clause
-    "Then people will know how dumb you are.", "People in your union don't care about you.",
+    "Then people will know how dumb you are.", "It's only in the news because teenagers came up with it.",
+    "People in your union don't care about you.",
     "Sullivans junior high retort is idiotic.",  # a name, and no verb after it
     "Soon men won't bother with women, they will become gay.",  # two groups before "they": either could be meant
     "The Mexicans had all run off, they were all illegals and when bosses came around they got their money and left.",

@@ -30,12 +30,14 @@ EXTRA = {  # plural -> (singular, kind)
     "muslim women": ("Muslim woman", "religion"), "jewish people": ("Jewish person", "religion"),
     "girls": ("girl", "gender"), "boys": ("boy", "gender"), "kids": ("kid", "age"),
     "feminists": ("feminist", "political"),
+    "males": ("male", "gender"), "females": ("female", "gender"),
     "lesbians": ("lesbian", "sexual_orientation"), "immigrants": ("immigrant", "nationality"),
     "african americans": ("African American", "race"), "americans": ("American", "nationality"),
     "arabs": ("Arab", "race"), "indians": ("Indian", "nationality"), "jews": ("Jew", "religion"),
     "christians": ("Christian", "religion"), "catholics": ("Catholic", "religion"), "hindus": ("Hindu", "religion"),
 }
-LEAD = (r"(?:(?:honestly|seriously|frankly|let's be real|everyone knows|we all know|i think|of course|typical)"
+LEAD = (r"(?:(?:honestly|seriously|frankly|let's be real|everyone knows|we all know|i think|of course|typical|"
+        r"generally|typically|usually|in general)"
         r"[,:]?\s+(?:that\s+)?)?")
 QUANT = r"(?:(?:all|most|many|these|those|the)\s+)?"
 
@@ -91,7 +93,10 @@ def parse_claim(statement: str) -> dict | None:
         if found is None:
             return None
         lead, group, sg, kind, pred, surface = found
-    if lead.lower() == "the" and group.lower() not in ("poor", "rich", "elderly"):
+    # "The people of Ethiopia", "the Eritrean people": generic; "the women in this town": particular women.
+    generic_the = kind in ("geography", "nationality") and (group.lower().endswith(" people") or " " in group and
+                                                               group.split()[1].lower() in ("from", "in", "of"))
+    if lead.lower() == "the" and group.lower() not in ("poor", "rich", "elderly") and not generic_the:
         lead = ""  # "The women in this town ..." is about particular women: keep it as part of the group
         return None
     words = pred.split()
@@ -123,7 +128,10 @@ _NOT_GROUP = {"some", "most", "many", "few", "all", "these", "those", "the", "ot
               "that", "this", "how", "why", "when", "where", "who", "whose", "today's", "modern", "famous", "poor",
               "rich", "young", "old", "elderly", "and", "or", "but", "not", "so", "too", "very", "just", "only"}
 _PERSON_HEADS = {"people": "person", "folks": "person", "folk": "person", "men": "man", "women": "woman",
-                 "guys": "guy", "girls": "girl", "boys": "boy", "kids": "kid"}
+                 "guys": "guy", "girls": "girl", "boys": "boy", "kids": "kid", "children": "child",
+                 "parents": "parent", "students": "student", "workers": "worker", "drivers": "driver",
+                 "families": "family", "neighbors": "neighbor", "neighbours": "neighbour", "teens": "teen",
+                 "mothers": "mother", "fathers": "father"}
 # Plural nouns that name people by their suffix ("Ghanaians", "Buddhists", "Israelites", "schoolgirls").
 _PEOPLE_PLURAL = re.compile(r"(?i)^[a-z][a-z-]*(?:ians|ans|ists|ites|girls|boys|women|men|wives|mothers|fathers)$")
 _NOT_PEOPLE_PLURAL = {"plans", "fans", "cans", "vans", "bans", "loans", "scans", "lists", "artists", "beans",
@@ -203,7 +211,8 @@ def _open_re() -> re.Pattern:
     heads = "|".join(_PERSON_HEADS)
     return re.compile(
         rf"(?i)^\s*({LEAD}{QUANT})("
-        rf"(?:people|folks|those|anyone)\s+(?:from|in|of)\s+{_PLACE}"  # people from Syria
+        rf"(?:people|folks|those|anyone|children|kids|women|men)\s+(?:from|in|of)\s+{_PLACE}"  # people from Syria
+        rf"|people\s+with\s+[a-z][\w'-]+"  # people with autism
         rf"|[a-z][\w'-]*\s+(?:{heads})"  # goth people, Ghanaian men
         rf"|[a-z][a-z-]+s"  # Ghanaians, expats
         rf")\s+(.+?)\s*[.!?]*\s*$")
@@ -222,12 +231,19 @@ def _open_group(statement: str) -> tuple[str, str, str, str, str, str] | None:
         return None
     words = group.split()
     low = [w.lower() for w in words]
-    if low[0] in ("people", "folks", "those", "anyone") and len(words) > 2:
+    if low[0] == "people" and low[1] == "with":  # "people with autism"
+        if low[2] in _NOT_GROUP:
+            return None
+        kind = _group_word_kinds().get(low[2], "health")
+        return lead, f"people with {words[2]}", f"person with {words[2]}", kind, pred, group
+    if low[0] in ("people", "folks", "those", "anyone", "children", "kids", "women", "men") and len(words) > 2:
         if low[2] in _NOT_GROUP:
             return None  # "people in your union": no place
         place = " ".join(words[2:])
         place = place[:1].upper() + place[1:] if place.islower() else place
-        return lead, f"people {low[1]} {place}", f"person {low[1]} {place}", "geography", pred, group
+        head = "people" if low[0] in ("folks", "those", "anyone") else low[0]
+        one = {"people": "person", "children": "child", "kids": "kid", "women": "woman", "men": "man"}[head]
+        return lead, f"{head} {low[1]} {place}", f"{one} {low[1]} {place}", "geography", pred, group
     if len(words) == 2:
         kind = _group_word_kinds().get(low[0])
         if kind is None and _DEMONYM_LIKE.fullmatch(low[0]) and low[0] not in _NOT_GROUP:

@@ -52,9 +52,12 @@ _RESTATE = [
     (re.compile(r"(?i)^\s*(every|each|any)\s+(.+?)\s+(?:i|we)(?:'ve| have)?\s+(?:ever\s+)?(?:met|known|seen|"
                 r"worked with|dealt with)\s+(?:was|is|has been)\s+(.+?)\s*[.!]*\s*$"), r"\1 \2 is \3."),
 ]
+# A phrase before the claim that gives a cause or a setting ("Because of the floods, the people in Ethiopia ..."):
+# dropped, the claim is what follows.
+_LEAD_PHRASE = re.compile(r"(?i)^\s*(?:because of|due to|given|despite|after|in|with)\b[^,]{1,60},\s*")
 # A predicate that only reports how a group is seen ("are thought of as being quiet"): the claim is the trait.
 _SEEN_AS = re.compile(r"(?i)\b(are|is)\s+(?:often\s+|usually\s+|always\s+)?(?:thought of as|seen as|considered|"
-                      r"known to be|viewed as|regarded as|perceived as)\s+(?:being\s+)?")
+                      r"known to be|known for being|viewed as|regarded as|perceived as)\s+(?:being\s+)?")
 # A clause about "they" after a group is named ("You can't trust X; they're all Y.", "The problem with X is that
 # they Z.", "I don't like X because they Z."): the claim is "X <the clause's predicate>".
 _THEY_CLAUSE = re.compile(r"(?i)(?:[,;:\u2014-]|\bis that|\bbecause|\bsince|\bcause|\bas)\s+(?:and\s+)?(?:all\s+)?"
@@ -81,6 +84,7 @@ def _parse(sentence: str) -> dict | None:
     if sentence.rstrip().endswith("?"):
         return None  # a question ("Poor people complain, don't they?") asserts nothing to restate
     clean = _LEADS.sub("", _strip_tails(sentence), count=1)
+    clean = _LEAD_PHRASE.sub("", clean, count=1)
     for shape, claim in _RESTATE:
         clean = shape.sub(claim, clean, count=1)
     clean = _SEEN_AS.sub(r"\1 ", clean[:1].upper() + clean[1:], count=1)
@@ -95,6 +99,8 @@ def _parse(sentence: str) -> dict | None:
         m = _REASON.search(clean)
         if m:
             claim = parse_claim(m.group(1)[:1].upper() + m.group(1)[1:])
+            if claim is not None and not re.match(r"(?i)(?:are|were)\b", claim["pred"]):
+                claim = None  # only a trait given as the reason ("are so shifty"), not an event ("came up with it")
     return claim
 
 
