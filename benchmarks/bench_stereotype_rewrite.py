@@ -1,7 +1,7 @@
 """Stereotype rewriting (issue 13): what `srllm check` does with stereotype statements it has never seen, recorded as
 the "Stereotype rewriting (held-out)" section of docs/benchmarks.md.
 
-    .venv/bin/python benchmarks/bench_stereotype_rewrite.py [--data FILE.jsonl] [--n 300] [--seed 13]
+    .venv/bin/python benchmarks/bench_stereotype_rewrite.py [--data FILE.jsonl] [--n 300] [--seed 13] [--exclude F]
                                                             [--out runs/stereo-rewrite] [--samples 30] [--no-record]
                                                             [-- extra srllm check options]
 
@@ -45,13 +45,14 @@ ACCEPTED = ("rewritten", "reframed", "edited")
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def statements(data: Path | None, n: int, seed: int) -> list[dict]:
+def statements(data: Path | None, n: int, seed: int, exclude: list[Path] = ()) -> list[dict]:
     if data is not None:
         return [{"id": d.get("id") or f"L{line}", "text": d["text"], "kind": d.get("kind") or ""}
                 for line, d in iter_jsonl(data)]
+    seen = {d["text"] for path in exclude for _line, d in iter_jsonl(path)}
     by_kind = defaultdict(list)
     for item in heldout_stereotypes():
-        if item.label == 1:
+        if item.label == 1 and item.text not in seen:
             by_kind[item.kind or "other"].append(item)
     rng = random.Random(seed)
     for items in by_kind.values():
@@ -88,6 +89,9 @@ def main() -> None:
     ap.add_argument("--data", type=Path)
     ap.add_argument("--n", type=int, default=300)
     ap.add_argument("--seed", type=int, default=13)
+    ap.add_argument("--exclude", type=Path, action="append", default=[],
+                    help="a JSONL with `text` (e.g. an earlier run's inputs.jsonl): its statements are not drawn, "
+                         "for a fresh sample disjoint from one already read")
     ap.add_argument("--out", type=Path, default=ROOT / "runs" / "stereo-rewrite")
     ap.add_argument("--samples", type=int, default=30)
     ap.add_argument("--title", default="Stereotype rewriting (held-out)")
@@ -95,7 +99,7 @@ def main() -> None:
     ap.add_argument("extra", nargs="*", help="options passed on to srllm check (after --)")
     args = ap.parse_args()
 
-    items = statements(args.data, args.n, args.seed)
+    items = statements(args.data, args.n, args.seed, args.exclude)
     results = run_check(items, args.out, args.extra)
     texts = [r["text"] for r in results]
     outs = [r["output"] for r in results]

@@ -42,8 +42,82 @@ def test_only_group_claims_are_reframed_and_other_sentences_are_kept():
     assert [i for i, _ in claim_sentences("I met my neighbours today. Muslims are lazy.")] == [1]
 
 
+@pytest.mark.parametrize("text, group, pred", [
+    ("Persian people are uneducated.", "Persian people", "are uneducated"),  # nationality outside GROUPS
+    ("Most japanese people are exotic.", "Japanese people", "are exotic"),  # lower-cased, as StereoSet writes it
+    ("Ghanaians are very brutish.", "Ghanaians", "are very brutish"),
+    ("Most people from syria are aggressive.", "people from Syria", "are aggressive"),
+    ("Amish people are backward.", "Amish people", "are backward"),  # a taxonomy group word + "people"
+    ("Women always keep people waiting.", "women", "always keep people waiting"),  # an adverb before the verb
+    ("Women string men along.", "women", "string men along"),  # a verb in -ing that is no gerund
+    ("Typically every ghanaian is very brutish.", "Ghanaians", "are very brutish"),  # a singular generic subject
+    ("Every Muslim I have ever met was cheap.", "Muslims", "are cheap"),
+    ("A vegan will never learn English.", "vegans", "will never learn English"),
+    ("The typical norweigan is thought of as being quiet.", "Norweigans", "are quiet"),
+    ("You can't trust Indigenous people; they're all uneducated.", "Indigenous people", "are all uneducated"),
+    ("The problem with hipsters is that they live off welfare.", "hipsters", "live off welfare"),
+    ("All African American women are loud.", "African American women", "are loud"),  # a group within a group
+    ("Males are typically messy.", "males", "are typically messy"),
+    ("Poor parents don't know how to reason.", "poor parents", "don't know how to reason"),
+    ("People with autism will always be child-like.", "people with autism", "will always be child-like"),
+    ("Children in cameroon always look malnourished.", "children in Cameroon", "always look malnourished"),
+    ("Because of the floods, the people in ethiopia are always starving.", "people in Ethiopia", "are always starving"),
+    ("The eritrean people are known for being poor.", "Eritrean people", "are poor"),
+    ("It's hard to tell because Chinese people are so shifty.", "Chinese people", "are so shifty"),  # a reason
+])
+def test_claims_in_other_shapes_and_about_groups_outside_the_lexicon_parse(text, group, pred):
+    [(_i, claim)] = claim_sentences(text)
+    assert (claim["group"], claim["pred"]) == (group, pred)
+    assert reframe_candidates(text)
+
+
+@pytest.mark.parametrize("text", [
+    "A vegan stole my bike.",  # a particular person, not a generic claim
+    "Some people are lazy.", "Computers are stupid.", "These Chinese phones are so cheaply made.",
+    "Women being abused is funny.",  # the subject is a clause
+    "Then people will know how dumb you are.", "It's only in the news because teenagers came up with it.",
+    "People in your union don't care about you.",
+    "Sullivans junior high retort is idiotic.",  # a name, and no verb after it
+    "Soon men won't bother with women, they will become gay.",  # two groups before "they": either could be meant
+    "The Mexicans had all run off, they were all illegals and when bosses came around they got their money and left.",
+])
+def test_what_is_not_a_plain_group_claim_is_not_reframed(text):
+    assert reframe_candidates(text) == []
+
+
+@pytest.mark.parametrize("text, must, must_not", [
+    ("Everyone knows atheists are fanatics.", "is a fanatic", "is fanatics"),  # a plural noun in -ics
+    ("Women cant control their emotions.", "can control", "can't control"),  # a negation without its apostrophe
+    ("Let's be real, wives are all the same.", "all the same", "is the same"),  # a claim about the whole group
+])
+def test_found_by_reading_outputs(text, must, must_not):
+    cands = reframe_candidates(text)
+    assert any(must in c for c in cands) and not any(must_not in c for c in cands)
+
+
+def test_an_open_question_about_individuals_is_no_flip_but_praise_still_is():
+    from srllm.rewrite.quality import flip
+
+    assert flip("Women aren't good workers.", "Whether someone is a good worker depends on the person.") is None
+    assert flip("this article is crap", "this article is good") is not None
+
+
+def test_a_group_outside_the_lexicon_gets_the_same_frames_whatever_its_name():
+    a, b = reframe_candidates("Every Ghanaian is rude."), reframe_candidates("Every Mexican is rude.")
+    assert [x.replace("Ghanaian", "G") for x in a] == [y.replace("Mexican", "G") for y in b]
+    assert not any("their" in c for c in reframe_candidates("Economists are arrogant."))  # unknown kind: no dimension
+
+
 def test_violent_claims_get_no_frame():
     assert reframe_candidates("Immigrants should be shot.") == []
+    assert reframe_candidates("Women deserved to be hit.") == []
+    assert reframe_candidates("Women are just tools.") == []
+
+
+@pytest.mark.parametrize("text", ["Women don't deserve equal pay.", "Immigrants are not allowed to complain."])
+def test_a_right_denied_is_named_as_unfair_never_left_open(text):
+    for c in reframe_candidates(text):  # never "whether one of them deserves equal pay depends on the person"
+        assert "whether" not in c.lower()
 
 
 class _MeaningDetector(WordDetector):

@@ -163,3 +163,41 @@ def kind_of_phrase() -> dict[str, str]:
                 if f:
                     out.setdefault(f.lower(), kind)
     return out
+
+
+# Nationality adjectives beyond GROUPS (which the detector's templates and CDA draw from, so it stays small). The
+# rewriter's claim parser reads these too: a statement about "Persian people" or "Ghanaians" is a claim about a group
+# even though no template names them.
+NATIONALITY_ADJECTIVES = (
+    "Afghan Albanian Algerian Angolan Argentine Argentinian Armenian Australian Austrian Azerbaijani Bangladeshi "
+    "Belarusian Belgian Bolivian Bosnian Brazilian British Bulgarian Cambodian Cameroonian Canadian Chilean "
+    "Chinese Colombian Congolese Croatian Cuban Czech Danish Dominican Dutch Ecuadorian Egyptian English Eritrean "
+    "Estonian Ethiopian Filipino Finnish French Georgian German Ghanaian Greek Guatemalan Haitian Honduran Hungarian "
+    "Icelandic Indian Indonesian Iranian Iraqi Irish Israeli Italian Jamaican Japanese Jordanian Kazakh Kenyan "
+    "Korean Kurdish Kuwaiti Laotian Latvian Lebanese Liberian Libyan Lithuanian Malaysian Malian Mexican Moldovan "
+    "Mongolian Moroccan Nepali Nepalese Nicaraguan Nigerian Norwegian Pakistani Palestinian Panamanian Paraguayan "
+    "Persian Peruvian Polish Portuguese Qatari Romanian Russian Rwandan Salvadoran Saudi Scottish Senegalese Serbian "
+    "Sierra Leonean Singaporean Slovak Slovenian Somali Sudanese Spanish Swedish Swiss Syrian Taiwanese Tajik "
+    "Tanzanian Thai Tibetan Tunisian Turkish Ugandan Ukrainian Uruguayan Uzbek Venezuelan Vietnamese Welsh Yemeni "
+    "Zambian Zimbabwean African European Asian Latin Middle Eastern Arab Caribbean Scandinavian Slavic Balkan"
+)
+_IRREGULAR_NATIONALS = {"Polish": ("Poles", "Pole"), "Turkish": ("Turks", "Turk"), "Danish": ("Danes", "Dane"),
+                        "Swedish": ("Swedes", "Swede"), "Finnish": ("Finns", "Finn"), "Spanish": ("Spaniards",
+                        "Spaniard"), "Scottish": ("Scots", "Scot"), "Filipino": ("Filipinos", "Filipino"),
+                        "Thai": ("Thais", "Thai"), "Kurdish": ("Kurds", "Kurd"), "Arab": ("Arabs", "Arab")}
+
+
+def nationality_entries() -> list[tuple[str, str, str]]:
+    """(plural, adjective, singular) for NATIONALITY_ADJECTIVES: "Ghanaians"/"Ghanaian", "Chinese people"/"Chinese
+    person" (an adjective ending -ese/-ish/-ch/-ss takes no plural -s), and "<adjective> people" for every one."""
+    words = NATIONALITY_ADJECTIVES.replace("Sierra Leonean", "Sierra_Leonean").replace("Middle Eastern",
+                                                                                        "Middle_Eastern").split()
+    out = []
+    for adj in (w.replace("_", " ") for w in words):
+        if adj in _IRREGULAR_NATIONALS:
+            pl, sg = _IRREGULAR_NATIONALS[adj]
+            out.append((pl, adj, sg))
+        elif not adj.endswith(("ese", "ish", "ch", "ss", "sh", "Eastern", "Latin", "Slavic", "Balkan")):
+            out.append((adj + "s", adj, adj))
+        out.append((f"{adj} people", adj, f"{adj} person"))
+    return out

@@ -161,11 +161,16 @@ def _is_deletion(src_w: list[str], out_w: list[str]) -> bool:
     return all(any(w == s for s in it) for w in out_w)
 
 
+# "Whether someone is a good worker depends on the person": an open question asserts nothing, so its words are no
+# praise ("Women aren't good workers." restated this way is not a flip).
+_OPEN_QUESTION = re.compile(r"(?i)\bwhether\b.*?(?=\b(?:depends on|has nothing to do)\b)")
+
+
 def flip(source: str, output: str) -> str | None:
     """Why `output` reverses the stance of `source` (criticism made praise, or praise made criticism), or None. A
     deletion that drops a negation flips the claim too ("A vegan will never learn English." -> "A vegan will learn
     English.")."""
-    ps, po = polarity(source), polarity(output)
+    ps, po = polarity(source), polarity(_OPEN_QUESTION.sub("", output))
     if ps < 0 and po > 0:
         return "criticism turned into praise"
     src_w, out_w = _words(source), _words(output)

@@ -4,6 +4,12 @@ about individuals ("Whether someone is too emotional to be a good engineer depen
 woman."), keeping a real concern behind it ("Competition for jobs is a fair thing to worry about, but blaming
 immigrants for it is unfair."), or naming the claim as a stereotype.
 
+Sentence shapes: a claim with the group as subject (srllm.rewrite.groups.parse_claim), after lead-ins and tails that
+only vouch for it are dropped ("It's a fact that ...", "..., everyone knows that"); "Typical X: Y"; "I've never met
+an X who wasn't Y"; "Every X I have met was Y"; "X are seen as Y"; and a "they" clause after the one group a
+sentence names ("You can't trust X; they're all Y.", "The problem with X is that they ..."). A right denied ("X
+don't deserve ...") or a prescription is named as unfair, never restated as an open question about individuals.
+
 The frames are those of the stereotype training pairs (`srllm.data.stereotypes.targets`). Their order is a hash of
 the sentence with its group masked, so the same sentence about any group gets the same pattern (the counterfactual
 principle). The Rewriter judges each candidate like an LLM rewrite (detector, similarity, quality checks, fluency)
@@ -16,7 +22,7 @@ from __future__ import annotations
 import re
 
 from srllm.data.stereotypes.targets import claim_targets
-from srllm.rewrite.groups import LEAD, QUANT, mask_group_phrases, parse_claim
+from srllm.rewrite.groups import LEAD, QUANT, groups_named, last_group_before, mask_group_phrases, parse_claim
 
 __all__ = ["reframe_candidates", "claim_sentences"]
 
@@ -42,7 +48,22 @@ _RESTATE = [
     (re.compile(r"(?i)^\s*i(?:'ve| have) never (?:met|seen|known) (?:one of the|an?|any)\s+(.+?)\s+who "
                 r"(?:wasn't|isn't|weren't|aren't|was not|is not)\s+(.+?)\s*[.!]*\s*$"), r"\1 are \2."),
     (re.compile(r"(?i)^\s*(.+?)\s+can'?t help it,?\s+(?:they|they're|they are)\s+(.+?)\s*[.!]*\s*$"), r"\1 \2."),
+    # "Every Muslim I have ever met was cheap." -> "Every Muslim is cheap."
+    (re.compile(r"(?i)^\s*(every|each|any)\s+(.+?)\s+(?:i|we)(?:'ve| have)?\s+(?:ever\s+)?(?:met|known|seen|"
+                r"worked with|dealt with)\s+(?:was|is|has been)\s+(.+?)\s*[.!]*\s*$"), r"\1 \2 is \3."),
 ]
+# A phrase before the claim that gives a cause or a setting ("Because of the floods, the people in Ethiopia ..."):
+# dropped, the claim is what follows.
+_LEAD_PHRASE = re.compile(r"(?i)^\s*(?:because of|due to|given|despite|after|in|with)\b[^,]{1,60},\s*")
+# A predicate that only reports how a group is seen ("are thought of as being quiet"): the claim is the trait.
+_SEEN_AS = re.compile(r"(?i)\b(are|is)\s+(?:often\s+|usually\s+|always\s+)?(?:thought of as|seen as|considered|"
+                      r"known to be|known for being|viewed as|regarded as|perceived as)\s+(?:being\s+)?")
+# A clause about "they" after a group is named ("You can't trust X; they're all Y.", "The problem with X is that
+# they Z.", "I don't like X because they Z."): the claim is "X <the clause's predicate>".
+_THEY_CLAUSE = re.compile(r"(?i)(?:[,;:\u2014-]|\bis that|\bbecause|\bsince|\bcause|\bas)\s+(?:and\s+)?(?:all\s+)?"
+                          r"they(?:('re|\s+are|'ve|\s+have|\s+were))?\s+(.+?)\s*[.!]*\s*$")
+_REASON = re.compile(r"(?i)(?:,\s*|\s)(?:because|since|cause|'cause)\s+(.+)$")
+_THEY_AUX = {"'re": "are", "are": "are", "'ve": "have", "have": "have", "were": "were"}
 # Insults in front of the group ("Lazy teenagers are ..."): the claim is about the group; the insult goes.
 _INSULTS = ("lazy|stupid|pathetic|filthy|dirty|dumb|ignorant|greedy|useless|worthless|disgusting|annoying|entitled|"
             "spoiled|spoilt|ungrateful|damn|damned|bloody|fucking|stinking|smelly|ugly|fat|crazy|dangerous|loud|"
@@ -63,14 +84,40 @@ def _parse(sentence: str) -> dict | None:
     if sentence.rstrip().endswith("?"):
         return None  # a question ("Poor people complain, don't they?") asserts nothing to restate
     clean = _LEADS.sub("", _strip_tails(sentence), count=1)
+    clean = _LEAD_PHRASE.sub("", clean, count=1)
     for shape, claim in _RESTATE:
         clean = shape.sub(claim, clean, count=1)
-    clean = clean[:1].upper() + clean[1:]
+    clean = _SEEN_AS.sub(r"\1 ", clean[:1].upper() + clean[1:], count=1)
     claim = parse_claim(clean)
     if claim is None:
         without_insults = _LEADING_INSULTS.sub(r"\1", clean)
         if without_insults != clean:
             claim = parse_claim(without_insults)
+    if claim is None:
+        claim = _they_claim(clean)
+    if claim is None:  # "It's hard to tell because Chinese people are so shifty.": the claim is the reason given
+        m = _REASON.search(clean)
+        if m:
+            claim = parse_claim(m.group(1)[:1].upper() + m.group(1)[1:])
+            if claim is not None and not re.match(r"(?i)(?:are|were)\b", claim["pred"]):
+                claim = None  # only a trait given as the reason ("are so shifty"), not an event ("came up with it")
+    return claim
+
+
+def _they_claim(sentence: str) -> dict | None:
+    """The claim of a "they" clause about the one group named before it, or None (two groups: "they" could be
+    either)."""
+    m = _THEY_CLAUSE.search(sentence)
+    if not m:
+        return None
+    group = last_group_before(sentence, m.start())
+    story = len(m.group(2).split()) > 10 or re.search(r"(?i)\b(?:when|while|and then)\b", m.group(2))
+    if group is None or len(groups_named(sentence[: m.start()])) > 1 or story:
+        return None  # a story about what some of them did, not a claim: left to the other stages
+    aux = _THEY_AUX.get((m.group(1) or "").strip().lower(), "")
+    claim = parse_claim(f"{group} {aux} {m.group(2)}.".replace("  ", " "))
+    if claim is not None:
+        claim["surface"] = group
     return claim
 
 
@@ -94,7 +141,10 @@ def reframe_candidates(text: str, max_candidates: int = 6) -> list[str]:
         return []
     frames_per_sentence = {}
     for i, claim in claims:
-        targets = claim_targets(claim, mask_group_phrases(sentences[i]), max_candidates)
+        # The frame is chosen by the sentence with its group masked (the counterfactual principle), including a
+        # group the lexicon lacks ("Ghanaians") or names in the singular ("every Ghanaian").
+        key = mask_group_phrases(re.sub(re.escape(claim["surface"]), "someone", sentences[i], flags=re.I))
+        targets = claim_targets(claim, key, max_candidates)
         if not targets:
             return []  # a claim no frame restates well: leave the whole text to the other stages
         frames_per_sentence[i] = [target for _frame, target in targets]

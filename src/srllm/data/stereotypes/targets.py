@@ -97,8 +97,11 @@ def third_person(verb: str) -> str:
     return "is" if verb.lower() == "be" else third_singular(verb)
 
 
-_NEG = [(r"^(can't|cannot|can not)\b", "can"), (r"^(don't|dont|do not)\s+", ""), (r"^(aren't|are not)\b", "are"),
-        (r"^(won't|will not)\b", "will"), (r"^(have no)\b", "have")]
+_NEG = [(r"^(can't|cant|cannot|can not)\b", "can"), (r"^(don't|dont|do not)\s+", ""),
+        (r"^(aren't|arent|are not)\b", "are"), (r"^(won't|wont|will not)\b", "will"), (r"^(have no)\b", "have")]
+# Words in -ics that are not plural nouns for people ("are into politics"); "fanatics", "alcoholics" are.
+_SINGULAR_ICS = {"politics", "economics", "ethics", "physics", "mathematics", "athletics", "genetics", "logistics",
+                 "statistics", "electronics", "graphics", "basics", "tactics", "linguistics", "gymnastics"}
 
 
 def positive_predicate(pred: str) -> str | None:
@@ -159,7 +162,8 @@ def singular_predicate(pred: str) -> str | None:
     if w in ("are", "aren't", "were", "weren't"):
         rest = [x.lower().strip(",.") for x in words[i + 1:i + 4]]
         progressive = bool(rest) and rest[0].endswith("ing") and len(rest[0]) > 4
-        plural_noun = [re.search(r"[^su]s$", x) and not re.search(r"(ous|less|ness|ics|always|is|was|has|this|its)$", x)
+        plural_noun = [re.search(r"[^su]s$", x) and not re.search(r"(ous|less|ness|always|is|was|has|this|its)$", x)
+                       and x not in _SINGULAR_ICS
                        for x in rest]
         if (not progressive and any(plural_noun)) or "all the same" in pred.lower():
             return None  # a plural noun predicate ("are bad drivers"): no safe singular
@@ -193,14 +197,15 @@ def singular_predicate(pred: str) -> str | None:
 def frames(claim: str, group: str, group_sg: str, kind: str, pred: str, pred_sg: str | None, slot: str,
            ability: str | None = None, concern_text: str | None = None) -> list[tuple[str, str]]:
     """Candidate (frame id, target) pairs for a claim "<group> <pred>"."""
-    dim = DIMENSION.get(kind, "background")
+    dim = DIMENSION.get(kind)  # None for a group the lexicon does not know ("goth kids"): no "their <dim>" frame
     a_sg = article(group_sg)
     c = lower_first(claim)
     out = []
     if pred_sg:
         out += [("individuals", f"{cap(group)} are individuals: whether one of them {pred_sg} depends on the person."),
-                ("person", f"Whether someone {pred_sg} depends on the person, not on being {a_sg}."),
-                ("dimension", f"Whether a person {pred_sg} has nothing to do with their {dim}.")]
+                ("person", f"Whether someone {pred_sg} depends on the person, not on being {a_sg}.")]
+        if dim:
+            out.append(("dimension", f"Whether a person {pred_sg} has nothing to do with their {dim}."))
     if ability:
         out += [("ability", f"Whether someone can {ability} depends on the person, not on being {a_sg}."),
                 ("ability_any", f"{cap(group)} can {ability} as well as anyone else."),
@@ -219,7 +224,10 @@ def frames(claim: str, group: str, group_sg: str, kind: str, pred: str, pred_sg:
 # Claims no frame restates well (violence, dehumanisation, sex): left to a stronger model or blocked.
 HATEFUL = re.compile(r"\b(rape|raped|kill|killed|murder|beaten|beat|slaves?|objects?|property|animals?|inferior|exist|"
                      r"value|die|deserve to|sex|sexual|vaginas?|whores?|sluts?|breed|fetish\w*|vermin|subhuman|"
-                     r"cockroaches|rats|gassed|exterminat\w*|deport\w*|hang|shot|shoot)\b", re.I)
+                     r"cockroaches|rats|gassed|exterminat\w*|deport\w*|hang|shot|shoot|"
+                     r"hit|punch\w*|abus\w*|dead|sexually|raping|tools?|toys?|possessions?|pets?)\b", re.I)
+_COLLECTIVE = re.compile(r"(?i)^(?:are|were)\s+(?:all\s+)?(?:the same\b|alike\b|the only\b|(?:such\s+)?(?:a|an)\b.*"
+                         r"\b(?:people|race|society|nation|culture|group|bunch|lot|tribe|breed|community|country)\b)")
 _BE_PLURAL = re.compile(r"(?i)\b(be|become|make)\s+((?:[a-z-]+\s+)?)([a-z-]+?)(ies|ses|s)\b")
 
 
@@ -254,12 +262,17 @@ def claim_targets(parse: dict, key: str, k: int) -> list[tuple[str, str]]:
         ability = m.group(1)
     pos = positive_predicate(pred)
     pred_sg = (singular_predicate(pos) or singular_noun_predicate(pos)) if pos else None
+    if _COLLECTIVE.match(pred):
+        pred_sg = None  # "are a dirty people": a claim about the whole group, no individual restates it
     if pred_sg:
         pred_sg = _singular_objects(pred_sg)
     # A prescription ("should go back to where they came from") is never restated as an open question about
     # individuals ("whether one of them should go back ..."): it is named as unfair.
-    if re.match(r"(?i)(?:just |all |really )?(should|shouldn't|must|mustn't|need|deserve|belong|don't belong|do not "
-                r"belong|have no place|ought)", pred) and not ability:
+    # So is a right denied ("don't deserve equal pay"): "whether one of them deserves equal pay" would leave the
+    # right in question.
+    if re.match(r"(?i)(?:just |all |really )?(?:(?:don't|do not|dont|never|shouldn't|should not) )?(should|shouldn't|"
+                r"must|mustn't|need|deserve|belong|have no place|have no right|ought|get to|be allowed|"
+                r"are (?:not )?allowed|aren't allowed)", pred) and not ability:
         return choose([("prescriptive", f"It's unfair to say that {lower_first(claim)}; {group} deserve the same "
                                          "respect and choices as anyone else."),
                        ("view", f"The view that {lower_first(claim)} is unfair; people should be treated as "
