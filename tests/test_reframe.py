@@ -112,6 +112,7 @@ def test_violent_claims_get_no_frame():
     assert reframe_candidates("Immigrants should be shot.") == []
     assert reframe_candidates("Women deserved to be hit.") == []
     assert reframe_candidates("Women are just tools.") == []
+    assert reframe_candidates("Women are meant to be harmed.") == []  # never "whether someone is meant to be harmed"
 
 
 @pytest.mark.parametrize("text", ["Women don't deserve equal pay.", "Immigrants are not allowed to complain."])
