@@ -95,6 +95,12 @@ def test_found_by_reading_outputs(text, must, must_not):
     assert any(must in c for c in cands) and not any(must_not in c for c in cands)
 
 
+def test_a_hardship_is_never_said_to_depend_on_the_person():
+    for text in ("People from Ecuador are poor.", "The children of ethiopia are very starving."):
+        cands = reframe_candidates(text)
+        assert cands and not any("depends on the person" in c or "whether" in c.lower() for c in cands)
+
+
 def test_an_open_question_about_individuals_is_no_flip_but_praise_still_is():
     from srllm.rewrite.quality import flip
 

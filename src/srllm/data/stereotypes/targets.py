@@ -229,6 +229,8 @@ HATEFUL = re.compile(r"\b(rape|raped|kill|killed|murder|beaten|beat|slaves?|obje
                      r"tortur\w*|slapped|enslav\w*)\b", re.I)
 _COLLECTIVE = re.compile(r"(?i)^(?:are|were)\s+(?:all\s+)?(?:the same\b|alike\b|the only\b|(?:such\s+)?(?:a|an)\b.*"
                          r"\b(?:people|race|society|nation|culture|group|bunch|lot|tribe|breed|community|country)\b)")
+_CIRCUMSTANCE = re.compile(r"(?i)\b(?:poor|poorer|starving|starve|malnourished|hungry|homeless|impoverished|"
+                           r"unemployed|jobless|broke|in poverty|refugees?|sick|ill|diseased)\b")
 _BE_PLURAL = re.compile(r"(?i)\b(be|become|make)\s+((?:[a-z-]+\s+)?)([a-z-]+?)(ies|ses|s)\b")
 
 
@@ -263,8 +265,10 @@ def claim_targets(parse: dict, key: str, k: int) -> list[tuple[str, str]]:
         ability = m.group(1)
     pos = positive_predicate(pred)
     pred_sg = (singular_predicate(pos) or singular_noun_predicate(pos)) if pos else None
-    if _COLLECTIVE.match(pred):
-        pred_sg = None  # "are a dirty people": a claim about the whole group, no individual restates it
+    if _COLLECTIVE.match(pred) or _CIRCUMSTANCE.search(pred):
+        # "are a dirty people": a claim about the whole group, no individual restates it; "are poor", "are always
+        # starving": a hardship, which "depends on the person" would blame on the person
+        pred_sg = None
     if pred_sg:
         pred_sg = _singular_objects(pred_sg)
     # A prescription ("should go back to where they came from") is never restated as an open question about
