@@ -77,7 +77,7 @@ def test_unsafe_probability_and_is_unsafe_agree_with_predict(det):
 def test_int8_encoder_is_a_separate_copy_with_close_embeddings(det, encoder_path, heads):
     import torch
 
-    q = Detector(encoder=encoder_path, heads=heads, quantize="int8")
+    q = Detector(encoder=encoder_path, heads=heads, quantize="int8", encoder_engine="torch")
     linear = type(q.encoder[0].auto_model.encoder.layer[0].attention.self.query)
     assert linear is not torch.nn.Linear  # quantized
     assert type(det.encoder[0].auto_model.encoder.layer[0].attention.self.query) is torch.nn.Linear  # untouched
