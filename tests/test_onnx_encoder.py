@@ -8,18 +8,16 @@ import sys
 import numpy as np
 import pytest
 
-from srllm.detect import Detector, Head, HeadSet
+from srllm.detect import Detector
 from srllm.detect import onnx_encoder as onnx_mod
 from srllm.detect.encoding import encode_texts
 from srllm.errors import SrllmConfigError, SrllmModelError
 from srllm.models import load_sentence_encoder
-from srllm.train.detector.fit import fit_logreg
-from tests._tiny_encoder import make_tiny_encoder
+from tests._tiny_encoder import BIASED, SAFE, TOXIC, make_tiny_encoder
 
 pytest.importorskip("onnxruntime")
 
-TEXTS = ["you are an idiot", "hello friend", "the team will meet at the designated time today, fine plan",
-         "women are bad engineers", "a", "stupid moron " * 100, "nice weather today", "you are kind"]
+TEXTS = [*TOXIC[:3], *BIASED[:2], *SAFE[:3], "a", "stupid moron " * 100]  # the last one is truncated
 
 
 @pytest.fixture(autouse=True)
@@ -29,20 +27,6 @@ def cache(tmp_path, monkeypatch):
     onnx_mod.onnx_encoder.cache_clear()
     yield tmp_path / "cache"
     onnx_mod.onnx_encoder.cache_clear()
-
-
-@pytest.fixture(scope="module")
-def encoder_path(tmp_path_factory):
-    return str(make_tiny_encoder(tmp_path_factory.mktemp("tiny-encoder")))
-
-
-@pytest.fixture(scope="module")
-def heads(encoder_path):
-    enc = load_sentence_encoder(encoder_path)
-    x = encode_texts(enc, TEXTS, max_seq_length=128)
-    y = np.array([1, 0, 0, 1, 0, 1, 0, 0], dtype=float)
-    return HeadSet(heads=[Head("toxicity", fit_logreg(x, y, c=1e4, seed=0), threshold=0.5)], encoder="tiny",
-                   max_seq_length=128)
 
 
 @pytest.mark.parametrize("threads", [None, 1, 2])
