@@ -1,5 +1,7 @@
-"""Sentence embeddings exactly as the detector computes them, shared by `Detector.embed` and the detector's
-training so heads always see the embeddings they were trained on."""
+"""Sentence embeddings exactly as the detector computes them, on torch (sentence-transformers), shared by
+`Detector.embed` and the detector's training so heads always see the embeddings they were trained on. The
+detector's default engine, ONNX Runtime (srllm.detect.onnx_encoder), reproduces `encode_texts` (same tokenization,
+pooling, normalisation and thread rule) to ~1e-6; training always embeds here, on torch."""
 
 from __future__ import annotations
 
