@@ -41,9 +41,9 @@ def test_onnx_embeddings_match_torch(encoder_path, threads):
     assert engine.encode([], max_seq_length=16).shape == (0, ref.shape[1])
 
 
-def test_detector_defaults_to_onnx_with_torch_decisions(encoder_path, heads):
-    onnx = Detector(encoder=encoder_path, heads=heads)
-    torch_ = Detector(encoder=encoder_path, heads=heads, encoder_engine="torch")
+def test_auto_engine_is_onnx_with_torch_decisions(encoder_path, heads):
+    onnx = Detector(encoder=encoder_path, heads=heads, encoder_engine="auto")
+    torch_ = Detector(encoder=encoder_path, heads=heads)  # the default
     assert (onnx.encoder_engine, torch_.encoder_engine) == ("onnx", "torch")
     assert np.allclose(onnx.probabilities(TEXTS), torch_.probabilities(TEXTS), atol=1e-5)
     a, b = onnx.predict(TEXTS, spans=True), torch_.predict(TEXTS, spans=True)
@@ -66,8 +66,8 @@ def test_export_is_cached_once_and_keyed_by_the_weights(encoder_path, tmp_path, 
 
 
 def test_int8_onnx_is_close(encoder_path, heads):
-    fp32 = Detector(encoder=encoder_path, heads=heads)
-    int8 = Detector(encoder=encoder_path, heads=heads, quantize="int8")
+    fp32 = Detector(encoder=encoder_path, heads=heads, encoder_engine="onnx")
+    int8 = Detector(encoder=encoder_path, heads=heads, quantize="int8", encoder_engine="onnx")
     assert int8.encoder_engine == "onnx" and int8._onnx.model_path.name == "model.int8.onnx"
     assert np.sum(int8.embed(TEXTS) * fp32.embed(TEXTS), axis=1).min() > 0.9
 
@@ -75,7 +75,7 @@ def test_int8_onnx_is_close(encoder_path, heads):
 def test_falls_back_to_torch_without_onnxruntime(encoder_path, heads, monkeypatch):
     monkeypatch.setitem(sys.modules, "onnxruntime", None)  # `import onnxruntime` raises ImportError
     with pytest.warns(RuntimeWarning, match="embeds with torch"):
-        det = Detector(encoder=encoder_path, heads=heads)
+        det = Detector(encoder=encoder_path, heads=heads, encoder_engine="auto")
     assert det.encoder_engine == "torch" and det.predict(["you are an idiot"])[0].categories
     with pytest.raises(SrllmModelError, match="pip install onnxruntime"):
         Detector(encoder=encoder_path, heads=heads, encoder_engine="onnx")
@@ -87,6 +87,6 @@ def test_falls_back_to_torch_when_the_export_fails(encoder_path, heads, cache, m
 
     monkeypatch.setattr(onnx_mod, "export_onnx", broken)
     with pytest.warns(RuntimeWarning, match="unsupported operator"):
-        det = Detector(encoder=encoder_path, heads=heads)
+        det = Detector(encoder=encoder_path, heads=heads, encoder_engine="auto")
     assert det.encoder_engine == "torch"
     assert not list((cache / "onnx-encoders").glob("*/model.onnx"))  # nothing half-written is cached

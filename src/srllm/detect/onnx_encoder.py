@@ -140,6 +140,9 @@ class OnnxEncoder:
         if threads not in self._sessions:
             options = self._ort.SessionOptions()
             options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
+            # Idle pool threads sleep instead of spinning: on a machine shared with other work (a server's event
+            # loop, other jobs) spinning threads take the cores the caller needs.
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
             self._sessions[threads] = self._ort.InferenceSession(str(self.model_path), options,
                                                                  providers=["CPUExecutionProvider"])
         return self._sessions[threads]
