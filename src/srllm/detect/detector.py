@@ -85,6 +85,9 @@ class Detector:
             raise SrllmConfigError(f"threads must be >= 1 (or None), got {threads}")
         if min_sentence_words < 1:
             raise SrllmConfigError(f"min_sentence_words must be >= 1, got {min_sentence_words}")
+        if encoder_engine not in ENCODER_ENGINES:
+            raise SrllmConfigError(f"encoder_engine must be one of {', '.join(ENCODER_ENGINES)}, "
+                                   f"got {encoder_engine!r}")
         self.batch_size, self.threads = batch_size, threads
         self.sentence_level, self.min_sentence_words = sentence_level, min_sentence_words
         self.span_rule = span_rule or SpanRule()
@@ -104,9 +107,6 @@ class Detector:
                                   f"{self.head_set.encoder}); use that encoder or retrain the heads")
         if quantize not in (None, "int8"):
             raise SrllmConfigError(f"quantize must be None or 'int8', got {quantize!r}")
-        if encoder_engine not in ENCODER_ENGINES:
-            raise SrllmConfigError(f"encoder_engine must be one of {', '.join(ENCODER_ENGINES)}, "
-                                   f"got {encoder_engine!r}")
         self._onnx = self._onnx_engine(encoder_engine, quantize)
         self.encoder_engine = "onnx" if self._onnx is not None else "torch"
         if quantize and self._onnx is None:
