@@ -28,8 +28,8 @@ Decisions (declared):
   when onnxruntime is installed (`pip install 'srllm[fast]'`) and the encoder exports, else torch with a warning;
   "onnx" forces it (an error when it cannot run). ONNX Runtime (srllm.detect.onnx_encoder) gives the torch
   embeddings to ~1e-6 with every decision on the held-out sets identical, 1.6x torch's texts/s in batches and 2.9x
-  for one text in bench_detector, but fewer requests/s than torch through `srllm serve` in the same session
-  (docs/benchmarks.md, "Detector encoder engines"), so it is not the default. Spans embed their variants
+  for one text in bench_detector; through `srllm serve` fewer requests/s than torch on a busy machine and more on a
+  lighter one (docs/benchmarks.md, "Detector encoder engines"), so it is not the default yet. Spans embed their variants
   through the same engine.
 - `quantize="int8"`: embed with an int8 encoder (torch: srllm.detect.encoding.quantized_copy; onnx: an
   onnxruntime dynamic-int8 copy of the export): slightly different scores; off by default because the shipped
