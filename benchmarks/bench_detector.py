@@ -1,14 +1,19 @@
-"""Time the detector (shipped heads + embedded all-MiniLM-L6-v2) and record its section of docs/benchmarks.md,
-together with the held-out quality the training measured (src/srllm/assets/detector/metrics.json).
+"""Time the detector (shipped heads + embedded all-MiniLM-L6-v2) with every encoder engine in one run and record
+the "Detector encoder engines" section of docs/benchmarks.md, together with the held-out quality the training
+measured (src/srllm/assets/detector/metrics.json).
 
     .venv/bin/python benchmarks/bench_detector.py [--paradetox 1000] [--single 200] [--threads default,1]
-                                                   [--no-record]
+                                                   [--encoders torch,torch-int8,onnx,onnx-int8] [--no-record]
     .venv/bin/python benchmarks/bench_detector.py --terms-only [--no-record]
 
 Rows: batch throughput of `Detector.predict` (batch 64, no spans) on the 53 texts of infer_50.csv and on N
-ParaDetox toxic texts (seeded sample); single-text latency of `predict([text])` (p50/p95 over --single calls);
+ParaDetox toxic texts (seeded sample); single-text latency of `predict([text])` (p50/p99 over --single calls);
 the cost of spans (`predict(..., spans=True)` on flagged texts: one extra batch of leave-one-word-out variants).
-Each row is measured for every `--threads` setting (`Detector(threads=...)`; "default" = torch's own setting).
+Each row is measured for every `--threads` setting (`Detector(threads=...)`; "default" = torch's own setting) and
+every encoder (`Detector(encoder_engine=..., quantize=...)`), the encoders taking turns row by row so a change in
+the machine's load hits them alike; "x torch" is the speed ratio to torch fp32 in the same row. Then the same
+heads and thresholds on each encoder's embeddings, on held-out sets: AUPRC, F1, FPR side by side, and how far each
+encoder's embeddings and decisions are from torch fp32's.
 `--terms-only`: quality of the trained heads alone (configs/policy-heads-only.yaml) vs heads + the taxonomy's
 terms, on the same held-out sets, recorded in its own section.
 """
@@ -51,7 +56,7 @@ def single_row(det: Detector, texts: list[str]) -> dict:
         det.predict([t])
         lat.append(1000 * (time.perf_counter() - t0))
     return {"measure": "single-text latency, predict([text])", "n": len(texts), "repeats": 1,
-            "p50 ms": float(np.percentile(lat, 50)), "p95 ms": float(np.percentile(lat, 95)),
+            "p50 ms": float(np.percentile(lat, 50)), "p99 ms": float(np.percentile(lat, 99)),
             "texts/s (median run)": 1000 / float(np.median(lat))}
 
 
@@ -70,6 +75,34 @@ def spans_row(det: Detector, texts: list[str]) -> dict:
             "spans cost x": t_spans / max(t_plain, 1e-9), "mean spans/text": float(np.mean(n_spans or [0]))}
 
 
+ENCODERS = {"torch": ("torch", None), "torch-int8": ("torch", "int8"), "onnx": ("onnx", None),
+            "onnx-int8": ("onnx", "int8")}
+
+
+def parity_rows(detectors: dict[str, Detector], texts: list[str], reference: str = "torch") -> list[dict]:
+    """How far each encoder is from `reference` on `texts`: largest embedding difference, and texts whose unsafe
+    decision or flagged categories differ at the declared thresholds."""
+    ref = detectors[reference]
+    ref_emb, ref_flags = ref.embed(texts), [v.flagged for v in ref.predict(texts)]
+    rows = []
+    for name, det in detectors.items():
+        flags = [v.flagged for v in det.predict(texts)]
+        rows.append({"encoder": name, "n": len(texts),
+                     f"max abs embedding diff vs {reference}": f"{np.abs(det.embed(texts) - ref_emb).max():.1e}",
+                     "unsafe decisions changed": sum(bool(a) != bool(b) for a, b in zip(flags, ref_flags, strict=True)),
+                     "flagged sets changed": sum(a != b for a, b in zip(flags, ref_flags, strict=True))})
+    return rows
+
+
+def heldout_pairs(data: Path) -> list[tuple[str, str]]:
+    """ParaDetox pairs of the CMD test split (toxic, its first human rewrite), which heads and thresholds never saw."""
+    from srllm.train.detector.holdout import cmd_test_split
+
+    is_test = cmd_test_split()
+    return [(r.text, r.rewrite) for r in read_paradetox(data / "paradetox" / "paradetox.tsv")
+            if r.rewrite and is_test(r.text)]
+
+
 def quality_rows(detectors: dict[str, Detector], data: Path, label: str = "encoder") -> list[dict]:
     """Quality of each detector (fp32 vs int8 encoder, or heads alone vs heads + terms; `label` names the column)
     on texts neither the heads nor the thresholds saw: ParaDetox pairs of the CMD test split (toxic vs its first
@@ -77,11 +110,8 @@ def quality_rows(detectors: dict[str, Detector], data: Path, label: str = "encod
     positives). Scored by srllm.evaluate.detection, as the detector's training scores its metrics.json."""
     from srllm.data import read_counterfactual
     from srllm.evaluate.detection import binary_scores, detector_judge, score_counterfactual, score_infer50
-    from srllm.train.detector.holdout import cmd_test_split
 
-    is_test = cmd_test_split()
-    pairs = [(r.text, r.rewrite) for r in read_paradetox(data / "paradetox" / "paradetox.tsv")
-             if r.rewrite and is_test(r.text)]
+    pairs = heldout_pairs(data)
     infer = read_srllm_csv(data / "sr-llm" / "infer_50.csv")
     cf = read_counterfactual(data / "sr-llm" / "counterfactual-inhouse.csv")
     rows = []
@@ -121,8 +151,8 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--threads", default="default,1",
                     help="comma-separated Detector(threads=...) settings to measure; 'default' = torch's choice")
-    ap.add_argument("--quantize", default="none,int8",
-                    help="comma-separated encoder settings: none (fp32) and/or int8 (Detector(quantize='int8'))")
+    ap.add_argument("--encoders", default="torch,torch-int8,onnx,onnx-int8",
+                    help=f"comma-separated encoders, the first is the reference: {', '.join(ENCODERS)}")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--terms-only", action="store_true",
                     help="only compare the heads alone with heads + taxonomy terms (quality, no timing)")
@@ -132,45 +162,72 @@ def main() -> None:
     import torch
 
     settings = [None if t.strip() == "default" else int(t) for t in args.threads.split(",") if t.strip()]
+    names = [e.strip() for e in args.encoders.split(",") if e.strip()]
+    unknown = sorted(set(names) - set(ENCODERS))
+    if unknown:
+        sys.exit(f"unknown --encoders {', '.join(unknown)}; available: {', '.join(ENCODERS)}")
     data = shared_data_or_exit()
     infer = [r.text for r in read_srllm_csv(data / "sr-llm" / "infer_50.csv")]
     para = random.Random(args.seed).sample([r.text for r in read_paradetox(data / "paradetox" / "paradetox.tsv")],
                                            args.paradetox)
     note = machine_note()
-    encoders = [q.strip() for q in args.quantize.split(",") if q.strip()]
-    detectors = {q: Detector(batch_size=64, quantize=None if q == "none" else q) for q in encoders}
+    detectors = {}
+    for name in names:
+        engine, quantize = ENCODERS[name]
+        detectors[name] = Detector(batch_size=64, encoder_engine=engine, quantize=quantize)
+        if detectors[name].encoder_engine != engine:
+            sys.exit(f"{name}: the detector fell back to {detectors[name].encoder_engine}")
+    measures = [lambda d: batch_row(d, "infer_50", infer, args.repeats),
+                lambda d: batch_row(d, f"{args.paradetox} ParaDetox", para, args.repeats),
+                lambda d: single_row(d, para[: args.single]),
+                lambda d: spans_row(d, para[:100])]
     rows = []
-    for q, det in detectors.items():
-        for threads in settings:
-            det.threads = threads
-            label = f"default ({torch.get_num_threads()})" if threads is None else str(threads)
-            for row in (batch_row(det, "infer_50", infer, args.repeats),
-                        batch_row(det, f"{args.paradetox} ParaDetox", para, args.repeats),
-                        single_row(det, para[: args.single]),
-                        spans_row(det, para[:100])):
-                rows.append({"encoder": "fp32" if q == "none" else q, "threads": label, **row})
+    for threads in settings:
+        label = f"default ({torch.get_num_threads()})" if threads is None else str(threads)
+        for measure in measures:
+            group = []
+            for name, det in detectors.items():  # the encoders take turns on each measure
+                det.threads = threads
+                group.append({"encoder": name, "threads": label, **measure(det), "load": os.getloadavg()[0]})
+            rows += _with_ratio(group)
     load_end = os.getloadavg()[0]
-    columns = ["encoder", "threads", "measure", "n", "repeats", "texts/s (median run)", "texts/s (best run)",
-               "ms/text (median)", "p50 ms", "p95 ms", "spans cost x", "mean spans/text"]
+    columns = ["encoder", "threads", "measure", "n", "repeats", "texts/s (median run)", "x torch", "texts/s (best run)",
+               "ms/text (median)", "p50 ms", "p99 ms", "spans cost x", "mean spans/text", "load"]
     table = markdown_table(rows, columns)
     print(table)
-    quality = ""
-    if len(detectors) > 1:
-        for det in detectors.values():
-            det.threads = None
-        qrows = quality_rows({("fp32" if q == "none" else q): d for q, d in detectors.items()}, data)
-        quality = ("\n\nThe same heads and declared thresholds on fp32 vs int8 embeddings, on texts they never "
-                   "trained on:\n\n" + markdown_table(qrows, ["encoder", "set", "n", "AUPRC", "F1", "FPR"]))
-        print(quality)
+    for det in detectors.values():
+        det.threads = None
+    pairs = heldout_pairs(data)
+    prows = parity_rows(detectors, [a for a, _ in pairs] + [b for _, b in pairs] + infer, reference=names[0])
+    ptable = markdown_table(prows)
+    print(ptable)
+    qrows = quality_rows(detectors, data)
+    qtable = markdown_table(qrows, ["encoder", "set", "n", "AUPRC", "F1", "FPR"])
+    print(qtable)
     body = (f"`.venv/bin/python benchmarks/bench_detector.py --paradetox {args.paradetox} --single {args.single} "
-            f"--threads {args.threads} --quantize {args.quantize}` ({note}; load average {load_end:.1f} at the end; "
-            f"2 = both cores busy; other jobs, if any, ran at nice 19). Targets on 2 "
-            f"cores: >= 300 texts/s batched, single-text p50 <= 20 ms. `Detector(threads=...)` sets torch threads "
-            f"while embedding (calls of <= 8 texts always use 1); `Detector(quantize='int8')` embeds with an int8 "
-            f"copy of MiniLM (torch dynamic quantization; off by default).\n\n{table}{quality}\n\n"
-            f"{quality_section()}\n")
+            f"--threads {args.threads} --encoders {args.encoders}` ({note}; load average {load_end:.1f} at the end; "
+            f"the `load` column is the 1-minute load average after each row; 2 = both cores busy). Targets on 2 "
+            f"cores (issue 15): >= 2,000 texts/s batched on 1,000 ParaDetox texts, single-text p50 <= 5 ms, AUPRC "
+            f"within 0.01 of torch fp32. Encoders: `Detector(encoder_engine='torch'|'onnx', quantize=None|'int8')`; "
+            f"`Detector(threads=...)` sets the threads while embedding (calls of <= 8 texts always use 1); "
+            f"\"x torch\": speed relative to torch fp32 in the same row group.\n\n{table}\n\n"
+            f"Embeddings and decisions of each encoder against {names[0]}, on the held-out texts below "
+            f"(ParaDetox CMD test pairs + infer_50):\n\n{ptable}\n\n"
+            f"The same heads and declared thresholds on each encoder's embeddings, on texts they never trained "
+            f"on:\n\n{qtable}\n\n{quality_section()}\n")
     if not args.no_record:
-        update_section("Detector", body)
+        update_section("Detector encoder engines", body)
+
+
+def _with_ratio(group: list[dict]) -> list[dict]:
+    """Adds "x torch": each row's speed over the group's first row's (texts/s, or ms/text inverted for spans)."""
+    ref = group[0]
+    for row in group:
+        if row.get("texts/s (median run)"):
+            row["x torch"] = row["texts/s (median run)"] / ref["texts/s (median run)"]
+        elif row.get("ms/text (median)"):
+            row["x torch"] = ref["ms/text (median)"] / row["ms/text (median)"]
+    return group
 
 
 def terms_section(args) -> None:

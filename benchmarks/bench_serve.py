@@ -14,6 +14,9 @@ Targets, against one `srllm serve` with the embedded default (MiniLM detector, S
 - proxy: the same chat completions through `srllm serve --no-llm --upstream` (the guard proxy: prompt and answer
   checked, flagged ones passed on with a flag) in front of that server (--llm-requests).
 --no-llm starts the server without the LLM (only health, check, check-spans).
+--encoder-engines onnx,torch runs the whole plan once per detector encoder engine (srllm serve --encoder-engine),
+one server after the other, rows labelled by engine and compared with the first engine's /v1/check row; such a
+run records its own section, "Serve: detector encoder engines".
 The issue's targets on 2 cores: /v1/check >= 200 requests/s with p99 <= 100 ms at 16 clients, 0 errors, server
 RSS growing by no more than 10% over a 5-minute run. The load generator runs on the same 2 cores (its CPU time is
 reported), and so does everything else on the machine: read the load average with the numbers.
@@ -216,14 +219,14 @@ def chat_body(rng):
     return {"model": "default", "max_tokens": 32, "messages": [{"role": "user", "content": rng.choice(PROMPTS)}]}
 
 
-def run(args) -> list[dict]:
+def run(args, engine: str | None = None) -> list[dict]:
     targets = args.targets.split(",")
     pool = texts()
     unsafe = [t for t in pool if any(w in t.lower() for w in ("stupid", "idiot", "crap", "shut up", "fuck", "damn"))]
     unsafe = unsafe or TEXTS[1::2]
     threads = ["--threads", str(args.threads)] if args.threads else []
     server = Server([*(["--no-llm"] if args.no_llm else []), "--workers", str(args.workers), *threads,
-                     *(["--int8"] if args.int8 else [])], "main")
+                     *(["--int8"] if args.int8 else []), *(["--encoder-engine", engine] if engine else [])], "main")
     proxy = None
     rows = []
     try:
@@ -292,10 +295,21 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=None, help="srllm serve --threads (torch threads per worker).")
     ap.add_argument("--no-llm", action="store_true", help="Start the server without the LLM (detector targets).")
     ap.add_argument("--int8", action="store_true", help="The detector's int8 encoder (srllm serve --int8).")
+    ap.add_argument("--encoder-engines", default=None, help="Comma-separated detector encoder engines (auto, onnx, "
+                    "torch): the plan runs once per engine, one server after the other (default: the server's).")
     args = ap.parse_args()
     load_start, started = load_average(), time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    rows = run(args)
-    columns = ["target", "clients", "requests", "seconds", "req/s", "p50 ms", "p95 ms", "p99 ms", "errors",
+    engines = args.encoder_engines.split(",") if args.encoder_engines else [None]
+    rows = []
+    for engine in engines:
+        rows += [{**({"encoder engine": engine} if engine else {}), **r} for r in run(args, engine)]
+    if len(engines) > 1:
+        base = next(r for r in rows if r["target"] == "/v1/check detection only")
+        for r in rows:
+            if r["requests"] and base["requests"]:
+                r["req/s ratio"], r["p50 ratio"] = r["req/s"] / base["req/s"], r["p50 ms"] / base["p50 ms"]
+    columns = ["encoder engine", "target", "clients", "requests", "seconds", "req/s", "p50 ms", "p95 ms", "p99 ms",
+               "errors",
                "req/s ratio", "p50 ratio", "server CPU ms/req", "RSS start MB", "RSS end MB", "detector batch",
                "llm batch", "client CPU s"]
     table = markdown_table(rows, [c for c in columns if any(c in r for r in rows)])
@@ -307,7 +321,8 @@ def main() -> None:
         notes += (f"\nThe proxy against the same chat completions sent directly: p50 x{p50:.2f}, "
                   f"req/s x{proxied['req/s'] / direct['req/s']:.2f} (its own CPU: "
                   f"{proxied['server CPU ms/req']:.0f} ms a request; the LLM's: {direct['server CPU ms/req']:.0f}).")
-    notes += ("\nratios: against `/v1/check detection only` in the same run. server CPU ms/req: CPU time of the "
+    notes += ("\nratios: against `/v1/check detection only` in the same run (of the first encoder engine). "
+              "server CPU ms/req: CPU time of the "
               "server process per answered request (through the proxy: the proxy's own). detector/llm batch: mean "
               "items per model call during the row (micro-batching).")
     command = " ".join(["benchmarks/bench_serve.py", *sys.argv[1:]])
@@ -316,7 +331,8 @@ def main() -> None:
             f"{table}\n{notes}\n")
     print(body)
     if not args.no_record:
-        update_section("Serve (srllm serve): load test on loopback", body)
+        update_section("Serve: detector encoder engines" if len(engines) > 1
+                       else "Serve (srllm serve): load test on loopback", body)
 
 
 if __name__ == "__main__":

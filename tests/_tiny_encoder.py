@@ -10,6 +10,16 @@ WORDS = ("you are a an the is was and or of to in it this that he she they we i 
          "kind team will meet at designated time women men people good bad great day plan fine lazy always never "
          "all cook cooks engineers rich poor muslims christians old young nice weather today hello thanks").split()
 
+# Texts of that vocabulary the detector tests train and check heads on (tests/conftest.py, `heads`).
+TOXIC = ["you are an idiot", "you are a stupid moron", "idiot people", "he is a dumb idiot", "stupid team",
+         "they are all idiot people", "you idiot", "what a moron"]
+BIASED = ["women are bad engineers", "men are always lazy", "old people are never good", "poor people are lazy",
+          "muslims are bad", "women always cook"]
+GENDER = {"women are bad engineers", "men are always lazy", "women always cook"}
+SAFE = ["the team will meet at the designated time", "hello friend", "nice weather today", "thanks for the plan",
+        "we will meet at noon", "it was a good day", "women engineers meet today", "old people and young people",
+        "muslims and christians meet", "you are kind"]
+
 
 def make_tiny_encoder(folder: Path, seed: int = 0) -> Path:
     """Save a sentence-transformers model under `folder` and return its path."""

@@ -52,3 +52,36 @@ def tiny_lm():
                          pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id,
                          bos_token_id=tokenizer.bos_token_id)
     return LlamaForCausalLM(config).eval(), tokenizer
+
+
+@pytest.fixture(scope="module")
+def encoder_path(tmp_path_factory):
+    """A tiny random sentence-transformer (tests/_tiny_encoder.py)."""
+    from tests._tiny_encoder import make_tiny_encoder
+
+    return str(make_tiny_encoder(tmp_path_factory.mktemp("tiny-encoder")))
+
+
+@pytest.fixture(scope="module")
+def heads(encoder_path):
+    """Detector heads (toxicity, bias, bias.gender) trained on the tiny encoder's embeddings of a handful of texts."""
+    import numpy as np
+
+    from srllm.detect import Head, HeadSet
+    from srllm.detect.encoding import encode_texts
+    from srllm.models import load_sentence_encoder
+    from srllm.train.detector.fit import fit_logreg
+    from tests._tiny_encoder import BIASED, GENDER, SAFE, TOXIC
+
+    enc = load_sentence_encoder(encoder_path)
+    texts = TOXIC + BIASED + SAFE
+    x = encode_texts(enc, texts, max_seq_length=128)
+    tox = np.array([t in TOXIC for t in texts], dtype=float)
+    bias = np.array([t in BIASED for t in texts], dtype=float)
+    xb = encode_texts(enc, BIASED, max_seq_length=128)
+    gender = np.array([t in GENDER for t in BIASED], dtype=float)
+    return HeadSet(heads=[
+        Head("toxicity", fit_logreg(x, tox, c=1e4, seed=0), threshold=0.5),
+        Head("bias", fit_logreg(x, bias, c=1e4, seed=0), threshold=0.5),
+        Head("bias.gender", fit_logreg(xb, gender, c=1e4, seed=0), threshold=0.5, parent="bias"),
+    ], encoder="tiny", max_seq_length=128)

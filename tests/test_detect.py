@@ -7,43 +7,11 @@ import numpy as np
 import pytest
 
 from srllm.detect import Detector, Head, HeadSet, SpanRule
-from srllm.detect.encoding import clip_text, encode_texts
+from srllm.detect.encoding import clip_text
 from srllm.detect.spans import merge_adjacent, remove_range, select_words, word_tokens
 from srllm.errors import SrllmConfigError, SrllmModelError
-from srllm.models import load_sentence_encoder
 from srllm.schema import Verdict
-from srllm.train.detector.fit import fit_logreg
-from tests._tiny_encoder import make_tiny_encoder
-
-TOXIC = ["you are an idiot", "you are a stupid moron", "idiot people", "he is a dumb idiot", "stupid team",
-         "they are all idiot people", "you idiot", "what a moron"]
-BIASED = ["women are bad engineers", "men are always lazy", "old people are never good", "poor people are lazy",
-          "muslims are bad", "women always cook"]
-GENDER = {"women are bad engineers", "men are always lazy", "women always cook"}
-SAFE = ["the team will meet at the designated time", "hello friend", "nice weather today", "thanks for the plan",
-        "we will meet at noon", "it was a good day", "women engineers meet today", "old people and young people",
-        "muslims and christians meet", "you are kind"]
-
-
-@pytest.fixture(scope="module")
-def encoder_path(tmp_path_factory):
-    return str(make_tiny_encoder(tmp_path_factory.mktemp("tiny-encoder")))
-
-
-@pytest.fixture(scope="module")
-def heads(encoder_path):
-    enc = load_sentence_encoder(encoder_path)
-    texts = TOXIC + BIASED + SAFE
-    x = encode_texts(enc, texts, max_seq_length=128)
-    tox = np.array([t in TOXIC for t in texts], dtype=float)
-    bias = np.array([t in BIASED for t in texts], dtype=float)
-    xb = encode_texts(enc, BIASED, max_seq_length=128)
-    gender = np.array([t in GENDER for t in BIASED], dtype=float)
-    return HeadSet(heads=[
-        Head("toxicity", fit_logreg(x, tox, c=1e4, seed=0), threshold=0.5),
-        Head("bias", fit_logreg(x, bias, c=1e4, seed=0), threshold=0.5),
-        Head("bias.gender", fit_logreg(xb, gender, c=1e4, seed=0), threshold=0.5, parent="bias"),
-    ], encoder="tiny", max_seq_length=128)
+from tests._tiny_encoder import BIASED, SAFE, TOXIC
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +45,7 @@ def test_unsafe_probability_and_is_unsafe_agree_with_predict(det):
 def test_int8_encoder_is_a_separate_copy_with_close_embeddings(det, encoder_path, heads):
     import torch
 
-    q = Detector(encoder=encoder_path, heads=heads, quantize="int8")
+    q = Detector(encoder=encoder_path, heads=heads, quantize="int8", encoder_engine="torch")
     linear = type(q.encoder[0].auto_model.encoder.layer[0].attention.self.query)
     assert linear is not torch.nn.Linear  # quantized
     assert type(det.encoder[0].auto_model.encoder.layer[0].attention.self.query) is torch.nn.Linear  # untouched

@@ -21,17 +21,19 @@ class Guard:
     """A detector plus a rewriter. The LLM is loaded only when a text needs rewriting.
 
     model/adapter/base_url/api_key choose the rewriting LLM: the embedded SmolLM2 with the shipped SR adapter by
-    default; a hub id or local path; or any OpenAI-compatible server (`base_url`). encoder/policy/quantize
-    configure the detector (`quantize="int8"`: faster CPU embedding; `sentence_level`: also score each sentence of
-    a long text; see srllm.detect.Detector).
+    default; a hub id or local path; or any OpenAI-compatible server (`base_url`). encoder/policy/quantize/
+    encoder_engine configure the detector (`quantize="int8"`: an int8 encoder; `encoder_engine`: "torch" (default),
+    "auto" (ONNX Runtime when available) or "onnx"; `sentence_level`: also score each sentence of a long text; see
+    srllm.detect.Detector).
     """
 
     def __init__(self, *, detector=None, backend=None, model: str | None = None, adapter: str | None = "default",
                  base_url: str | None = None, api_key: str | None = None, policy=None, encoder: str | None = None,
-                 quantize: str | None = None, sentence_level: bool = False,
+                 quantize: str | None = None, sentence_level: bool = False, encoder_engine: str = "torch",
                  rewrite_config: RewriteConfig | None = None, max_chars: int = MAX_CHARS):
         self._detector = detector
-        self._detector_args = dict(encoder=encoder, policy=policy, quantize=quantize, sentence_level=sentence_level)
+        self._detector_args = dict(encoder=encoder, policy=policy, quantize=quantize, sentence_level=sentence_level,
+                                   encoder_engine=encoder_engine)
         self._backend = backend
         self._backend_args = dict(model=model, adapter=adapter, base_url=base_url, api_key=api_key)
         self.rewrite_config = rewrite_config or RewriteConfig()

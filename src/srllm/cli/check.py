@@ -51,8 +51,11 @@ def check_command(
     api_key: str | None = typer.Option(None, help="API key for --base-url.", envvar="SRLLM_API_KEY"),
     encoder: str | None = typer.Option(None, help="Sentence encoder of the detector (default: embedded MiniLM)."),
     policy: Path | None = typer.Option(None, help="YAML policy (add/disable categories, thresholds)."),
-    int8: bool = typer.Option(False, "--int8", help="Embed with an int8 copy of the detector's encoder: ~1.45x "
-                              "faster on CPU, scores move slightly (see docs/benchmarks.md, Detector)."),
+    int8: bool = typer.Option(False, "--int8", help="Embed with an int8 copy of the detector's encoder: faster on "
+                              "CPU, scores move slightly (see docs/benchmarks.md, Detector encoder engines)."),
+    encoder_engine: str = typer.Option("torch", "--encoder-engine", help="What runs the detector's encoder: torch, "
+                                       "onnx (ONNX Runtime, pip install 'srllm[fast]') or auto (onnx when it can "
+                                       "run, else torch)."),
     sentence_level: bool = typer.Option(False, "--sentence-level", help="Also score each sentence of a long text "
                                         "and flag on the highest: more recall on paragraphs, more false positives "
                                         "(docs/benchmarks.md, Detector fairness and stereotypes)."),
@@ -76,6 +79,7 @@ def check_command(
         input = "-"
     guard = Guard(model=model, adapter=adapter, base_url=base_url, api_key=api_key, encoder=encoder, policy=policy,
                   quantize="int8" if int8 else None, sentence_level=sentence_level,
+                  encoder_engine=encoder_engine,
                   # the LLM generates at most --batch-size texts at once (at most RewriteConfig.batch_size)
                   rewrite_config=replace(rewrite_config, batch_size=min(batch_size, rewrite_config.batch_size)),
                   max_chars=max_chars)

@@ -24,19 +24,28 @@ Decisions (declared):
   better (docs/benchmarks.md, "Detector fairness and stereotypes"): infer_50 biased texts flagged 0.302 -> 0.453
   but their debiased rewrites 0.094 -> 0.151, AUPRC 0.736 -> 0.731; safe group mentions of the held-out stereotype
   set flagged 0.049 -> 0.067. Use it where a missed sentence costs more than a blocked paragraph.
-- `quantize="int8"`: embed with an int8 copy of the encoder (srllm.detect.encoding.quantized_copy): faster on CPU,
-  slightly different scores; off by default because the shipped heads' thresholds were declared on fp32 embeddings.
-- `threads`: torch threads used while embedding (None: torch's setting, one thread for calls of <= 8 texts; on
-  a machine busy with other jobs, threads=1 is much faster, see srllm.detect.encoding).
+- `encoder_engine`: what runs the encoder. "torch" (default): sentence-transformers on torch. "auto": ONNX Runtime
+  when onnxruntime is installed (`pip install 'srllm[fast]'`) and the encoder exports, else torch with a warning;
+  "onnx" forces it (an error when it cannot run). ONNX Runtime (srllm.detect.onnx_encoder) gives the torch
+  embeddings to ~1e-6 with every decision on the held-out sets identical, 1.6x torch's texts/s in batches and 2.9x
+  for one text in bench_detector; through `srllm serve` fewer requests/s than torch on a busy machine and more on a
+  lighter one (docs/benchmarks.md, "Detector encoder engines"), so it is not the default yet. Spans embed their variants
+  through the same engine.
+- `quantize="int8"`: embed with an int8 encoder (torch: srllm.detect.encoding.quantized_copy; onnx: an
+  onnxruntime dynamic-int8 copy of the export): slightly different scores; off by default because the shipped
+  heads' thresholds were declared on fp32 embeddings.
+- `threads`: threads used while embedding (None: torch's setting, one thread for calls of <= 8 texts; on a
+  machine busy with other jobs, threads=1 is much faster, see srllm.detect.encoding).
 """
 
 from __future__ import annotations
 
 import re
+import warnings
 
 import numpy as np
 
-from srllm.detect.encoding import clip_text, embedding_dim, encode_texts, quantized_copy
+from srllm.detect.encoding import ENCODER_ENGINES, clip_text, embedding_dim, encode_texts, quantized_copy
 from srllm.detect.heads import HeadSet, default_heads_dir, unsafe_score
 from srllm.detect.spans import SpanRule, leave_one_out, merge_adjacent, remove_range, select_words, word_tokens
 from srllm.errors import SrllmConfigError, SrllmModelError
@@ -69,13 +78,16 @@ class Detector:
 
     def __init__(self, *, encoder: str | None = None, heads=None, policy=None, batch_size: int = 64,
                  span_rule: SpanRule | None = None, threads: int | None = None, quantize: str | None = None,
-                 sentence_level: bool = False, min_sentence_words: int = 5):
+                 sentence_level: bool = False, min_sentence_words: int = 5, encoder_engine: str = "torch"):
         if batch_size < 1:
             raise SrllmConfigError(f"batch_size must be >= 1, got {batch_size}")
         if threads is not None and threads < 1:
             raise SrllmConfigError(f"threads must be >= 1 (or None), got {threads}")
         if min_sentence_words < 1:
             raise SrllmConfigError(f"min_sentence_words must be >= 1, got {min_sentence_words}")
+        if encoder_engine not in ENCODER_ENGINES:
+            raise SrllmConfigError(f"encoder_engine must be one of {', '.join(ENCODER_ENGINES)}, "
+                                   f"got {encoder_engine!r}")
         self.batch_size, self.threads = batch_size, threads
         self.sentence_level, self.min_sentence_words = sentence_level, min_sentence_words
         self.span_rule = span_rule or SpanRule()
@@ -95,10 +107,28 @@ class Detector:
                                   f"{self.head_set.encoder}); use that encoder or retrain the heads")
         if quantize not in (None, "int8"):
             raise SrllmConfigError(f"quantize must be None or 'int8', got {quantize!r}")
-        if quantize:
+        self._onnx = self._onnx_engine(encoder_engine, quantize)
+        self.encoder_engine = "onnx" if self._onnx is not None else "torch"
+        if quantize and self._onnx is None:
             self.encoder = quantized_copy(self.encoder)
         self.quantize = quantize
         self.max_seq_length = self.head_set.max_seq_length
+
+    def _onnx_engine(self, engine: str, quantize: str | None):
+        """The ONNX Runtime encoder for "auto" and "onnx", or None (torch); see the module doc."""
+        if engine == "torch":
+            return None
+        from srllm.detect.onnx_encoder import onnx_encoder
+
+        try:
+            return onnx_encoder(self.encoder, int8=quantize == "int8")
+        except (ImportError, SrllmModelError) as e:
+            if engine == "onnx":
+                raise SrllmModelError(f"encoder_engine='onnx' cannot run: {e}. Install onnxruntime "
+                                      f"(pip install onnxruntime) or use encoder_engine='torch'") from e
+            warnings.warn(f"srllm: the ONNX Runtime encoder engine is unavailable ({e}); the detector embeds with "
+                          f"torch instead (same decisions)", RuntimeWarning, stacklevel=3)
+            return None
 
     def _resolve_thresholds(self) -> dict[str, float]:
         tax, base_default = self.taxonomy, default_taxonomy().default_threshold
@@ -155,6 +185,9 @@ class Detector:
         texts = _texts(texts)
         if not texts:
             return np.zeros((0, self.head_set.embedding_dim), dtype=np.float32)
+        if self._onnx is not None:
+            return self._onnx.encode(texts, max_seq_length=self.max_seq_length, batch_size=self.batch_size,
+                                     threads=self.threads)
         return encode_texts(self.encoder, texts, max_seq_length=self.max_seq_length, batch_size=self.batch_size,
                             threads=self.threads)
 

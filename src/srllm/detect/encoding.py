@@ -1,5 +1,7 @@
-"""Sentence embeddings exactly as the detector computes them, shared by `Detector.embed` and the detector's
-training so heads always see the embeddings they were trained on."""
+"""Sentence embeddings exactly as the detector computes them, on torch (sentence-transformers), shared by
+`Detector.embed` and the detector's training so heads always see the embeddings they were trained on. The
+detector's default engine, ONNX Runtime (srllm.detect.onnx_encoder), reproduces `encode_texts` (same tokenization,
+pooling, normalisation and thread rule) to ~1e-6; training always embeds here, on torch."""
 
 from __future__ import annotations
 
@@ -7,9 +9,12 @@ import re
 
 import numpy as np
 
-__all__ = ["clip_text", "encode_texts", "embedding_dim", "quantized_copy"]
+__all__ = ["ENCODER_ENGINES", "clip_text", "encode_texts", "embedding_dim", "quantized_copy"]
 
 _NONSPACE = re.compile(r"\S+")
+# What runs the encoder (srllm.detect.Detector's encoder_engine): "auto" = ONNX Runtime when it can run, else torch;
+# this module is the torch path, srllm.detect.onnx_encoder the ONNX Runtime one.
+ENCODER_ENGINES = ("auto", "onnx", "torch")
 
 
 def clip_text(text: str, max_seq_length: int) -> str:

@@ -30,6 +30,8 @@ class ServeConfig:
     encoder: str | None = _help("Sentence encoder of the detector (default: embedded MiniLM).", default=None)
     int8: bool = _help("Embed with an int8 copy of the detector's encoder (faster on CPU, scores move slightly).",
                        default=False)
+    encoder_engine: str = _help("What runs the detector's encoder: torch, onnx (ONNX Runtime, srllm[fast]) or auto "
+                                "(onnx when it can run, else torch).", default="torch")
     model: str | None = _help("The LLM that rewrites and answers /v1/chat/completions: hub id, local path, or the "
                               "model name at --base-url. Default: the embedded SmolLM2-135M-Instruct.", default=None)
     adapter: str = _help("PEFT adapter: 'default' (the shipped SR adapter, embedded model only), 'none', a path.",
@@ -109,6 +111,11 @@ class ServeConfig:
                                                             *self.answer_actions.values()}:
             raise SrllmConfigError("the proxy's 'rewrite' action needs the LLM: drop --no-llm, or set every action to "
                                    "block, flag or pass (--prompt-actions default=block ...)")
+        from srllm.detect.encoding import ENCODER_ENGINES
+
+        if self.encoder_engine not in ENCODER_ENGINES:
+            raise SrllmConfigError(f"encoder_engine must be one of {', '.join(ENCODER_ENGINES)}, got "
+                                   f"'{self.encoder_engine}'")
         if self.log_level not in ("debug", "info", "warning", "error"):
             raise SrllmConfigError(f"log_level must be debug, info, warning or error, got '{self.log_level}'")
         if self.api_key is not None and not all(k.strip() for k in self.api_key):
