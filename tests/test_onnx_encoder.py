@@ -41,9 +41,9 @@ def test_onnx_embeddings_match_torch(encoder_path, threads):
     assert engine.encode([], max_seq_length=16).shape == (0, ref.shape[1])
 
 
-def test_auto_engine_is_onnx_with_torch_decisions(encoder_path, heads):
-    onnx = Detector(encoder=encoder_path, heads=heads, encoder_engine="auto")
-    torch_ = Detector(encoder=encoder_path, heads=heads)  # the default
+def test_detector_defaults_to_onnx_with_torch_decisions(encoder_path, heads):
+    onnx = Detector(encoder=encoder_path, heads=heads)  # the default: auto
+    torch_ = Detector(encoder=encoder_path, heads=heads, encoder_engine="torch")
     assert (onnx.encoder_engine, torch_.encoder_engine) == ("onnx", "torch")
     assert np.allclose(onnx.probabilities(TEXTS), torch_.probabilities(TEXTS), atol=1e-5)
     a, b = onnx.predict(TEXTS, spans=True), torch_.predict(TEXTS, spans=True)

@@ -53,9 +53,8 @@ def check_command(
     policy: Path | None = typer.Option(None, help="YAML policy (add/disable categories, thresholds)."),
     int8: bool = typer.Option(False, "--int8", help="Embed with an int8 copy of the detector's encoder: faster on "
                               "CPU, scores move slightly (see docs/benchmarks.md, Detector encoder engines)."),
-    encoder_engine: str = typer.Option("torch", "--encoder-engine", help="What runs the detector's encoder: torch, "
-                                       "onnx (ONNX Runtime, pip install 'srllm[fast]') or auto (onnx when it can "
-                                       "run, else torch)."),
+    encoder_engine: str = typer.Option("auto", "--encoder-engine", help="What runs the detector's encoder: auto "
+                                       "(ONNX Runtime when it can run, else torch), onnx or torch."),
     sentence_level: bool = typer.Option(False, "--sentence-level", help="Also score each sentence of a long text "
                                         "and flag on the highest: more recall on paragraphs, more false positives "
                                         "(docs/benchmarks.md, Detector fairness and stereotypes)."),

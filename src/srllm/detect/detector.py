@@ -24,13 +24,12 @@ Decisions (declared):
   better (docs/benchmarks.md, "Detector fairness and stereotypes"): infer_50 biased texts flagged 0.302 -> 0.453
   but their debiased rewrites 0.094 -> 0.151, AUPRC 0.736 -> 0.731; safe group mentions of the held-out stereotype
   set flagged 0.049 -> 0.067. Use it where a missed sentence costs more than a blocked paragraph.
-- `encoder_engine`: what runs the encoder. "torch" (default): sentence-transformers on torch. "auto": ONNX Runtime
-  when onnxruntime is installed (`pip install 'srllm[fast]'`) and the encoder exports, else torch with a warning;
-  "onnx" forces it (an error when it cannot run). ONNX Runtime (srllm.detect.onnx_encoder) gives the torch
-  embeddings to ~1e-6 with every decision on the held-out sets identical, 1.6x torch's texts/s in batches and 2.9x
-  for one text in bench_detector; through `srllm serve` fewer requests/s than torch on a busy machine and more on a
-  lighter one (docs/benchmarks.md, "Detector encoder engines"), so it is not the default yet. Spans embed their variants
-  through the same engine.
+- `encoder_engine`: what runs the encoder. "auto" (default): ONNX Runtime when onnxruntime is installed (a
+  dependency) and the encoder exports, else torch with a warning; "onnx" forces it (an error when it cannot run);
+  "torch": sentence-transformers on torch. ONNX Runtime (srllm.detect.onnx_encoder) gives the torch embeddings to
+  ~1e-6 with every decision on the held-out sets identical; on a quiet 2-core machine it did 1.35x torch's texts/s
+  in batches, 2.2x for one text, and 1.34x the requests/s through `srllm serve`, for about 300 MB more memory
+  (docs/benchmarks.md, "Detector encoder engines"). Spans embed their variants through the same engine.
 - `quantize="int8"`: embed with an int8 encoder (torch: srllm.detect.encoding.quantized_copy; onnx: an
   onnxruntime dynamic-int8 copy of the export): slightly different scores; off by default because the shipped
   heads' thresholds were declared on fp32 embeddings.
@@ -78,7 +77,7 @@ class Detector:
 
     def __init__(self, *, encoder: str | None = None, heads=None, policy=None, batch_size: int = 64,
                  span_rule: SpanRule | None = None, threads: int | None = None, quantize: str | None = None,
-                 sentence_level: bool = False, min_sentence_words: int = 5, encoder_engine: str = "torch"):
+                 sentence_level: bool = False, min_sentence_words: int = 5, encoder_engine: str = "auto"):
         if batch_size < 1:
             raise SrllmConfigError(f"batch_size must be >= 1, got {batch_size}")
         if threads is not None and threads < 1:

@@ -30,8 +30,8 @@ class ServeConfig:
     encoder: str | None = _help("Sentence encoder of the detector (default: embedded MiniLM).", default=None)
     int8: bool = _help("Embed with an int8 copy of the detector's encoder (faster on CPU, scores move slightly).",
                        default=False)
-    encoder_engine: str = _help("What runs the detector's encoder: torch, onnx (ONNX Runtime, srllm[fast]) or auto "
-                                "(onnx when it can run, else torch).", default="torch")
+    encoder_engine: str = _help("What runs the detector's encoder: auto (ONNX Runtime when it can run, else torch), "
+                                "onnx or torch.", default="auto")
     model: str | None = _help("The LLM that rewrites and answers /v1/chat/completions: hub id, local path, or the "
                               "model name at --base-url. Default: the embedded SmolLM2-135M-Instruct.", default=None)
     adapter: str = _help("PEFT adapter: 'default' (the shipped SR adapter, embedded model only), 'none', a path.",
