@@ -326,10 +326,11 @@ def _singular_group(statement: str) -> tuple[str, str, str, str, str, str] | Non
                 and words[0].lower() not in _NOT_GROUP:  # "every goth kid"
             plural = "people" if head in ("person", "guy", "kid") else _plural_of(head)
             hit = (" ".join(words[:2]), f"{words[0]} {plural}", _group_word_kinds().get(words[0].lower(), ""))
-        demonym_like = re.fullmatch(r"(?i)[a-z]+(?:an|ese|ish|i|ist|ite)", words[0])
-        if hit is None and n == 1 and quant not in ("a", "an") and demonym_like:
+        demonym = _DEMONYM_LIKE.fullmatch(words[0].lower())
+        if hit is None and n == 1 and quant not in ("a", "an") and (demonym or re.fullmatch(r"(?i)[a-z]+(?:ist|ite)",
+                                                                                             words[0])):
             # "The typical norweigan": a demonym-like word the lexicon lacks (misspelt, or a rare nationality)
-            sg = words[0][:1].upper() + words[0][1:] if re.search(r"(?i)(an|ese|ish|i)$", words[0]) else words[0]
+            sg = words[0][:1].upper() + words[0][1:] if demonym else words[0]
             hit = (sg, sg if sg.lower().endswith(("ese", "ish")) else sg + "s",
                    "nationality" if sg[:1].isupper() else "")
         if hit is None:
@@ -356,11 +357,9 @@ def _anywhere_re() -> re.Pattern:
     return re.compile(rf"(?<![\w-])({'|'.join(re.escape(a) for a in alts)})(?![\w-])", re.I)
 
 
-def last_group_before(text: str, end: int) -> str | None:
-    """The last plural group phrase of the lexicon that ends before character `end` of `text`, as written."""
-    found = [m.group(1) for m in _anywhere_re().finditer(text[:end])]
-    plural = [g for g in found if g.lower() in group_table()]
-    return plural[-1] if plural else None
+def groups_before(text: str, end: int) -> list[str]:
+    """The plural group phrases of the lexicon that end before character `end` of `text`, as written, in order."""
+    return [m.group(1) for m in _anywhere_re().finditer(text[:end])]
 
 
 def mask_group_phrases(text: str) -> str:

@@ -145,14 +145,18 @@ def polarity(text: str) -> int:
         if not val:
             continue
         window = words[max(0, i - 3):i]
-        if any(x in _NEGATORS or x.endswith("n't") for x in window):
+        if any(map(_is_negator, window)):
             val = -val
         score += val
     return score
 
 
+def _is_negator(word: str) -> bool:
+    return word in _NEGATORS or word.endswith("n't")
+
+
 def _negations(words: list[str]) -> int:
-    return sum(w in _NEGATORS or w.endswith("n't") for w in words)
+    return sum(map(_is_negator, words))
 
 
 def _is_deletion(src_w: list[str], out_w: list[str]) -> bool:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 
 from srllm.data.stereotypes.targets import claim_targets
-from srllm.rewrite.groups import LEAD, QUANT, groups_named, last_group_before, mask_group_phrases, parse_claim
+from srllm.rewrite.groups import LEAD, QUANT, groups_before, mask_group_phrases, parse_claim
 
 __all__ = ["reframe_candidates", "claim_sentences"]
 
@@ -110,10 +110,11 @@ def _they_claim(sentence: str) -> dict | None:
     m = _THEY_CLAUSE.search(sentence)
     if not m:
         return None
-    group = last_group_before(sentence, m.start())
+    named = groups_before(sentence, m.start())
     story = len(m.group(2).split()) > 10 or re.search(r"(?i)\b(?:when|while|and then)\b", m.group(2))
-    if group is None or len(groups_named(sentence[: m.start()])) > 1 or story:
-        return None  # a story about what some of them did, not a claim: left to the other stages
+    if len({g.lower() for g in named}) != 1 or story:
+        return None  # no group, two groups, or a story about what some of them did: left to the other stages
+    group = named[-1]
     aux = _THEY_AUX.get((m.group(1) or "").strip().lower(), "")
     claim = parse_claim(f"{group} {aux} {m.group(2)}.".replace("  ", " "))
     if claim is not None:
