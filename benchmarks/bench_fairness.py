@@ -17,7 +17,7 @@ compare. Sets, each scored with srllm.evaluate.detection:
 - infer_50.csv: share of the biased texts flagged, and AUPRC biased vs debiased;
 - ParaDetox pairs of the CMD test split (toxic vs its first human rewrite): recall and FPR.
 Intervals are 95% bootstrap intervals over items (srllm.evaluate.stats). Every text is embedded once and scored by
-every head set (same encoder).
+every head set of the same encoder (heads with a tuned encoder adapter get their own pass).
 """
 
 from __future__ import annotations
@@ -81,7 +81,17 @@ RECIPE_NOTE = (
     "wrote the shipped heads does not reproduce that run exactly: on the same development data it has 0.014, 0.054, "
     "recall 0.83 at FPR 0.011, ParaDetox 0.945 / 0.060, SR_LLM validation AUPRC 0.813 (research run 0.833), and "
     "its bias threshold is 0.981 (research run 0.915); it also trains on the stereotype set's development split "
-    "(only the test split is protected), so its development numbers are if anything optimistic.")
+    "(only the test split is protected), so its development numbers are if anything optimistic. "
+    "Those heads, on the frozen encoder, are `frozen` below (shipped at da8771a). `new` adds the encoder tuning "
+    "(`tune_encoder`, the default since: a LoRA adapter on every dense layer of MiniLM, trained for one epoch on "
+    "up to 1000 train-split texts per source with one logit per top head, then the same heads fitted on the tuned "
+    "embeddings; srllm.train.detector.encoder_tuning). It was chosen on development data neither the tuning nor "
+    "the heads trained on (1832 stereotype-set development items not in the detector's train split, the 73 "
+    "validation rows of counterfactual-inhouse.csv, ParaDetox and SR_LLM validation pairs), frozen -> tuned: "
+    "largest variant flag share 0.014 -> 0.000, mean spread 0.054 -> 0.038, stereotype recall 0.747 -> 0.796 at "
+    "FPR 0.026 -> 0.017 (AUPRC 0.963 -> 0.976; recall at FPR 0.05 0.883 -> 0.875), ParaDetox validation recall / "
+    "FPR 0.945 / 0.060 -> 0.961 / 0.047, SR_LLM validation AUPRC 0.813 -> 0.904; validation AUPRC of the toxicity, "
+    "bias and stereotyping heads 0.972 / 0.958 / 0.967 -> 0.987 / 0.976 / 0.979.")
 
 
 def cpu_flags() -> str:
@@ -98,7 +108,7 @@ def cpu_flags() -> str:
 
 
 class SharedEmbeddings:
-    """Embeds each distinct text once (with the first detector's encoder) for every detector."""
+    """Embeds each distinct text once (with the first detector's encoder) for every detector of that encoder."""
 
     def __init__(self, det: Detector):
         self.det, self.rows = det, {}
@@ -243,7 +253,7 @@ def examples(dets: dict[str, Detector], data: Path, n: int, seed: int) -> str:
 def main() -> None:
     ap = benchmark_parser(__doc__)
     ap.add_argument("--heads", nargs="*", default=[f"shipped={default_heads_dir()}"],
-                    help="NAME=DIR of a heads folder (heads.json, heads.safetensors); the first one's encoder embeds")
+                    help="NAME=DIR of a heads folder (heads.json, heads.safetensors, and encoder-adapter/ if tuned)")
     ap.add_argument("--examples", type=int, default=5)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", type=Path, help="also write every measured number here")
@@ -257,7 +267,7 @@ def main() -> None:
         args.no_record = True
     data = shared_data_or_exit()
     note = machine_note()
-    dets, shared = {}, None
+    dets, shared = {}, {}
     for spec in args.heads:
         name, _, path = spec.partition("=")
         if not path:
@@ -265,8 +275,8 @@ def main() -> None:
         modes = (("/whole", False), ("/sentences", True)) if args.both_scorings else (("", True),)
         for suffix, sentence_level in modes:
             det = Detector(heads=Path(path), sentence_level=sentence_level)
-            shared = shared or SharedEmbeddings(det)
-            det.embed = shared
+            # one embedding pass per encoder (heads with a tuned encoder adapter embed differently)
+            det.embed = shared.setdefault((det.head_set.encoder, det.head_set.encoder_adapter), SharedEmbeddings(det))
             dets[name + suffix] = det
     results = {name: measure(det, data, args.limit) for name, det in dets.items()}
     if args.json:

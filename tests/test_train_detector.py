@@ -157,7 +157,8 @@ def test_training_path_on_a_small_subset(shared_data, tmp_path):
     assert protected and not any(normalize(e.text, "case") in protected for e in examples)
     metrics = train_detector(cfg)
     out = tmp_path / "heads"
-    assert {p.name for p in out.iterdir()} == {"heads.json", "heads.safetensors", "metrics.json", "CARD.md"}
+    assert {p.name for p in out.iterdir()} == {"heads.json", "heads.safetensors", "metrics.json", "CARD.md",
+                                               "encoder-adapter"}
     saved = json.loads((out / "metrics.json").read_text())
     assert saved["thresholds"] == metrics["thresholds"] and {"toxicity", "bias"} <= set(saved["thresholds"])
     assert any(r["set"].startswith("toxic vs neutral") for r in saved["heldout"])
@@ -169,8 +170,10 @@ def test_training_path_on_a_small_subset(shared_data, tmp_path):
     assert saved["external"]["infer_50"]["n_biased"] == 53
     card = (out / "CARD.md").read_text()
     assert "Held-out test split" in card and "counterfactual" in card
-    det = Detector(encoder=encoder, heads=out)
+    det = Detector(heads=out)  # the tiny encoder with the tuned adapter merged, as the heads were fitted on
     assert set(det.categories) == set(HeadSet.load(out).ids)
+    assert HeadSet.load(out).encoder_adapter == str(out / "encoder-adapter")
+    assert saved["seconds"]["tune_encoder"] >= 0 and "tuned with LoRA" in card
     assert len(det.predict(["you are an idiot", "hello"])) == 2
 
 

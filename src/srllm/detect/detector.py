@@ -1,5 +1,7 @@
 """The fast detector: all-MiniLM-L6-v2 sentence embeddings + trained heads -> a probability per taxonomy
 category, flagged categories at declared thresholds, an overall `unsafe` decision, a severity and word spans.
+Heads trained with a tuned encoder carry its LoRA adapter (`encoder-adapter/` in the heads folder), merged into
+the encoder at load time; `similarity` (meaning preservation of rewrites) keeps the untuned encoder.
 
 Decisions (declared):
 - A category is flagged when its probability is >= its threshold. The threshold is the one the policy sets for
@@ -97,8 +99,9 @@ class Detector:
         self._term_rules = self._compile_terms()
         from srllm.models import load_sentence_encoder
 
-        # None: the encoder the heads were trained with (the embedded MiniLM for the shipped heads).
-        self.encoder = load_sentence_encoder(encoder if encoder is not None else (self.head_set.encoder or None))
+        # None: the encoder the heads were trained with (with its tuning adapter merged, if they have one).
+        self.encoder = (load_sentence_encoder(encoder) if encoder is not None else
+                        load_sentence_encoder(self.head_set.encoder or None, self.head_set.encoder_adapter))
         dim = embedding_dim(self.encoder)
         if dim is not None and dim != self.head_set.embedding_dim:
             raise SrllmModelError(f"encoder '{encoder or self.head_set.encoder}' gives {dim}-d embeddings but the "
@@ -112,15 +115,19 @@ class Detector:
             self.encoder = quantized_copy(self.encoder)
         self.quantize = quantize
         self.max_seq_length = self.head_set.max_seq_length
+        # Similarity always uses the untuned encoder (see `similarity`); loaded on first use.
+        self._tuned = encoder is None and bool(self.head_set.encoder_adapter)
+        self._similarity_engine = None
 
-    def _onnx_engine(self, engine: str, quantize: str | None):
-        """The ONNX Runtime encoder for "auto" and "onnx", or None (torch); see the module doc."""
+    def _onnx_engine(self, engine: str, quantize: str | None, encoder=None):
+        """The ONNX Runtime encoder (of `encoder`, default the detector's) for "auto" and "onnx", or None (torch);
+        see the module doc."""
         if engine == "torch":
             return None
         from srllm.detect.onnx_encoder import onnx_encoder
 
         try:
-            return onnx_encoder(self.encoder, int8=quantize == "int8")
+            return onnx_encoder(encoder if encoder is not None else self.encoder, int8=quantize == "int8")
         except (ImportError, SrllmModelError) as e:
             if engine == "onnx":
                 raise SrllmModelError(f"encoder_engine='onnx' cannot run: {e}. Install onnxruntime "
@@ -184,18 +191,34 @@ class Detector:
         texts = _texts(texts)
         if not texts:
             return np.zeros((0, self.head_set.embedding_dim), dtype=np.float32)
-        if self._onnx is not None:
-            return self._onnx.encode(texts, max_seq_length=self.max_seq_length, batch_size=self.batch_size,
-                                     threads=self.threads)
-        return encode_texts(self.encoder, texts, max_seq_length=self.max_seq_length, batch_size=self.batch_size,
+        return self._embed_with(self._onnx if self._onnx is not None else self.encoder, texts)
+
+    def _embed_with(self, engine, texts: list[str]) -> np.ndarray:
+        """Embeddings by an OnnxEncoder or a SentenceTransformer."""
+        from srllm.detect.onnx_encoder import OnnxEncoder
+
+        if isinstance(engine, OnnxEncoder):
+            return engine.encode(texts, max_seq_length=self.max_seq_length, batch_size=self.batch_size,
+                                 threads=self.threads)
+        return encode_texts(engine, texts, max_seq_length=self.max_seq_length, batch_size=self.batch_size,
                             threads=self.threads)
 
     def similarity(self, a: list[str], b: list[str]) -> np.ndarray:
-        """Cosine similarity of a[i] and b[i] (both lists embedded in one batch)."""
+        """Cosine similarity of a[i] and b[i] (both lists embedded in one batch). Always with the untuned encoder:
+        an encoder tuned to tell unsafe from safe text would call a faithful rewrite of an insult dissimilar."""
         a, b = _texts(a, "a"), _texts(b, "b")
         if len(a) != len(b):
             raise ValueError(f"similarity needs lists of equal length, got {len(a)} and {len(b)}")
-        emb = self.embed(a + b)
+        if not self._tuned:
+            emb = self.embed(a + b)
+        else:
+            if self._similarity_engine is None:
+                from srllm.models import load_sentence_encoder
+
+                base = load_sentence_encoder(self.head_set.encoder or None)
+                onnx = self._onnx_engine("auto", None, base) if self._onnx is not None else None
+                self._similarity_engine = onnx or base
+            emb = self._embed_with(self._similarity_engine, a + b)
         return np.sum(emb[: len(a)] * emb[len(a):], axis=1).astype(np.float32)
 
     # -- scores ----------------------------------------------------------------------------------------------

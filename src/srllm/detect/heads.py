@@ -7,7 +7,10 @@ the probability it reports is P(parent) * P(sub | parent), so a sub-category nev
 
 Files in a heads folder:
     heads.safetensors   tensors named "<category>.w<i>" (out x in) and "<category>.b<i>" (out)
-    heads.json          {"format", "encoder", "embedding_dim", "max_seq_length", "heads": [...], "training": {...}}
+    heads.json          {"format", "encoder", "embedding_dim", "max_seq_length", "heads": [...], "training": {...},
+                         "encoder_adapter" (optional): "encoder-adapter"}
+    encoder-adapter/    (optional) the PEFT LoRA adapter of the tuned encoder the heads were fitted on
+                        (srllm.train.detector.encoder_tuning), merged into `encoder` when a Detector loads them
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ __all__ = ["Head", "HeadSet", "HEADS_FORMAT", "default_heads_dir", "unsafe_score
 
 HEADS_FORMAT = "srllm-detector-heads/1"
 WEIGHTS_FILE, META_FILE = "heads.safetensors", "heads.json"
+ADAPTER_DIR = "encoder-adapter"  # the tuned encoder's PEFT adapter, inside a heads folder
 
 
 def default_heads_dir() -> Path:
@@ -99,6 +103,8 @@ class HeadSet:
     encoder: str = "all-minilm-l6-v2"
     max_seq_length: int = 128
     training: dict = field(default_factory=dict)
+    # A PEFT adapter folder merged into the encoder (the tuned encoder the heads were fitted on), or None.
+    encoder_adapter: str | None = None
 
     def __post_init__(self):
         seen: set[str] = set()
@@ -158,6 +164,7 @@ class HeadSet:
                 tensors[f"{h.id}.b{i}"] = np.ascontiguousarray(b, dtype=dtype)
         meta = {"format": HEADS_FORMAT, "encoder": self.encoder, "embedding_dim": self.embedding_dim,
                 "max_seq_length": self.max_seq_length,
+                **({"encoder_adapter": self._save_adapter(path)} if self.encoder_adapter else {}),
                 "heads": [{"id": h.id, "layers": len(h.layers), "threshold": round(float(h.threshold), 6),
                            "parent": h.parent, **({"info": h.info} if h.info else {})} for h in self.heads],
                 "training": self.training}
@@ -165,6 +172,19 @@ class HeadSet:
             save_file(tensors, str(tmp), metadata={"format": HEADS_FORMAT})
         write_text_atomic(path / META_FILE, json.dumps(meta, indent=2) + "\n")
         return path
+
+    def _save_adapter(self, path: Path) -> str:
+        """Copy the encoder adapter into the heads folder (unless it is there already); its name there."""
+        import shutil
+
+        src, dst = Path(self.encoder_adapter), path / ADAPTER_DIR
+        if src.resolve() != dst.resolve():
+            tmp = path / (ADAPTER_DIR + ".tmp")
+            shutil.rmtree(tmp, ignore_errors=True)
+            shutil.copytree(src, tmp)
+            shutil.rmtree(dst, ignore_errors=True)
+            tmp.rename(dst)
+        return ADAPTER_DIR
 
     @classmethod
     def load(cls, folder: str | os.PathLike) -> HeadSet:
@@ -194,6 +214,9 @@ class HeadSet:
                               parent=spec.get("parent"), info=spec.get("info", {})))
         if not heads:
             raise SrllmModelError(f"{meta_path}: lists no heads")
+        adapter = meta.get("encoder_adapter")
+        if adapter and not (path / adapter / "adapter_config.json").is_file():
+            raise SrllmModelError(f"{meta_path}: encoder_adapter '{adapter}' is not an adapter folder in {path}")
         return cls(heads=heads, encoder=meta.get("encoder", ""), max_seq_length=int(meta.get("max_seq_length", 128)),
-                   training=meta.get("training", {}))
+                   training=meta.get("training", {}), encoder_adapter=str(path / adapter) if adapter else None)
 

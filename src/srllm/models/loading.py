@@ -103,13 +103,33 @@ def load_causal_lm(spec: str | None = None, *, adapter: str | None = None, dtype
 
 
 @functools.lru_cache(maxsize=4)
-def load_sentence_encoder(spec: str | None = None):
-    """A cached SentenceTransformer (the embedded all-MiniLM-L6-v2 by default)."""
+def load_sentence_encoder(spec: str | None = None, adapter: str | None = None):
+    """A cached SentenceTransformer (the embedded all-MiniLM-L6-v2 by default). `adapter`: a PEFT (LoRA) adapter
+    folder for its transformer, merged into the weights (the detector's tuned encoder ships this way: a few MB
+    instead of a 90 MB copy)."""
     from sentence_transformers import SentenceTransformer
 
     name = resolve_encoder(spec)
     try:
         with quiet_loading():
-            return SentenceTransformer(name, device="cpu")
+            encoder = SentenceTransformer(name, device="cpu")
     except OSError as e:
         raise SrllmModelError(f"could not load sentence encoder '{name}': {e}") from e
+    if adapter is not None:
+        merge_encoder_adapter(encoder, adapter)
+    return encoder
+
+
+def merge_encoder_adapter(encoder, adapter: str | os.PathLike) -> None:
+    """Merge a PEFT adapter into a SentenceTransformer's transformer module, in place."""
+    from peft import PeftModel
+
+    if not (Path(adapter) / "adapter_config.json").is_file():
+        raise SrllmModelError(f"encoder adapter '{adapter}' has no adapter_config.json")
+    module = encoder[0]
+    try:
+        with quiet_loading():
+            module.auto_model = PeftModel.from_pretrained(module.auto_model, str(adapter)).merge_and_unload()
+    except (OSError, ValueError, KeyError) as e:
+        raise SrllmModelError(f"could not apply encoder adapter '{adapter}': {e}") from e
+    module.auto_model.eval()

@@ -144,22 +144,33 @@ def _source_notes(cfg: dict) -> str:
     return "\n".join(lines)
 
 
+def _tuning(cfg: dict) -> str:
+    if not cfg.get("tune_encoder"):
+        return ""
+    return (f" tuned with LoRA (rank {cfg['encoder_lora_rank']}, every dense layer; adapter in `encoder-adapter/`, "
+            f"merged at load time) on up to {cfg['encoder_tune_per_source']} train-split texts per source for "
+            f"{cfg['encoder_tune_epochs']:g} epoch(s), one logit per top head with masked, class-balanced BCE "
+            f"(srllm.train.detector.encoder_tuning)")
+
+
 def write_card(path: Path, metrics: dict) -> None:
     cfg, data = metrics["config"], metrics["data"]
     emb = metrics.get("embedding", {"texts": "?", "embedded_now": "?", "from_cache": "?"})
     text = f"""# srllm detector heads
 
-Sentence embeddings from `{cfg['encoder'] or 'all-MiniLM-L6-v2 (embedded)'}` (the first {cfg['max_seq_length']}
-word pieces of a text, L2-normalised) and one trained head per category: `toxicity`, `bias` and `stereotyping`
-({cfg['head']}), and sub-categories of `bias` and `toxicity` as logistic regressions conditional on their parent
-(reported probability = P(parent) x P(sub | parent)). Weights: `heads.safetensors`; metadata: `heads.json`.
+Sentence embeddings (the first {cfg['max_seq_length']} word pieces of a text, L2-normalised) from
+`{cfg['encoder'] or 'all-MiniLM-L6-v2 (embedded)'}`{_tuning(cfg)}, and one trained head per category: `toxicity`,
+`bias` and `stereotyping` ({cfg['head']}), and sub-categories of `bias` and `toxicity` as logistic regressions
+conditional on their parent (reported probability = P(parent) x P(sub | parent)).
+Weights: `heads.safetensors`; metadata: `heads.json`.
 
 **Decision**: {metrics['unsafe_rule']}. Thresholds were declared on the validation split (best F1 with a
 validation false-positive rate <= {cfg['max_val_fpr']} overall and on each validation source with >= 50
 negatives; a sub-category never below its parent's threshold) before the test split was scored.
 
 Trained {metrics['date']} with `{metrics['command']}` in {metrics['seconds']['total']:.0f} s on a shared 2-core
-CPU: fitting the heads {metrics['seconds']['fit_heads']:.0f} s; embedding the {emb['texts']} training texts
+CPU: tuning the encoder {metrics['seconds'].get('tune_encoder', 0):.0f} s; fitting the heads
+{metrics['seconds']['fit_heads']:.0f} s; embedding the {emb['texts']} training texts
 {metrics['seconds']['embed_training_data']:.0f} s ({emb['embedded_now']} embedded in this run, {emb['from_cache']} from
 the embedding cache of earlier runs); the rest is loading data and evaluating. Seed {cfg['seed']}.
 

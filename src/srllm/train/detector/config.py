@@ -30,6 +30,17 @@ class DetectorTrainConfig:
     encoder: str | None = _help("Sentence encoder: hub id, local path, or None for the embedded all-MiniLM-L6-v2.",
                                 default=None)
     max_seq_length: int = _help("Word pieces the encoder reads per text (longer texts are truncated).", default=128)
+    tune_encoder: bool = _help("LoRA-tune the encoder on the train split before fitting the heads "
+                               "(srllm.train.detector.encoder_tuning); the adapter is saved beside the heads.",
+                               default=True)
+    encoder_lora_rank: int = _help("LoRA rank of the encoder adapter (every dense layer of the transformer).",
+                                   default=16)
+    encoder_tune_per_source: int = _help("Train-split texts per source the encoder is tuned on.", default=1000)
+    encoder_tune_epochs: float = _help("Passes over that sample.", default=1.0)
+    encoder_tune_learning_rate: float = _help("AdamW learning rate of the LoRA weights.", default=4e-4)
+    encoder_tune_max_seq_length: int = _help("Word pieces per text while tuning (shorter than max_seq_length: "
+                                             "tuning cost grows with it).", default=64)
+    encoder_tune_batch_size: int = _help("Texts per tuning step.", default=32)
     sources: tuple[str, ...] = _help(f"Data sources to train on (default: all); any of {', '.join(SOURCES)}.",
                                      default=SOURCES)
     max_per_source: int | None = _help("Keep at most this many groups (pairs) per source: for quick runs and tests.",
@@ -104,7 +115,8 @@ class DetectorTrainConfig:
                 raise SrllmConfigError(f"{name} must be in (0, 0.5), got {getattr(self, name)}")
         if not 0.0 < self.max_val_fpr <= 1.0:
             raise SrllmConfigError(f"max_val_fpr must be in (0, 1], got {self.max_val_fpr}")
-        for name in ("max_seq_length", "hidden", "epochs", "batch_size", "min_positives"):
+        for name in ("max_seq_length", "hidden", "epochs", "batch_size", "min_positives", "encoder_lora_rank",
+                     "encoder_tune_per_source", "encoder_tune_max_seq_length", "encoder_tune_batch_size"):
             if getattr(self, name) < 1:
                 raise SrllmConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.max_per_source is not None and self.max_per_source < 4:
@@ -113,6 +125,8 @@ class DetectorTrainConfig:
             raise SrllmConfigError(f"c_grid must hold positive numbers, got {self.c_grid}")
         if not 0.0 <= self.source_balance <= 1.0:
             raise SrllmConfigError(f"source_balance must be in [0, 1], got {self.source_balance}")
+        if self.encoder_tune_epochs <= 0 or self.encoder_tune_learning_rate <= 0:
+            raise SrllmConfigError("encoder_tune_epochs and encoder_tune_learning_rate must be > 0")
         if self.weight_decay < 0 or self.learning_rate <= 0:
             raise SrllmConfigError("weight_decay must be >= 0 and learning_rate > 0")
         counts = ("bootstrap", "discrim_eval_limit", "group_mentions_per_sentence", "lexicon_mentions_per_sentence",

@@ -197,9 +197,23 @@ def train_detector(config: DetectorTrainConfig | None = None, *, console=None, c
 
     from srllm.taxonomy import default_taxonomy
 
+    # With the untuned encoder: what counts as a near-duplicate must not depend on the tuning it protects.
     stats["heldout_near_duplicates_dropped"] = drop_heldout_near_duplicates(
         examples, embed, cfg, default_taxonomy().group_terms)
     examples = [e for e in examples if e.split != "heldout_near_duplicate"]
+    adapter, t_tune = None, time.time()
+    if cfg.tune_encoder:
+        from srllm.models.loading import adapter_fingerprint
+        from srllm.train.detector.encoder_tuning import tune_encoder
+
+        adapter = tune_encoder(examples, cfg, base=resolve_encoder(cfg.encoder),
+                               work_dir=cache_dir() / "detector" / "encoder-tuning",
+                               base_name=cfg.encoder or EMBEDDED_ENCODER, console=console)
+        encoder = load_sentence_encoder(cfg.encoder, str(adapter))
+        cache = (EmbeddingCache(cache_dir() / "detector", f"{resolve_encoder(cfg.encoder)}+"
+                                f"{adapter_fingerprint(adapter)}", cfg.max_seq_length)
+                 if cfg.cache_embeddings else None)
+    tune_seconds = time.time() - t_tune
 
     texts = [e.text for e in examples]
     cached = sum(cache.get(t) is not None for t in texts) if cache is not None else 0
@@ -211,7 +225,8 @@ def train_detector(config: DetectorTrainConfig | None = None, *, console=None, c
     if not heads:
         raise SrllmDataError("no head could be trained: the sources gave no positives with validation data")
     fit_seconds = time.time() - t_fit
-    head_set = HeadSet(heads=heads, encoder=cfg.encoder or EMBEDDED_ENCODER, max_seq_length=cfg.max_seq_length)
+    head_set = HeadSet(heads=heads, encoder=cfg.encoder or EMBEDDED_ENCODER, max_seq_length=cfg.max_seq_length,
+                       encoder_adapter=str(adapter) if adapter else None)
     scorer = Scorer(head_set)
     metrics = {
         "command": command or "srllm train detector",
@@ -224,7 +239,8 @@ def train_detector(config: DetectorTrainConfig | None = None, *, console=None, c
         "external": score_external(Path(data), lambda t: scorer(embed(t, "embedding test sets"))[1:],
                                    keep_row=lambda i, r: counterfactual_split(i, r.original) == "test"),
         "fairness": _fairness(Path(data), scorer, embed),
-        "seconds": {"total": round(time.time() - started, 1), "fit_heads": round(fit_seconds, 1),
+        "seconds": {"total": round(time.time() - started, 1), "tune_encoder": round(tune_seconds, 1),
+                    "fit_heads": round(fit_seconds, 1),
                     "embed_training_data": round(embed_seconds, 1)},
         "embedding": {"texts": len(texts), "from_cache": cached, "embedded_now": len(texts) - cached},
         "date": time.strftime("%Y-%m-%d"),
