@@ -436,7 +436,8 @@ def test_detector_annotator_prefills_labels(tmp_path):
     report = annotate_file(src, cfg)
     recs = _lines(cfg.out)
     assert [r["id"] for r in recs] == ["0", "1", "2"]
-    assert recs[0]["toxicity"] != "none" and "stupid" in " ".join(recs[0]["biased_words"])
+    words = " ".join(recs[0]["biased_words"]).split()
+    assert recs[0]["toxicity"] != "none" and words and set(words) <= {"stupid", "idiot"}
     assert (recs[1]["bias"], recs[1]["toxicity"], recs[1]["categories"]) == ("none", "none", [])
     assert "sentiment" not in recs[0]  # the detector abstains on sentiment
     assert report.summary["records"] == 3 and "agreement" not in report.summary
