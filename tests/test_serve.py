@@ -7,7 +7,7 @@ in the test, tests/_serve.py make_parrot_llm, so their answers are known):
   "you are a stupid idiot ." into it); an API key, small limits (2 requests at once, 20 kB bodies, 4 texts).
 - `upstream`: an LLM that answers "the team meets at noon ! you are a stupid idiot ." (--log-texts).
 - `proxy`: the guard proxy in front of `upstream`, rewriting with the same polite LLM as `local`;
-  profanity in a prompt is blocked, anything else flagged is rewritten.
+  profanity in a prompt is blocked, anything else flagged ("you are a stupid person .") is rewritten.
 - `blackhole`: a detection-only proxy whose upstream accepts connections and never answers (504); the last test
   stops it with SIGTERM in the middle of a request (graceful shutdown).
 """
@@ -33,6 +33,7 @@ KEY = "test-key-1"
 AUTH = {"Authorization": f"Bearer {KEY}"}
 POLITE = "you are wrong ."
 INSULT = "you are a stupid idiot ."
+RUDE = "you are a stupid person ."  # toxic, but no profanity (the shipped detector calls "stupid idiot" profanity)
 
 
 @pytest.fixture(scope="module")
@@ -295,7 +296,7 @@ def test_proxy_blocks_a_prompt_by_policy(servers):
 
 
 def test_proxy_rewrites_a_prompt_and_the_unsafe_answer(servers):
-    body = post(servers["proxy"], "/v1/chat/completions", chat(INSULT), headers={}).json()
+    body = post(servers["proxy"], "/v1/chat/completions", chat(RUDE), headers={}).json()
     assert body["srllm"]["prompt"]["action"] == "rewritten" and body["srllm"]["prompt"]["forwarded"] == POLITE
     _wait_for(lambda: POLITE in "\n".join(servers["upstream"].log_lines()), "the rewritten prompt upstream")
     # upstream answered PARROT_ANSWER: its first sentence is safe and kept, the insult rewritten

@@ -32,8 +32,9 @@ class SafetyJudge:
 
             detector = Detector()
         self.detector = detector
-        self.name = name or ("srllm.detect.Detector (MiniLM + trained heads, per-category thresholds, taxonomy terms)"
-                             if type(detector).__name__ == "Detector" else type(detector).__name__)
+        tuned = "LoRA-tuned " if getattr(getattr(detector, "head_set", None), "encoder_adapter", None) else ""
+        self.name = name or (f"srllm.detect.Detector ({tuned}MiniLM + trained heads, per-category thresholds, "
+                             "taxonomy terms)" if type(detector).__name__ == "Detector" else type(detector).__name__)
 
     def unsafe_probability(self, texts: Sequence[str]) -> np.ndarray:
         texts = list(texts)
