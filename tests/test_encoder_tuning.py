@@ -4,6 +4,7 @@ adapter saved beside the heads, merged into the encoder at load time; similarity
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -109,6 +110,10 @@ def test_heads_ship_their_encoder_adapter(encoder_path, heads, tmp_path):
     assert np.allclose(det.similarity(texts, texts[::-1]), plain.similarity(texts, texts[::-1]), atol=1e-5)
     onnx = Detector(heads=tmp_path / "heads", encoder_engine="onnx")
     assert np.allclose(onnx.embed(texts), det.embed(texts), atol=1e-4)
+    shutil.copytree(tmp_path / "heads", tmp_path / "plain")
+    HeadSet(heads=heads.heads, encoder=encoder_path).save(tmp_path / "plain")  # untuned heads over tuned ones
+    assert not (tmp_path / "plain" / "encoder-adapter").exists() and "encoder_adapter" not in json.loads(
+        (tmp_path / "plain" / "heads.json").read_text())
     (tmp_path / "heads" / "encoder-adapter" / "adapter_config.json").unlink()
     with pytest.raises(SrllmModelError, match="encoder_adapter 'encoder-adapter'"):
         HeadSet.load(tmp_path / "heads")

@@ -162,6 +162,10 @@ class HeadSet:
             for i, (w, b) in enumerate(h.layers):
                 tensors[f"{h.id}.w{i}"] = np.ascontiguousarray(w, dtype=dtype)
                 tensors[f"{h.id}.b{i}"] = np.ascontiguousarray(b, dtype=dtype)
+        if not self.encoder_adapter and (path / ADAPTER_DIR).is_dir():
+            import shutil
+
+            shutil.rmtree(path / ADAPTER_DIR)  # heads of an untuned encoder: a stale adapter would mislead readers
         meta = {"format": HEADS_FORMAT, "encoder": self.encoder, "embedding_dim": self.embedding_dim,
                 "max_seq_length": self.max_seq_length,
                 **({"encoder_adapter": self._save_adapter(path)} if self.encoder_adapter else {}),
