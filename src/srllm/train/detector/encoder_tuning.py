@@ -117,7 +117,7 @@ def tune_encoder(examples: list[Example], cfg, *, base: str, work_dir: Path, bas
     start = 0
     ckpt = run / "checkpoint.pt"
     if ckpt.is_file():
-        state = torch.load(ckpt, weights_only=False)
+        state = torch.load(ckpt, weights_only=True)  # tensors and numbers only: no pickled code
         model.load_state_dict(state["model"], strict=False)
         logits_layer.load_state_dict(state["logits"])
         scale.data.fill_(state["scale"])
