@@ -46,7 +46,7 @@ import warnings
 
 import numpy as np
 
-from srllm.detect.encoding import ENCODER_ENGINES, clip_text, embedding_dim, encode_texts, quantized_copy
+from srllm.detect.encoding import check_encoder_engine, clip_text, embedding_dim, encode_texts, quantized_copy
 from srllm.detect.heads import HeadSet, default_heads_dir, unsafe_score
 from srllm.detect.spans import SpanRule, leave_one_out, merge_adjacent, remove_range, select_words, word_tokens
 from srllm.errors import SrllmConfigError, SrllmModelError
@@ -86,9 +86,7 @@ class Detector:
             raise SrllmConfigError(f"threads must be >= 1 (or None), got {threads}")
         if min_sentence_words < 1:
             raise SrllmConfigError(f"min_sentence_words must be >= 1, got {min_sentence_words}")
-        if encoder_engine not in ENCODER_ENGINES:
-            raise SrllmConfigError(f"encoder_engine must be one of {', '.join(ENCODER_ENGINES)}, "
-                                   f"got {encoder_engine!r}")
+        check_encoder_engine(encoder_engine)
         self.batch_size, self.threads = batch_size, threads
         self.sentence_level, self.min_sentence_words = sentence_level, min_sentence_words
         self.span_rule = span_rule or SpanRule()

@@ -9,12 +9,20 @@ import re
 
 import numpy as np
 
-__all__ = ["ENCODER_ENGINES", "clip_text", "encode_texts", "embedding_dim", "quantized_copy"]
+__all__ = ["ENCODER_ENGINES", "check_encoder_engine", "clip_text", "encode_texts", "embedding_dim", "quantized_copy"]
 
 _NONSPACE = re.compile(r"\S+")
 # What runs the encoder (srllm.detect.Detector's encoder_engine): "auto" = ONNX Runtime when it can run, else torch;
 # this module is the torch path, srllm.detect.onnx_encoder the ONNX Runtime one.
 ENCODER_ENGINES = ("auto", "onnx", "torch")
+
+
+def check_encoder_engine(engine: str) -> None:
+    """SrllmConfigError unless `engine` is one of ENCODER_ENGINES."""
+    from srllm.errors import SrllmConfigError
+
+    if engine not in ENCODER_ENGINES:
+        raise SrllmConfigError(f"encoder_engine must be one of {', '.join(ENCODER_ENGINES)}, got {engine!r}")
 
 
 def clip_text(text: str, max_seq_length: int) -> str:

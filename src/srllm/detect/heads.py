@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -163,8 +164,6 @@ class HeadSet:
                 tensors[f"{h.id}.w{i}"] = np.ascontiguousarray(w, dtype=dtype)
                 tensors[f"{h.id}.b{i}"] = np.ascontiguousarray(b, dtype=dtype)
         if not self.encoder_adapter and (path / ADAPTER_DIR).is_dir():
-            import shutil
-
             shutil.rmtree(path / ADAPTER_DIR)  # heads of an untuned encoder: a stale adapter would mislead readers
         meta = {"format": HEADS_FORMAT, "encoder": self.encoder, "embedding_dim": self.embedding_dim,
                 "max_seq_length": self.max_seq_length,
@@ -179,8 +178,6 @@ class HeadSet:
 
     def _save_adapter(self, path: Path) -> str:
         """Copy the encoder adapter into the heads folder (unless it is there already); its name there."""
-        import shutil
-
         src, dst = Path(self.encoder_adapter), path / ADAPTER_DIR
         if src.resolve() != dst.resolve():
             tmp = path / (ADAPTER_DIR + ".tmp")

@@ -32,9 +32,10 @@ class SafetyJudge:
 
             detector = Detector()
         self.detector = detector
-        tuned = "LoRA-tuned " if getattr(getattr(detector, "head_set", None), "encoder_adapter", None) else ""
-        self.name = name or (f"srllm.detect.Detector ({tuned}MiniLM + trained heads, per-category thresholds, "
-                             "taxonomy terms)" if type(detector).__name__ == "Detector" else type(detector).__name__)
+        if name is None and type(detector).__name__ == "Detector":
+            tuned = "LoRA-tuned " if detector.head_set.encoder_adapter else ""
+            name = f"srllm.detect.Detector ({tuned}MiniLM + trained heads, per-category thresholds, taxonomy terms)"
+        self.name = name or type(detector).__name__
 
     def unsafe_probability(self, texts: Sequence[str]) -> np.ndarray:
         texts = list(texts)

@@ -111,11 +111,9 @@ class ServeConfig:
                                                             *self.answer_actions.values()}:
             raise SrllmConfigError("the proxy's 'rewrite' action needs the LLM: drop --no-llm, or set every action to "
                                    "block, flag or pass (--prompt-actions default=block ...)")
-        from srllm.detect.encoding import ENCODER_ENGINES
+        from srllm.detect.encoding import check_encoder_engine
 
-        if self.encoder_engine not in ENCODER_ENGINES:
-            raise SrllmConfigError(f"encoder_engine must be one of {', '.join(ENCODER_ENGINES)}, got "
-                                   f"'{self.encoder_engine}'")
+        check_encoder_engine(self.encoder_engine)
         if self.log_level not in ("debug", "info", "warning", "error"):
             raise SrllmConfigError(f"log_level must be debug, info, warning or error, got '{self.log_level}'")
         if self.api_key is not None and not all(k.strip() for k in self.api_key):

@@ -166,7 +166,7 @@ def tune_encoder(examples: list[Example], cfg, *, base: str, work_dir: Path, bas
     write_text_atomic(config_file, json.dumps(config, indent=2) + "\n")
     write_text_atomic(tmp / "README.md", _README.format(base=name, texts=len(sample), steps=steps, **vars(cfg)))
     write_text_atomic(tmp / "TUNING.json", json.dumps({
-        "base": base_name or Path(base).name, "texts": len(sample), "steps": steps, "rank": cfg.encoder_lora_rank,
+        "base": name, "texts": len(sample), "steps": steps, "rank": cfg.encoder_lora_rank,
         "epochs": cfg.encoder_tune_epochs, "learning_rate": cfg.encoder_tune_learning_rate,
         "max_seq_length": cfg.encoder_tune_max_seq_length, "batch_size": bs,
         "positives": dict(zip(TOP_HEADS, positives.astype(int).tolist(), strict=True)),

@@ -187,9 +187,12 @@ def train_detector(config: DetectorTrainConfig | None = None, *, console=None, c
     examples, stats = load_examples(cfg, Path(data))
     split_examples(examples, seed=cfg.seed, val_fraction=cfg.val_fraction, test_fraction=cfg.test_fraction)
     _log(console, f"{len(examples)} examples from {', '.join(cfg.sources)}; {stats}")
+    def embedding_cache(encoder_name: str) -> EmbeddingCache | None:
+        return EmbeddingCache(cache_dir() / "detector", encoder_name, cfg.max_seq_length) if cfg.cache_embeddings \
+            else None
+
     encoder = load_sentence_encoder(cfg.encoder)
-    cache = (EmbeddingCache(cache_dir() / "detector", resolve_encoder(cfg.encoder), cfg.max_seq_length)
-             if cfg.cache_embeddings else None)
+    cache = embedding_cache(resolve_encoder(cfg.encoder))
 
     def embed(texts, description="embedding"):
         return embed_with_progress(encoder, texts, max_seq_length=cfg.max_seq_length, batch_size=cfg.batch_size,
@@ -210,9 +213,7 @@ def train_detector(config: DetectorTrainConfig | None = None, *, console=None, c
                                work_dir=cache_dir() / "detector" / "encoder-tuning",
                                base_name=cfg.encoder or EMBEDDED_ENCODER, console=console)
         encoder = load_sentence_encoder(cfg.encoder, str(adapter))
-        cache = (EmbeddingCache(cache_dir() / "detector", f"{resolve_encoder(cfg.encoder)}+"
-                                f"{adapter_fingerprint(adapter)}", cfg.max_seq_length)
-                 if cfg.cache_embeddings else None)
+        cache = embedding_cache(f"{resolve_encoder(cfg.encoder)}+{adapter_fingerprint(adapter)}")
     tune_seconds = time.time() - t_tune
 
     texts = [e.text for e in examples]
