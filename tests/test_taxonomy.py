@@ -78,3 +78,19 @@ def test_bad_policy_gives_clear_error(tmp_path, text, needle):
     with pytest.raises(SrllmConfigError, match=needle) as info:
         load_policy(policy)
     assert str(policy) in str(info.value)
+
+
+def test_read_taxonomy_reads_a_whole_file_not_a_policy(tmp_path):
+    from importlib import resources
+
+    from srllm.taxonomy import read_taxonomy
+
+    whole = tmp_path / "default.yaml"
+    whole.write_text(resources.files("srllm.taxonomy").joinpath("default.yaml").read_text("utf-8"))
+    assert read_taxonomy(whole).group_terms == default_taxonomy().group_terms
+    small = tmp_path / "small.yaml"
+    small.write_text("categories:\n  - {id: bias, name: Bias, description: x, groups: [women]}\n")
+    tax = read_taxonomy(small)
+    assert [c.id for c in tax] == ["bias"] and tax.group_terms == {"women"}
+    with pytest.raises(SrllmConfigError, match="does not exist"):
+        read_taxonomy(tmp_path / "missing.yaml")

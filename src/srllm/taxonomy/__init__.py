@@ -11,7 +11,7 @@ import yaml
 
 from srllm.errors import SrllmConfigError, did_you_mean
 
-__all__ = ["Category", "Taxonomy", "load_policy", "default_taxonomy", "LLAMA_GUARD_3", "SEVERITY_RANK"]
+__all__ = ["Category", "Taxonomy", "load_policy", "default_taxonomy", "read_taxonomy", "LLAMA_GUARD_3", "SEVERITY_RANK"]
 
 SEVERITY_RANK = {"none": 0, "low": 1, "medium": 2, "high": 3}
 
@@ -191,6 +191,15 @@ def _read_yaml(path: Path | str, text: str) -> dict:
 def default_taxonomy() -> Taxonomy:
     text = resources.files("srllm.taxonomy").joinpath("default.yaml").read_text("utf-8")
     return Taxonomy().apply(_read_yaml("default.yaml", text), source="srllm/taxonomy/default.yaml")
+
+
+def read_taxonomy(path: str | Path) -> Taxonomy:
+    """A taxonomy read whole from a YAML file in the shape of default.yaml (e.g. the default.yaml of an older
+    commit), not applied on top of the default as a policy is."""
+    p = Path(path)
+    if not p.is_file():
+        raise SrllmConfigError(f"taxonomy file '{p}' does not exist")
+    return Taxonomy().apply(_read_yaml(p, p.read_text("utf-8")), source=str(p))
 
 
 def load_policy(path: str | Path | None) -> Taxonomy:

@@ -27,6 +27,7 @@ import json
 import random
 import re
 from collections import Counter, defaultdict
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -188,19 +189,24 @@ def template_items(rng: random.Random, psplit, tsplit, per_pattern: dict[str, in
     return uniq
 
 
-_MASK_RE = None
+@lru_cache(maxsize=4)
+def _mask_re(words: frozenset[str] | None) -> re.Pattern:
+    ordered = sorted(set(all_phrases()) | (group_words() if words is None else words), key=len, reverse=True)
+    return re.compile(r"(?<![\w-])(?:" + "|".join(re.escape(w) for w in ordered) + r")(?![\w-])", re.I)
 
 
-def mask_groups(text: str) -> str:
-    global _MASK_RE
-    if _MASK_RE is None:
-        words = sorted(set(all_phrases()) | group_words(), key=len, reverse=True)
-        _MASK_RE = re.compile(r"(?<![\w-])(?:" + "|".join(re.escape(w) for w in words) + r")(?![\w-])", re.I)
-    return _MASK_RE.sub("someone", text)
+def mask_groups(text: str, words: frozenset[str] | None = None) -> str:
+    """Lexicon phrases and group words -> "someone". `words`: the group words (default `group_words()`: the
+    lexicon's words and the installed taxonomy's groups)."""
+    return _mask_re(words).sub("someone", text)
 
 
-def clusters(texts: list[str], near: float = NEAR, k: int = 10) -> np.ndarray:
-    emb = embed([mask_groups(t) for t in texts])
+def clusters(texts: list[str], near: float = NEAR, k: int = 10, *, words: frozenset[str] | None = None,
+             embed_fn=None) -> np.ndarray:
+    """Near-duplicate cluster of each text (the smallest index in it): texts are group-masked (`words` as in
+    `mask_groups`) and embedded (`embed_fn`, default `embed`: texts -> L2-normalised rows); a text is linked to each
+    of its k nearest neighbours with cosine >= `near` (union-find)."""
+    emb = (embed_fn or embed)([mask_groups(t, words) for t in texts])
     n = len(texts)
     parent = list(range(n))
 

