@@ -33,21 +33,23 @@ Split rules
 
 Inputs that are historical, so the set does not move when srllm changes:
 - `base_examples`: a JSONL dump of the pre-issue-13 detector's training examples, one object per example with at
-  least `text`, `source` and `split` ("train", "val" or "test"). The shipped set used the dump of
-  /work/scratch/bias/prep_base.py: at commit bc0bd26, `cfg = DetectorTrainConfig()`, `examples, _ =
-  load_examples(cfg, shared_data)`, `split_examples(examples, seed=cfg.seed, val_fraction=cfg.val_fraction,
-  test_fraction=cfg.test_fraction)`, then one line per example: {text, source, group, labels, subs_known, split,
-  extra} (56935 lines). A dump of today's `srllm train detector` data (the same three calls at the current commit)
-  builds a different set: today's training drops every text of the shipped set and its near-duplicates, so the
-  four negative sources lose exactly the texts the test split took from them, and it adds sources (templates,
-  group-swapped copies, counterfactual rows); `shipped_split` then describes today's detector, not the old one.
+  least `text`, `source` and `split` ("train", "val" or "test"). The shipped set used the dump written by the
+  research script prep_base.py (not in the repository) with the code of commit bc0bd26: `cfg =
+  DetectorTrainConfig()`, `examples, _ = load_examples(cfg, <shared data>)`, `split_examples(examples,
+  seed=cfg.seed, val_fraction=cfg.val_fraction, test_fraction=cfg.test_fraction)`, then one line per example {text,
+  source, group, labels, subs_known, split, extra} (56935 lines). The same three calls at a later commit (today's
+  `srllm train detector` data: 85929 examples, dumped and counted, not built) give a different set: `load_examples`
+  now drops every text of the shipped file (srllm.train.detector.holdout.protected_texts), so the four negative
+  sources lack the 1550 negatives of the shipped test split (and one other text) and no shipped text gets a
+  `shipped_split`; the new sources (templates, group-swapped copies, counterfactual rows) only feed `shipped_split`,
+  which then describes today's detector, not the one shipped before issue 13.
 - `taxonomy_groups`: the taxonomy's group words, used by the group masking and by CrowS-Pairs' named-person rule.
   The shipped set used the taxonomy of commit bc0bd26 (issue 13 then added 225 group words): pass
   `read_taxonomy(<bc0bd26's default.yaml>).group_terms` (benchmarks/build_heldout_stereotypes.py does, from git).
-  The default, the installed taxonomy's, masks about 870 texts differently and admits 5 more CrowS-Pairs
-  sentences.
+  With the default, the installed taxonomy's, 5 more CrowS-Pairs sentences pass, some texts mask differently,
+  and (measured) 116 texts change split; the test split has 25 texts the shipped file lacks and lacks 22 of it.
 - The embeddings: computed on torch (srllm.detect.encoding.encode_texts) and cached with `srllm train detector`'s
-  embedding cache (<cache dir>/detector, keyed by encoder and text).
+  embedding cache (<cache dir>/detector, keyed by encoder and text). A run from an empty cache gave the same set.
 """
 
 from __future__ import annotations
