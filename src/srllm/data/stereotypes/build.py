@@ -1,8 +1,8 @@
 """Build the stereotype rewrite data: held-out stereotype statements (dev, test) and stereotype -> benign training
 pairs plus keep-unchanged group mentions (train), split so no template or near-duplicate crosses.
 
-Split rules (the detector engineer's, /work/scratch/bias/build_stereotype_set.py, so both halves hold out the same
-texts where both use them):
+Split rules (those of the detector's held-out stereotype set, srllm.data.stereotypes.heldout_set, so both halves
+hold out the same texts where both use them):
 1. Templates: pattern ids and trait ids are split 60/20/20 with the same seed ("stereo-set-v1"); a sentence belongs
    to a split only if its pattern and every trait are in it.
 2. Near-duplicates: texts are group-masked (lexicon phrases and taxonomy group words -> "someone") and embedded
