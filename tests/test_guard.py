@@ -128,3 +128,48 @@ def test_invalid_utf8_is_reported_with_line(tmp_path):
 
 def test_public_quick_start_api_is_exported():
     assert callable(srllm.check) and "check" in srllm.__all__ and "Guard" in srllm.__all__
+
+
+def test_parquet_input_and_output_give_the_jsonl_records_and_resume(tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    from srllm.data.writers import read_results, result_schema
+    from srllm.schema import CheckResult
+
+    assert result_schema().names == list(CheckResult.model_fields)
+    texts = ["fine text", "you idiot , you are wrong", "another fine one", "lazy people", "last"]
+    script = {"you idiot , you are wrong": ["you are wrong"]}
+    jsonl, parquet = tmp_path / "in.jsonl", tmp_path / "in.parquet"
+    _write(jsonl, texts)
+    pq.write_table(pa.table({"id": [str(i) for i in range(5)], "text": texts}), parquet)
+    want = tmp_path / "want.jsonl"
+    check_file(jsonl, want, guard=make_guard(script), batch_size=2)
+    want_rows = [json.loads(x) for x in want.read_text().splitlines()]
+    assert any(r["spans"] for r in want_rows) and any(r["action"] == "rewritten" for r in want_rows)
+
+    out = tmp_path / "out.parquet"
+    partial = out.with_name(out.name + ".partial")
+    partial.write_text("".join(json.dumps(r) + "\n" for r in want_rows[:2]))  # a killed run's first batch
+    report = check_file(parquet, out, guard=make_guard(script), batch_size=2)
+    assert report.resumed == 2 and report.processed == 3 and not partial.exists()
+    assert read_results(out) == want_rows
+    report = check_file(parquet, out, guard=make_guard(), batch_size=2)  # a finished Parquet output resumes too
+    assert report.resumed == 5 and report.processed == 0 and read_results(out) == want_rows
+
+
+def test_parquet_bad_rows_name_file_row_and_field(tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    src = tmp_path / "in.parquet"
+    pq.write_table(pa.table({"body": ["fine", None, "  "]}), src)
+    with pytest.raises(SrllmDataError, match=r"in.parquet, field 'text': you set --text-field text, but the file "
+                                             r"has columns body"):
+        check_file(src, None, guard=make_guard())
+    with pytest.raises(SrllmDataError, match=r"in.parquet, line 2, field 'body': expected a string, got NoneType"):
+        check_file(src, tmp_path / "o.jsonl", guard=make_guard(), text_field="body", rewrite=False)
+    report = check_file(src, tmp_path / "o.jsonl", guard=make_guard(), text_field="body", rewrite=False,
+                        bad_rows="skip", resume=False)
+    assert report.processed == 1 and len(report.bad_rows) == 2 and "line 3, field 'body': the text is empty" in \
+        report.bad_rows[1]

@@ -4,15 +4,19 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from srllm.errors import SrllmDataError
 from srllm.rewrite.rewriter import RewriteConfig, Rewriter
 from srllm.schema import CheckResult, text_id
 
-__all__ = ["Guard", "check", "check_file", "CheckFileReport", "MAX_CHARS"]
+if TYPE_CHECKING:
+    from srllm.data.readers import InputRow
+
+__all__ = ["Guard", "check", "check_file", "checked_rows", "CheckFileReport", "MAX_CHARS"]
 
 MAX_CHARS = 20_000
 
@@ -153,52 +157,64 @@ def _check_and_write(guard: Guard, rows: list, writer, report: CheckFileReport, 
         report.actions[r.action] = report.actions.get(r.action, 0) + 1
 
 
+def checked_rows(input: str | Path, *, guard: Guard, text_field: str = "text", id_field: str | None = None,
+                 fmt: str | None = None) -> Iterator[InputRow | SrllmDataError]:
+    """The rows of an input file (or '-' for stdin) in order, each an `InputRow` that passed `guard.validate` and
+    the unique-id check, or in its place the `SrllmDataError` naming its file, line and field (`error.fatal`: the
+    rest of the file cannot be read). check_file and srllm.integrations.ray share these checks."""
+    from srllm.data.readers import read_inputs
+
+    seen: dict[str, int] = {}  # id -> line: an id twice would make resuming skip a row
+    for row in read_inputs(input, fmt=fmt, text_field=text_field, id_field=id_field, bad_rows="yield"):
+        if isinstance(row, SrllmDataError):
+            yield row
+            continue
+        try:
+            guard.validate(row.text, where={"file": str(input), "line": row.line, "field": text_field})
+        except SrllmDataError as e:
+            yield e
+            continue
+        if row.id in seen:
+            yield SrllmDataError(f"the id '{row.id}' was already used at line {seen[row.id]}; ids must be unique "
+                                 "(results are resumed by id). Fix the ids, or choose another id field with "
+                                 "id_field / --id-field", file=str(input), line=row.line, field=id_field or "id")
+            continue
+        seen[row.id] = row.line
+        yield row
+
+
 def check_file(input: str | Path, output: str | Path | None = None, *, guard: Guard, text_field: str = "text",
                id_field: str | None = None, fmt: str | None = None, batch_size: int = 32, rewrite: bool = True,
                bad_rows: str = "stop", resume: bool = True,
                on_progress: Callable[[int], None] | None = None,
                on_bad_row: Callable[[SrllmDataError], None] | None = None) -> CheckFileReport:
     """Check every text of a file (or '-' for stdin). With `output`, results go to `<output>.partial` as they
-    are made and are moved into place atomically at the end; re-running resumes by id. Without it, JSON lines go
-    to stdout. Ids: `id_field`, else a record's `id` where present, else line number + text hash
-    (srllm.data.readers); an id used twice is a bad row. bad_rows='stop' raises at the first malformed row (what
-    was written stays); 'skip' reports it through `on_bad_row` and goes on."""
-    from srllm.data.readers import read_inputs
-    from srllm.data.writers import ResumableJsonlWriter
+    are made and are moved into place atomically at the end (an output named *.parquet is written as Parquet
+    then, srllm.data.writers.result_schema); re-running resumes by id. Without it, JSON lines go to stdout. Ids:
+    `id_field`, else a record's `id` where present, else line number + text hash (srllm.data.readers); an id used
+    twice is a bad row. bad_rows='stop' raises at the first malformed row (what was written stays); 'skip'
+    reports it through `on_bad_row` and goes on."""
+    from srllm.data.writers import ResumableJsonlWriter, is_parquet
 
     if bad_rows not in ("stop", "skip"):
         raise SrllmDataError(f"bad_rows must be 'stop' or 'skip', got {bad_rows!r}")
     report = CheckFileReport(output=str(output) if output else None)
-    writer = ResumableJsonlWriter(output, resume=resume) if output else None
+    writer = ResumableJsonlWriter(output, resume=resume, parquet=is_parquet(output)) if output else None
     done_before = set(writer.done_ids) if writer else set()  # a re-run skips these
     report.resumed = len(done_before)
-    seen: dict[str, int] = {}  # id -> line, this run: an id twice would make resuming skip a row
     finished = False
     try:
-        rows = read_inputs(input, fmt=fmt, text_field=text_field, id_field=id_field, bad_rows="yield")
+        rows = checked_rows(input, guard=guard, text_field=text_field, id_field=id_field, fmt=fmt)
         for batch in _batches(rows, batch_size):
             good, stop_error = [], None
             for row in batch:
-                error = row if isinstance(row, SrllmDataError) else None
-                if error is None:
-                    try:
-                        guard.validate(row.text, where={"file": str(input), "line": row.line, "field": text_field})
-                    except SrllmDataError as e:
-                        error = e
-                if error is None and row.id in seen:
-                    error = SrllmDataError(f"the id '{row.id}' was already used at line {seen[row.id]}; ids must be "
-                                           "unique (results are resumed by id). Fix the ids, or choose another id "
-                                           "field with id_field / --id-field", file=str(input), line=row.line,
-                                           field=id_field or "id")
-                elif error is None:
-                    seen[row.id] = row.line
-                if error is not None:
-                    if bad_rows == "stop" or error.fatal:
-                        stop_error = error  # finish the rows before it first, so they are not lost
+                if isinstance(row, SrllmDataError):
+                    if bad_rows == "stop" or row.fatal:
+                        stop_error = row  # finish the rows before it first, so they are not lost
                         break
-                    report.bad_rows.append(str(error))
+                    report.bad_rows.append(str(row))
                     if on_bad_row:
-                        on_bad_row(error)
+                        on_bad_row(row)
                 elif row.id not in done_before:
                     good.append(row)
             if good:

@@ -17,6 +17,13 @@ from srllm.rewrite import RewriteConfig
 
 
 def _count_lines(path: Path) -> int | None:
+    if path.suffix.lower() == ".parquet":
+        try:
+            import pyarrow.parquet as pq
+
+            return pq.ParquetFile(path).metadata.num_rows
+        except Exception:  # noqa: BLE001 - no total is fine; the reader reports a bad file
+            return None
     try:
         with path.open("rb") as f:
             return sum(1 for _ in f)
@@ -33,14 +40,16 @@ def _count_lines(path: Path) -> int | None:
                           "included); flags given here win, an unknown key is an error.")
 def check_command(
     text: str | None = typer.Argument(None, help="A text to check. Omit it to read --input or stdin."),
-    input: str | None = typer.Option(None, "--input", "-i", help="File to check (.jsonl, .csv, .tsv, .txt), or '-' "
-                                     "for stdin (one text per line)."),
-    output: Path | None = typer.Option(None, "--output", "-o", help="JSONL output, written atomically; re-running "
-                                       "resumes by id. Default: stdout."),
-    text_field: str = typer.Option("text", help="Field/column holding the text (jsonl, csv, tsv)."),
+    input: str | None = typer.Option(None, "--input", "-i", help="File to check (.jsonl, .csv, .tsv, .txt, "
+                                     ".parquet), or '-' for stdin (one text per line)."),
+    output: Path | None = typer.Option(None, "--output", "-o", help="JSONL output (Parquet when it ends in "
+                                       ".parquet), written atomically; re-running resumes by id. Default: stdout."),
+    text_field: str = typer.Option("text", help="Field/column holding the text (jsonl, csv, tsv, "
+                                    "parquet)."),
     id_field: str | None = typer.Option(None, help="Field/column holding a unique id (default: 'id' where present, "
                                         "else the line number and a hash of the text)."),
-    fmt: str | None = typer.Option(None, "--format", help="jsonl|csv|tsv|txt (default: from the extension)."),
+    fmt: str | None = typer.Option(None, "--format", help="jsonl|csv|tsv|txt|parquet (default: from the "
+                                       "extension)."),
     no_rewrite: bool = typer.Option(False, "--no-rewrite", help="Detection only: never call the LLM."),
     model: str | None = typer.Option(None, help="Rewriting LLM: hub id, local path, or the model name served at "
                                      "--base-url. Default: the embedded SmolLM2-135M-Instruct."),
@@ -87,9 +96,9 @@ def check_command(
         result = guard.check([text], rewrite=not no_rewrite)[0]
         record = result.model_dump(mode="json")  # the same fields, nulls included, as a file's output lines
         if output:
-            from srllm.data.writers import write_jsonl_atomic
+            from srllm.data.writers import is_parquet, write_jsonl_atomic, write_results_parquet
 
-            write_jsonl_atomic(output, [record])
+            (write_results_parquet if is_parquet(output) else write_jsonl_atomic)(output, [record])
         else:
             typer.echo(json.dumps(record, ensure_ascii=False))
         return

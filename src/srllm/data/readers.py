@@ -1,7 +1,8 @@
-"""Readers of the inputs `srllm check` takes: JSONL, CSV/TSV, plain text (one per line) and stdin.
+"""Readers of the inputs `srllm check` takes: JSONL, CSV/TSV, Parquet, plain text (one per line) and stdin.
 
 Every reader yields `InputRow`s in file order and raises `SrllmDataError` naming file, line and field for a
-malformed row. Lines are decoded one at a time so invalid UTF-8 is reported with its line number.
+malformed row. Lines are decoded one at a time so invalid UTF-8 is reported with its line number. A Parquet
+file's rows are numbered from 1 and reported as its "line" (it needs pyarrow, which `srllm[ray]` brings).
 
 Ids: the `id_field` the caller names (it must be there); without one, a JSONL record's `id` field or a CSV/TSV
 `id` column where present; otherwise `schema.row_id` (line number + text hash), unique per row.
@@ -22,9 +23,10 @@ from srllm.schema import row_id
 
 __all__ = ["InputRow", "read_inputs", "detect_format", "FORMATS", "DEFAULT_ID_FIELD"]
 
-FORMATS = ("jsonl", "csv", "tsv", "txt")
+FORMATS = ("jsonl", "csv", "tsv", "txt", "parquet")
 DEFAULT_ID_FIELD = "id"  # used when present and no other id field is named
-_EXT = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".tsv": "tsv", ".txt": "txt"}
+_EXT = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".tsv": "tsv", ".txt": "txt",
+        ".parquet": "parquet"}
 
 
 @dataclass(frozen=True)
@@ -135,6 +137,49 @@ def _read_delimited(lines, name, text_field, id_field, delimiter) -> Iterator[In
             yield e
 
 
+def _read_parquet(path: str | Path, text_field: str, id_field: str | None) -> Iterator[InputRow | SrllmDataError]:
+    """A Parquet file's rows in order, one record batch at a time; row n (from 1) is reported as line n."""
+    if str(path) == "-":
+        raise SrllmDataError("a Parquet file cannot be read from stdin; give its path with --input")
+    p = Path(path)
+    if not p.is_file():
+        raise SrllmDataError(f"input file '{p}' does not exist" if not p.exists() else f"'{p}' is not a file")
+    try:
+        import pyarrow.parquet as pq
+    except ImportError as e:
+        raise SrllmDataError("reading Parquet needs pyarrow: pip install pyarrow (or pip install 'srllm[ray]')",
+                             file=str(p)) from e
+    name = str(p)
+    try:
+        pf = pq.ParquetFile(p)
+    except Exception as e:  # noqa: BLE001 - pyarrow raises several types for a file that is not Parquet
+        raise SrllmDataError(f"not a readable Parquet file: {e}", file=name) from e
+    columns = pf.schema_arrow.names
+    if text_field not in columns:
+        raise SrllmDataError(f"you set --text-field {text_field}, but the file has columns {', '.join(columns)}",
+                             file=name, field=text_field)
+    if id_field and id_field not in columns:
+        raise SrllmDataError(f"you set --id-field {id_field}, but the file has columns {', '.join(columns)}",
+                             file=name, field=id_field)
+    if not id_field and DEFAULT_ID_FIELD in columns:
+        id_field = DEFAULT_ID_FIELD
+    wanted = [text_field] + ([id_field] if id_field and id_field != text_field else [])
+    n = 0
+    for batch in pf.iter_batches(batch_size=4096, columns=wanted):
+        texts = batch.column(text_field).to_pylist()
+        ids = batch.column(id_field).to_pylist() if id_field else [None] * len(texts)
+        for text, rid in zip(texts, ids, strict=True):
+            n += 1
+            if isinstance(rid, dict | list):
+                yield SrllmDataError(f"an id must be a string or a number, got a {type(rid).__name__}", file=name,
+                                     line=n, field=id_field)
+                continue
+            try:
+                yield _row(text, rid, name=name, line=n, text_field=text_field)
+            except SrllmDataError as e:
+                yield e
+
+
 def _read_txt(lines, name) -> Iterator[InputRow | SrllmDataError]:
     for n, line in decoded_lines(lines, name, collect=True):
         if isinstance(line, SrllmDataError):
@@ -155,6 +200,12 @@ def read_inputs(path: str | Path, *, fmt: str | None = None, text_field: str = "
     if bad_rows not in ("raise", "yield"):
         raise ValueError(f"bad_rows must be 'raise' or 'yield', got {bad_rows!r}")
     kind = detect_format(path, fmt)
+    if kind == "parquet":
+        for row in _read_parquet(path, text_field, id_field):
+            if isinstance(row, SrllmDataError) and bad_rows == "raise":
+                raise row
+            yield row
+        return
     lines, name = _open_lines(path)
     try:
         if kind == "jsonl":
