@@ -136,6 +136,7 @@ class TransformersBackend(GenerationBackend):
             for i in range(0, len(conversations), cfg.batch_size):
                 prompts = [self.prompt_text(c) for c in conversations[i:i + cfg.batch_size]]
                 enc = tok(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
+                enc = enc.to(self.model.device)  # a model moved to a GPU (srllm.integrations.ray) takes GPU inputs
                 out = self.model.generate(**enc, **kwargs)
                 new = out[:, enc["input_ids"].shape[1]:]
                 replies.extend(tok.batch_decode(new, skip_special_tokens=True))
@@ -151,6 +152,7 @@ class TransformersBackend(GenerationBackend):
 
         cfg = config or GenerationConfig()
         enc = self.tokenizer([self.prompt_text(conversation)], return_tensors="pt", add_special_tokens=False)
+        enc = enc.to(self.model.device)
         streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
         stop, failed = threading.Event(), []
 
