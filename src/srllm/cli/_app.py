@@ -9,6 +9,7 @@ from functools import wraps
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from srllm.errors import SrllmError
 
@@ -40,7 +41,8 @@ def friendly_errors(fn: Callable) -> Callable:
         try:
             return fn(*args, **kwargs)
         except SrllmError as e:
-            err_console.print(f"[bold red]error:[/] {e}", markup=True, highlight=False, soft_wrap=True)
+            # escaped: a message may hold brackets ("pip install 'srllm[ray]'") that are not markup
+            err_console.print(f"[bold red]error:[/] {escape(str(e))}", markup=True, highlight=False, soft_wrap=True)
             sys.exit(2)
         except KeyboardInterrupt:
             err_console.print("interrupted; re-run the same command to resume where it stopped")
