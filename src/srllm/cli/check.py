@@ -72,6 +72,23 @@ def check_command(
                                  "'skip' (report it, go on, exit 1 at the end)."),
     max_chars: int = typer.Option(20_000, help="Longest text accepted, in characters."),
     restart: bool = typer.Option(False, "--restart", help="Ignore earlier results in --output instead of resuming."),
+    ray: bool = typer.Option(False, "--ray", help="Run on Ray: a pool of Guard actors, resumable shard by shard "
+                             "(needs --input and --output, and pip install 'srllm[ray]'; srllm.integrations.ray).",
+                             rich_help_panel="Ray"),
+    ray_address: str | None = typer.Option(None, "--ray-address", help="Ray cluster to join: 'auto', host:port or "
+                                           "ray://host:10001. Default: $RAY_ADDRESS when set, else a local Ray on "
+                                           "this machine.", rich_help_panel="Ray"),
+    ray_actors: int | None = typer.Option(None, "--ray-actors", help="Guard actors (default: the cluster's CPUs / "
+                                          "--ray-cpus-per-actor, or its GPUs / --ray-gpus-per-actor).",
+                                          rich_help_panel="Ray"),
+    ray_cpus_per_actor: float = typer.Option(1.0, "--ray-cpus-per-actor", help="CPUs (and detector threads) per "
+                                             "actor.", rich_help_panel="Ray"),
+    ray_gpus_per_actor: float = typer.Option(0.0, "--ray-gpus-per-actor", help="GPUs per actor: the local "
+                                             "rewriting model runs on it (not needed with --base-url).",
+                                             rich_help_panel="Ray"),
+    ray_shard_size: int = typer.Option(10_000, "--ray-shard-size", help="Rows per shard: the unit written to "
+                                       "<output>.parts/ and skipped when a stopped run is resumed.",
+                                       rich_help_panel="Ray"),
     rewrite_config: RewriteConfig = None,
 ):
     """Screen texts for bias, toxicity, stereotyping and harm; rewrite unsafe ones into a benign version that keeps
@@ -85,12 +102,22 @@ def check_command(
         if sys.stdin.isatty():
             raise SrllmDataError("nothing to check: give a TEXT argument, --input FILE, or pipe text on stdin")
         input = "-"
-    guard = Guard(model=model, adapter=adapter, base_url=base_url, api_key=api_key, encoder=encoder, policy=policy,
-                  quantize="int8" if int8 else None, sentence_level=sentence_level,
-                  encoder_engine=encoder_engine,
-                  # the LLM generates at most --batch-size texts at once (at most RewriteConfig.batch_size)
-                  rewrite_config=replace(rewrite_config, batch_size=min(batch_size, rewrite_config.batch_size)),
-                  max_chars=max_chars)
+    guard_options = dict(model=model, adapter=adapter, base_url=base_url, api_key=api_key, encoder=encoder,
+                         policy=policy, quantize="int8" if int8 else None, sentence_level=sentence_level,
+                         encoder_engine=encoder_engine,
+                         # the LLM generates at most --batch-size texts at once (at most RewriteConfig.batch_size)
+                         rewrite_config=replace(rewrite_config,
+                                                batch_size=min(batch_size, rewrite_config.batch_size)),
+                         max_chars=max_chars)
+    if ray:
+        if text is not None:
+            raise SrllmDataError("--ray checks a file: give --input FILE and --output FILE, not a TEXT argument")
+        _check_on_ray(input, output, guard_options, text_field=text_field, id_field=id_field, fmt=fmt,
+                      rewrite=not no_rewrite, batch_size=batch_size, bad_rows=bad_rows, resume=not restart,
+                      address=ray_address, num_actors=ray_actors, num_cpus_per_actor=ray_cpus_per_actor,
+                      num_gpus_per_actor=ray_gpus_per_actor, shard_size=ray_shard_size)
+        return
+    guard = Guard(**guard_options)
     if text is not None:
         guard.validate(text, where={"field": "TEXT"})
         result = guard.check([text], rewrite=not no_rewrite)[0]
@@ -113,8 +140,27 @@ def check_command(
             on_progress=lambda n: progress.advance(task, n),
             on_bad_row=lambda e: err_console.print(f"[yellow]skipped:[/] {e}", highlight=False),
         )
+    _summary(report)
+
+
+def _check_on_ray(input: str, output: Path | None, guard_options: dict, **options) -> None:
+    from srllm.integrations.ray import check_file_ray, import_ray
+
+    import_ray()  # a missing Ray is reported before the progress bar is drawn
+    with Progress(TextColumn("[bold]check --ray[/] shards"), BarColumn(), MofNCompleteColumn(),
+                  TimeRemainingColumn(), console=err_console, transient=False) as progress:
+        task = progress.add_task("shards", total=None)
+        report = check_file_ray(
+            input, output, guard_options=guard_options, **options,
+            on_progress=lambda done, total: progress.update(task, completed=done, total=total),
+            on_bad_row=lambda e: err_console.print(f"[yellow]skipped:[/] {e}", highlight=False))
+    _summary(report, f", {report.shards} shard(s)"
+             + (f", {report.shards_resumed} done by an earlier run" if report.shards_resumed else ""))
+
+
+def _summary(report, extra: str = "") -> None:
     summary = (f"{report.processed} checked" + (f", {report.resumed} already done (resumed)" if report.resumed else "")
-               + f", {report.unsafe} unsafe, actions {report.actions}")
+               + f", {report.unsafe} unsafe, actions {report.actions}" + extra)
     if report.output:
         summary += f" -> {report.output}"
     err_console.print(summary, highlight=False)
