@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from srllm.errors import SrllmConfigError, SrllmDataError
+from srllm.errors import SrllmConfigError, SrllmDataError, SrllmModelError
 from srllm.guard import Guard, check_file
 from srllm.rewrite import RewriteConfig
 from tests.fakes import ScriptedBackend, WordDetector
@@ -28,12 +28,15 @@ SCRIPT = {"you idiot , you are wrong": ["you are wrong"], "lazy people never pla
 
 
 class RecordingDetector(WordDetector):
-    """WordDetector that appends every text it is asked about to a file: which rows a run really checked."""
+    """WordDetector that appends every text it is asked about to a file (which rows a run really checked) and
+    raises an srllm error on the text `fail_on` while the file `broken` exists."""
 
-    def __init__(self, log: str):
-        self.log = log
+    def __init__(self, log: str, broken: str = "", fail_on: str = ""):
+        self.log, self.broken, self.fail_on = log, broken, fail_on
 
     def predict(self, texts, *, spans=False):
+        if self.fail_on in texts and Path(self.broken).exists():
+            raise SrllmModelError("the detector broke")
         with open(self.log, "a", encoding="utf-8") as f:
             f.write("".join(t + "\n" for t in texts))
         return super().predict(texts, spans=spans)
@@ -69,9 +72,9 @@ def lines(path: Path) -> list[dict]:
 
 
 def test_jsonl_with_rewriting_stopped_and_resumed_equals_check_file(local_ray, tmp_path):
-    """One job, run twice: the first run is stopped after two shards are written (as a killed job would be), the
-    second resumes; only the unfinished shards are checked again, and the output is check_file's, byte for byte.
-    Rewriting on (scripted backend), a bad row skipped by both."""
+    """One job, run twice: in the first run a worker fails in the third shard (as a crashed job would), after two
+    shards are written; the second run resumes with another number of actors, checks only the unfinished shards,
+    and its output is check_file's, byte for byte. Rewriting on (scripted backend), a bad row skipped by both."""
     corpus = texts(13)
     rows = [{"text": t} for t in corpus]
     rows[5] = {"text": "   "}  # line 6: a bad row
@@ -80,28 +83,24 @@ def test_jsonl_with_rewriting_stopped_and_resumed_equals_check_file(local_ray, t
     want = tmp_path / "want.jsonl"
     expected = check_file(src, want, guard=Guard(detector=WordDetector(), backend=ScriptedBackend(SCRIPT),
                                                  rewrite_config=config), batch_size=2, bad_rows="skip")
-    out, log = tmp_path / "out.jsonl", tmp_path / "checked.log"
+    out, log, broken = tmp_path / "out.jsonl", tmp_path / "checked.log", tmp_path / "broken"
     parts = tmp_path / "out.jsonl.parts"
-    options = dict(guard_options={"detector": RecordingDetector(str(log)), "backend": ScriptedBackend(SCRIPT),
-                                  "rewrite_config": config}, num_actors=2, batch_size=2, shard_size=3,
-                   bad_rows="skip")
+    broken.touch()
+    detector = RecordingDetector(str(log), str(broken), fail_on=corpus[8])  # shard 2 holds lines 8-10
+    options = dict(guard_options={"detector": detector, "backend": ScriptedBackend(SCRIPT), "rewrite_config": config},
+                   batch_size=2, shard_size=3, bad_rows="skip")
 
-    class Killed(Exception):
-        pass
-
-    def stop_after_two_shards(done, total):
-        if done == 2:
-            raise Killed
-
-    with pytest.raises(Killed):
-        check_file_ray(src, out, **options, on_progress=stop_after_two_shards)
+    with pytest.raises(SrllmModelError, match=r"the detector broke \(in a Ray worker; the shards written so far"):
+        check_file_ray(src, out, **options, num_actors=1)  # one actor: the shards finish in order
     assert not out.exists()
     assert sorted(p.name for p in parts.iterdir()) == ["manifest.json", "part-00000.jsonl", "part-00001.jsonl"]
     assert [r["text"] for r in lines(parts / "part-00001.jsonl")] == corpus[3:5] + corpus[6:7]  # line 6 skipped
 
+    broken.unlink()
     log.write_text("")
     progress = []
-    report = check_file_ray(src, out, **options, on_progress=lambda done, total: progress.append((done, total)))
+    report = check_file_ray(src, out, **options, num_actors=2,
+                            on_progress=lambda done, total: progress.append((done, total)))
     checked = set(log.read_text().splitlines())  # the rows and rewrites the detector saw in the second run
     assert set(corpus[7:]) <= checked and not checked & (set(corpus[:7]) - set(corpus[7:]))  # shards 0-1: not redone
     assert out.read_text() == want.read_text()  # the same records, in input order

@@ -97,27 +97,49 @@ class GuardActor:
     srllm.guard.Guard), checking batches of rows.
 
     A batch is a dict of columns (numpy arrays): shard, index, id, text. The result keeps shard and index and adds
-    `record`, the CheckResult as the JSON line `srllm check -o` writes."""
+    `record`, the CheckResult as the JSON line `srllm check -o` writes, and `error`: '' or, when the Guard raised
+    one of srllm's own errors, its class and message, which the driver raises again (Ray passes a worker's
+    exception on only as text)."""
 
     def __init__(self, guard_options: dict, rewrite: bool, threads: int | None = None, gpu: bool = False):
         if threads:  # the detector's threads: torch reads the variable when it loads; set it now if it has
             os.environ["OMP_NUM_THREADS"] = str(threads)
             if "torch" in sys.modules:
                 sys.modules["torch"].set_num_threads(threads)
-        self.guard = Guard(**guard_options)
-        self.rewrite = rewrite
-        self.guard.detector  # noqa: B018 - load the detector now, once per actor, not in the first batch
-        if gpu and rewrite:
-            _rewriter_to_gpu(self.guard)
+        self.rewrite, self.error = rewrite, ""
+        try:
+            self.guard = Guard(**guard_options)
+            self.guard.detector  # noqa: B018 - load the detector now, once per actor, not in the first batch
+            if gpu and rewrite:
+                _rewriter_to_gpu(self.guard)
+        except SrllmError as e:  # e.g. a model that cannot be loaded: reported with the first batch
+            self.error = f"{type(e).__name__}: {e}"
 
     def __call__(self, batch: dict) -> dict:
         import numpy as np
 
         texts = [str(t) for t in batch["text"]]
-        ids = [str(i) for i in batch["id"]]
-        results = self.guard.check(texts, ids=ids, rewrite=self.rewrite)
-        records = [json.dumps(r.model_dump(mode="json"), ensure_ascii=False) for r in results]
-        return {"shard": batch["shard"], "index": batch["index"], "record": np.array(records, dtype=object)}
+        records, error = [""] * len(texts), self.error
+        if not error:
+            try:
+                results = self.guard.check(texts, ids=[str(i) for i in batch["id"]], rewrite=self.rewrite)
+                records = [json.dumps(r.model_dump(mode="json"), ensure_ascii=False) for r in results]
+            except SrllmError as e:
+                error = f"{type(e).__name__}: {e}"
+        return {"shard": batch["shard"], "index": batch["index"], "record": np.array(records, dtype=object),
+                "error": np.array([error] * len(texts), dtype=object)}
+
+
+def _raise_worker_error(error: str) -> None:
+    """An srllm error a GuardActor returned as 'ClassName: message', raised again in the driver."""
+    import srllm.errors
+
+    name, _, message = error.partition(": ")
+    cls = getattr(srllm.errors, name, None)
+    if not (isinstance(cls, type) and issubclass(cls, SrllmError)):
+        cls, message = SrllmError, error
+    raise cls(f"{message} (in a Ray worker; the shards written so far are kept: run the same command again to "
+              "resume)")
 
 
 def _rewriter_to_gpu(guard: Guard) -> None:
@@ -213,20 +235,6 @@ def _count(report: RayCheckReport, lines: list[str]) -> None:
         report.processed += 1
         report.unsafe += int(rec["unsafe"])
         report.actions[rec["action"]] = report.actions.get(rec["action"], 0) + 1
-
-
-def _srllm_error(exc: BaseException) -> SrllmError | None:
-    """The srllm error a worker raised, out of the Ray exceptions wrapping it."""
-    seen = set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        cause = getattr(exc, "cause", None)  # RayTaskError keeps the worker's exception here
-        if isinstance(cause, SrllmError):
-            return cause
-        if isinstance(exc, SrllmError) and type(exc).__module__.startswith("srllm"):
-            return exc
-        exc = cause if isinstance(cause, BaseException) else (exc.__cause__ or exc.__context__)
-    return None
 
 
 def _connect(ray, address: str | None, init_options: dict | None) -> bool:
@@ -340,25 +348,22 @@ def check_file_ray(input: str | Path, output: str | Path, *, guard_options: dict
                 compute=ray.data.ActorPoolStrategy(size=actors), num_cpus=num_cpus_per_actor,
                 num_gpus=num_gpus_per_actor or None)
             waiting: dict[int, dict[int, str]] = {}  # shard -> {row index: record line}
-            try:
-                for batch in results.iter_batches(batch_size=None, batch_format="numpy"):
-                    for k, i, record in zip(batch["shard"], batch["index"], batch["record"], strict=True):
-                        waiting.setdefault(int(k), {})[int(i)] = str(record)
-                    for k in [k for k, got in waiting.items() if len(got) == shard_rows(k)]:
-                        got = waiting.pop(k)
-                        lines = [got[i] for i in sorted(got)]
-                        with atomic_file(_part(parts, k)) as tmp:
-                            tmp.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
-                        done.add(k)
-                        _count(report, lines)
-                        logger.info("shard %d written (%d/%d shards done)", k, len(done), total)
-                        if on_progress:
-                            on_progress(len(done), total)
-            except Exception as e:
-                cause = _srllm_error(e)
-                if cause is not None:
-                    raise cause from e
-                raise
+            for batch in results.iter_batches(batch_size=None, batch_format="numpy"):
+                for k, i, record, error in zip(batch["shard"], batch["index"], batch["record"], batch["error"],
+                                               strict=True):
+                    if error:
+                        _raise_worker_error(str(error))
+                    waiting.setdefault(int(k), {})[int(i)] = str(record)
+                for k in [k for k, got in waiting.items() if len(got) == shard_rows(k)]:
+                    got = waiting.pop(k)
+                    lines = [got[i] for i in sorted(got)]
+                    with atomic_file(_part(parts, k)) as tmp:
+                        tmp.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+                    done.add(k)
+                    _count(report, lines)
+                    logger.info("shard %d written (%d/%d shards done)", k, len(done), total)
+                    if on_progress:
+                        on_progress(len(done), total)
         finally:
             context.enable_progress_bars = bars
             if started:
