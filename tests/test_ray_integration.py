@@ -82,13 +82,13 @@ def test_jsonl_with_rewriting_stopped_and_resumed_equals_check_file(local_ray, t
     config = RewriteConfig(similarity_threshold=0.3, max_ppl_ratio=None)  # no reference LM to load in each actor
     want = tmp_path / "want.jsonl"
     expected = check_file(src, want, guard=Guard(detector=WordDetector(), backend=ScriptedBackend(SCRIPT),
-                                                 rewrite_config=config), batch_size=2, bad_rows="skip")
+                                                 rewrite_config=config), batch_size=3, bad_rows="skip")
     out, log, broken = tmp_path / "out.jsonl", tmp_path / "checked.log", tmp_path / "broken"
     parts = tmp_path / "out.jsonl.parts"
     broken.touch()
     detector = RecordingDetector(str(log), str(broken), fail_on=corpus[8])  # shard 2 holds lines 8-10
     options = dict(guard_options={"detector": detector, "backend": ScriptedBackend(SCRIPT), "rewrite_config": config},
-                   batch_size=2, shard_size=3, bad_rows="skip")
+                   batch_size=3, shard_size=3, bad_rows="skip")  # a batch never spans two shards
 
     with pytest.raises(SrllmModelError, match=r"the detector broke \(in a Ray worker; the shards written so far"):
         check_file_ray(src, out, **options, num_actors=1)  # one actor: the shards finish in order

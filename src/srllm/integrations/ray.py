@@ -16,9 +16,9 @@ How a run goes:
    check_file). Parsing is cheap next to the models, and reading on the driver gives exactly the ids, errors and
    order of `srllm check`; the workers need no access to the input file.
 2. The valid rows are numbered and cut into shards of `shard_size` rows. Each shard that no earlier run finished
-   is put into the object store as one Arrow block, and the blocks go through `Dataset.map_batches` over a fixed
-   pool of `GuardActor`s (`ActorPoolStrategy(size=num_actors)`): each actor builds one
-   `srllm.guard.Guard(**guard_options)` and runs `Guard.check` on batches of `batch_size` texts.
+   is put into the object store as Arrow blocks of up to 16 batches, and the blocks go through
+   `Dataset.map_batches` over a fixed pool of `GuardActor`s (`ActorPoolStrategy(size=num_actors)`): each actor
+   builds one `srllm.guard.Guard(**guard_options)` and runs `Guard.check` on batches of `batch_size` texts.
 3. The driver collects the results; as soon as a shard is complete it is written, in input order, to
    `<output>.parts/part-NNNNN.jsonl` atomically (srllm.atomic), and progress is reported (`on_progress`, and log
    lines on the `srllm.ray` logger).
@@ -334,13 +334,20 @@ def check_file_ray(input: str | Path, output: str | Path, *, guard_options: dict
         try:
             import pyarrow as pa
 
+            # A shard is the unit of writing and resuming; its blocks (a few batches each) are the unit of work
+            # the actors share, so even a one-shard input keeps every actor busy.
+            block_rows = batch_size * max(1, min(16, shard_size // batch_size))
             refs = []
             for k, shard in _shards(_valid_rows(input, guard, **rows), shard_size, skip=done):
-                refs.append(ray.put(pa.table({"shard": [k] * len(shard), "index": [i for i, _ in shard],
-                                              "id": [r.id for _, r in shard], "text": [r.text for _, r in shard]})))
+                for b in range(0, len(shard), block_rows):
+                    block = shard[b:b + block_rows]
+                    refs.append(ray.put(pa.table({"shard": [k] * len(block), "index": [i for i, _ in block],
+                                                  "id": [r.id for _, r in block],
+                                                  "text": [r.text for _, r in block]})))
             actors = num_actors or _default_actors(ray, num_cpus_per_actor, num_gpus_per_actor)
-            logger.info("checking %d shards with %d Guard actors (%g CPU%s each)", len(refs), actors,
-                        num_cpus_per_actor, f", {num_gpus_per_actor:g} GPU" if num_gpus_per_actor else "")
+            logger.info("checking %d shards (%d blocks) with %d Guard actors (%g CPU%s each)",
+                        total - len(done), len(refs), actors, num_cpus_per_actor,
+                        f", {num_gpus_per_actor:g} GPU" if num_gpus_per_actor else "")
             results = ray.data.from_arrow_refs(refs).map_batches(
                 GuardActor, batch_size=batch_size, batch_format="numpy",
                 fn_constructor_kwargs=dict(guard_options=guard_options, rewrite=rewrite,
