@@ -26,6 +26,14 @@ def test_readers_by_format(tmp_path):
     assert [r.text for r in read_inputs(tmp_path / "a.txt")] == ["one", "two"]
 
 
+def test_tsv_quotes_are_text(tmp_path):
+    # ParaDetox's TSV: an unbalanced quote inside a sentence; CSV quoting would swallow the following lines
+    (tmp_path / "a.tsv").write_text('toxic\tneutral\nhe said " this is crap\the said it is bad\n"quoted" word\tx\n'
+                                    "last one\ty\n")
+    rows = list(read_inputs(tmp_path / "a.tsv", text_field="toxic"))
+    assert [(r.line, r.text) for r in rows] == [(2, 'he said " this is crap'), (3, '"quoted" word'), (4, "last one")]
+
+
 def test_an_id_field_or_column_is_used_by_default(tmp_path):
     (tmp_path / "a.jsonl").write_text('{"id": 7, "text": "same"}\n{"text": "same"}\n{"uid": "u3", "text": "same"}\n')
     assert [r.id for r in read_inputs(tmp_path / "a.jsonl")] == ["7", row_id("same", 2), row_id("same", 3)]

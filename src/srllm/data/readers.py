@@ -98,7 +98,10 @@ def _read_delimited(lines, name, text_field, id_field, delimiter) -> Iterator[In
     # csv needs text lines; a generator keeps decoding lazy and UTF-8 errors line-numbered. A CSV cannot be
     # re-synchronised after an undecodable line (quoted fields span lines), so that error always stops the file.
     text_lines = (line for _, line in decoded_lines(lines, name))
-    reader = csv.reader(text_lines, delimiter=delimiter)
+    # TSV has no quoting (IANA text/tab-separated-values): a quote is text, as in ParaDetox's `"` inside
+    # sentences; read as CSV quoting, one such quote swallowed the rest of the file into one field.
+    quoting = csv.QUOTE_NONE if delimiter == "\t" else csv.QUOTE_MINIMAL
+    reader = csv.reader(text_lines, delimiter=delimiter, quoting=quoting)
     try:
         header = next(reader)
     except StopIteration:
