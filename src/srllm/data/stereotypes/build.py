@@ -252,6 +252,14 @@ def targets_for(item: dict, k: int) -> list[tuple[str, str]]:
     return choose(cands, mask_groups(item["text"]), k)
 
 
+def cluster_members(cl: np.ndarray) -> dict[int, list[int]]:
+    """Cluster id (as `clusters` gives it) -> the indices of its texts, in order of first appearance."""
+    members = defaultdict(list)
+    for i, c in enumerate(cl):
+        members[int(c)].append(i)
+    return members
+
+
 def safe_items(rng: random.Random, psplit, tsplit) -> list[dict]:
     """Keep-unchanged group mentions from the safe patterns of the train split (neutral mentions and sentences that
     name a stereotype as one: a rewrite must leave them as they are)."""
@@ -298,9 +306,7 @@ def build_stereotypes(out_dir: str | Path, *, shipped: str | Path | None = None,
         items.append(r)
     texts = [r["text"] for r in items]
     cl = clusters(texts)
-    members = defaultdict(list)
-    for i, c in enumerate(cl):
-        members[int(c)].append(i)
+    members = cluster_members(cl)
     split_of = {}
     for c, idx in members.items():
         tsplits = {items[i]["template_split"] for i in idx if "template_split" in items[i]}

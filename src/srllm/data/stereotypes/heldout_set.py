@@ -75,7 +75,7 @@ from srllm.train.detector.stereotypes import (
     template_splits,
 )
 
-from .build import NEAR, SEED, clusters, rank
+from .build import NEAR, SEED, cluster_members, clusters, rank
 from .sources import external_statements, group_words
 
 __all__ = ["build_heldout_stereotype_set", "read_base_examples", "template_items", "minilm_embedder", "TEST_CAP",
@@ -218,9 +218,7 @@ def build_heldout_stereotype_set(out_path: str | Path, *, base_examples: str | P
         r["shipped_split"] = shipped.get(key)
     texts = [r["text"] for r in items]
     cl = clusters(texts, NEAR, words=words, embed_fn=embed or minilm_embedder())
-    members = defaultdict(list)
-    for i, c in enumerate(cl):
-        members[int(c)].append(i)
+    members = cluster_members(cl)
     split_of = {}
     for c, idx in members.items():
         tsplits = {items[i]["template_split"] for i in idx if "template_split" in items[i]}
