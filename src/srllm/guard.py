@@ -128,6 +128,12 @@ class CheckFileReport:
     actions: dict[str, int] = field(default_factory=dict)
     bad_rows: list[str] = field(default_factory=list)
 
+    def count(self, unsafe: bool, action: str) -> None:
+        """One checked text: its verdict and action into the totals."""
+        self.processed += 1
+        self.unsafe += int(unsafe)
+        self.actions[action] = self.actions.get(action, 0) + 1
+
 
 def _batches(rows: Iterable, size: int):
     batch = []
@@ -152,9 +158,7 @@ def _check_and_write(guard: Guard, rows: list, writer, report: CheckFileReport, 
             sys.stdout.write(json.dumps(rec, ensure_ascii=False) + "\n")
         sys.stdout.flush()
     for r in results:
-        report.processed += 1
-        report.unsafe += int(r.unsafe)
-        report.actions[r.action] = report.actions.get(r.action, 0) + 1
+        report.count(r.unsafe, r.action)
 
 
 def checked_rows(input: str | Path, *, guard: Guard, text_field: str = "text", id_field: str | None = None,

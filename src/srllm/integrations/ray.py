@@ -229,14 +229,6 @@ def _part(parts: Path, shard: int) -> Path:
     return parts / f"part-{shard:05d}.jsonl"
 
 
-def _count(report: RayCheckReport, lines: list[str]) -> None:
-    for line in lines:
-        rec = json.loads(line)
-        report.processed += 1
-        report.unsafe += int(rec["unsafe"])
-        report.actions[rec["action"]] = report.actions.get(rec["action"], 0) + 1
-
-
 def _connect(ray, address: str | None, init_options: dict | None) -> bool:
     """Join the cluster at `address` (or $RAY_ADDRESS), else start a local Ray; True when this call started it."""
     if ray.is_initialized():
@@ -367,7 +359,8 @@ def check_file_ray(input: str | Path, output: str | Path, *, guard_options: dict
                     with atomic_file(_part(parts, k)) as tmp:
                         tmp.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
                     done.add(k)
-                    _count(report, lines)
+                    for rec in map(json.loads, lines):
+                        report.count(rec["unsafe"], rec["action"])
                     logger.info("shard %d written (%d/%d shards done)", k, len(done), total)
                     if on_progress:
                         on_progress(len(done), total)
