@@ -53,10 +53,15 @@ def detect_format(path: str | Path, fmt: str | None = None) -> str:
 def _open_lines(path: str | Path) -> tuple[Iterable[bytes], str]:
     if str(path) == "-":
         return sys.stdin.buffer, "<stdin>"
+    p = _input_file(path)
+    return p.open("rb"), str(p)
+
+
+def _input_file(path: str | Path) -> Path:
     p = Path(path)
     if not p.is_file():
         raise SrllmDataError(f"input file '{p}' does not exist" if not p.exists() else f"'{p}' is not a file")
-    return p.open("rb"), str(p)
+    return p
 
 
 def _row(text, rid, *, name: str, line: int, text_field: str | None) -> InputRow:
@@ -144,9 +149,7 @@ def _read_parquet(path: str | Path, text_field: str, id_field: str | None) -> It
     """A Parquet file's rows in order, one record batch at a time; row n (from 1) is reported as line n."""
     if str(path) == "-":
         raise SrllmDataError("a Parquet file cannot be read from stdin; give its path with --input")
-    p = Path(path)
-    if not p.is_file():
-        raise SrllmDataError(f"input file '{p}' does not exist" if not p.exists() else f"'{p}' is not a file")
+    p = _input_file(path)
     try:
         import pyarrow.parquet as pq
     except ImportError as e:
@@ -204,10 +207,7 @@ def read_inputs(path: str | Path, *, fmt: str | None = None, text_field: str = "
         raise ValueError(f"bad_rows must be 'raise' or 'yield', got {bad_rows!r}")
     kind = detect_format(path, fmt)
     if kind == "parquet":
-        for row in _read_parquet(path, text_field, id_field):
-            if isinstance(row, SrllmDataError) and bad_rows == "raise":
-                raise row
-            yield row
+        yield from _raise_bad_rows(_read_parquet(path, text_field, id_field), bad_rows)
         return
     lines, name = _open_lines(path)
     try:
@@ -218,10 +218,7 @@ def read_inputs(path: str | Path, *, fmt: str | None = None, text_field: str = "
         else:
             rows = _read_txt(lines, name)
         try:
-            for row in rows:
-                if isinstance(row, SrllmDataError) and bad_rows == "raise":
-                    raise row
-                yield row
+            yield from _raise_bad_rows(rows, bad_rows)
         except SrllmDataError as e:
             if bad_rows == "raise":
                 raise
@@ -232,3 +229,11 @@ def read_inputs(path: str | Path, *, fmt: str | None = None, text_field: str = "
     finally:
         if isinstance(lines, io.IOBase) and lines is not sys.stdin.buffer:
             lines.close()
+
+
+def _raise_bad_rows(rows: Iterable, bad_rows: str) -> Iterator[InputRow | SrllmDataError]:
+    """`rows` as they come, except that a bad row (its SrllmDataError) is raised when bad_rows is 'raise'."""
+    for row in rows:
+        if isinstance(row, SrllmDataError) and bad_rows == "raise":
+            raise row
+        yield row
