@@ -34,6 +34,7 @@ import numpy as np
 
 from srllm.atomic import write_text_atomic
 from srllm.data.group_lexicon import GROUPS, all_phrases
+from srllm.data.normalize import normalize
 from srllm.data.sources.files import read_jsonl
 from srllm.rewrite.groups import parse_claim as parse
 
@@ -89,7 +90,7 @@ def rank(key: str) -> float:
 
 
 def norm(t: str) -> str:
-    return " ".join(re.findall(r"\w+", t.lower()))
+    return normalize(t, "words")
 
 
 def _strat_split(keys: list[str], salt: str) -> dict[str, str]:

@@ -64,6 +64,7 @@ import numpy as np
 
 from srllm.atomic import write_text_atomic
 from srllm.data.group_lexicon import GROUPS
+from srllm.data.normalize import normalize
 from srllm.data.sources.files import iter_jsonl
 from srllm.errors import SrllmDataError
 from srllm.train.detector.stereotypes import (
@@ -90,10 +91,6 @@ PER_PATTERN = {1: 60, 0: 50}  # template sentences per stereotype (1) and safe (
 CLUSTER_TEST, CLUSTER_DEV = 0.20, 0.35  # a cluster's hash below 0.20: test, below 0.35: dev, else train
 MAX_SEQ_LENGTH = 128
 _BASE_SPLITS = ("train", "val", "test")
-
-
-def _norm(text: str) -> str:
-    return " ".join(text.lower().split())
 
 
 def read_base_examples(path: str | Path) -> list[dict]:
@@ -193,7 +190,7 @@ def build_heldout_stereotype_set(out_path: str | Path, *, base_examples: str | P
     cap = TEST_CAP if test_cap is None else test_cap
     words = frozenset(group_words(taxonomy_groups)) if taxonomy_groups is not None else None
     base = read_base_examples(base_examples)
-    shipped = {_norm(e["text"]): e["split"] for e in base}
+    shipped = {normalize(e["text"], "case"): e["split"] for e in base}
     if statements is None:
         statements = external_statements(words)
     items = [{"text": r["text"], "label": 1, "source": r["source"], "kind": r["kind"],
@@ -205,16 +202,16 @@ def build_heldout_stereotype_set(out_path: str | Path, *, base_examples: str | P
     by_norm: dict[str, dict] = {}
     conflicts = set()
     for r in items:
-        key = _norm(r["text"])
+        key = normalize(r["text"], "case")
         if key not in by_norm:
             by_norm[key] = r
         elif by_norm[key]["label"] != r["label"]:
             conflicts.add(key)
     items = [r for k, r in by_norm.items() if k not in conflicts]
     for r in items:
-        key = _norm(r["text"])
+        key = normalize(r["text"], "case")
         if r["source"] in ("sbic", "gest") and key not in shipped and "raw" in r:
-            key = _norm(r["raw"])  # the old detector read the raw line
+            key = normalize(r["raw"], "case")  # the old detector read the raw line
         r["shipped_split"] = shipped.get(key)
     texts = [r["text"] for r in items]
     cl = clusters(texts, NEAR, words=words, embed_fn=embed or minilm_embedder())
