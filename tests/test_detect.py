@@ -197,3 +197,36 @@ def test_sentence_level_scoring_takes_the_highest_sentence(encoder_path, heads):
         np.testing.assert_allclose(per_sentence.probabilities([t]), whole.probabilities([t]), rtol=1e-5, atol=1e-6)
     with pytest.raises(SrllmConfigError, match="min_sentence_words"):
         Detector(encoder=encoder_path, heads=heads, min_sentence_words=0)
+
+
+def test_names_group_finds_lexicon_policy_and_descriptive_groups():
+    from srllm.detect.groups import names_group
+
+    for text in ("Old drivers are a menace.", "Ghanaians are lazy.", "People from Syria are aggressive.",
+                 "Those people never pay their debts.", "The Chinese people I met were kind.", "Women are late."):
+        assert names_group(text), text
+    for text in ("Security might have something to say as you carry a big ladder.", "People are bad sometimes.",
+                 "This article is crap.", "The womanizer left."):
+        assert not names_group(text), text
+    assert not names_group("Klingons are rude.") and names_group("Klingons are rude.", frozenset({"klingons"}))
+
+
+def test_requires_group_zeroes_the_bias_family_of_texts_naming_no_group(encoder_path, heads, tmp_path):
+    gated = HeadSet(heads=heads.heads, encoder=heads.encoder, requires_group=("bias",))
+    assert gated.group_columns() == [1, 2]  # bias and its child bias.gender, not toxicity
+    plain, det = Detector(encoder=encoder_path, heads=heads), Detector(encoder=encoder_path, heads=gated)
+    texts = BIASED + SAFE + TOXIC
+    p0, p1 = plain.probabilities(texts), det.probabilities(texts)
+    from srllm.detect.groups import names_group
+
+    for i, t in enumerate(texts):
+        if names_group(t):
+            np.testing.assert_allclose(p1[i], p0[i], rtol=1e-6)
+        else:
+            assert p1[i, 1] == p1[i, 2] == 0.0 and p1[i, 0] == pytest.approx(p0[i, 0])
+    assert any(names_group(t) for t in texts) and not all(names_group(t) for t in texts)
+    gated.save(tmp_path / "g")
+    assert HeadSet.load(tmp_path / "g").requires_group == ("bias",)
+    assert HeadSet.load(tmp_path / "g").group_columns(["toxicity", "bias.gender"]) == [1]
+    with pytest.raises(SrllmModelError, match="requires_group"):
+        HeadSet(heads=heads.heads, requires_group=("stereotyping",))

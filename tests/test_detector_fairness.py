@@ -67,6 +67,24 @@ def test_held_out_templates_never_reach_training():
     assert template_sentences("train", 50, seed=1) == template_sentences("train", 50, seed=1)
 
 
+def test_training_only_frames_have_no_test_split_and_say_nothing_about_toxicity(tmp_path):
+    from srllm.train.detector.data import _stereotype_templates
+    from srllm.train.detector.stereotypes import EXTRA_SAFE_PATTERNS, EXTRA_STEREOTYPE_PATTERNS
+
+    patterns, _ = template_splits()
+    extra = {pid for pid, _ in EXTRA_STEREOTYPE_PATTERNS + EXTRA_SAFE_PATTERNS}
+    assert {patterns[p] for p in extra} == {"train", "val"}
+    sents = template_sentences("train", 200, seed=0, extra=True)
+    assert {pid for _, _, _, pid in sents} <= extra and {label for _, label, _, _ in sents} == {0, 1}
+    assert not {pid for _, _, _, pid in template_sentences("train", 200, seed=0)} & extra
+    cfg = DetectorTrainConfig(stereotype_templates=100, stereotype_templates_val=20, stereotype_templates_extra=0.5)
+    examples = _stereotype_templates(tmp_path, cfg)
+    framed = [e for e in examples if e.group.split(":")[1] in extra]
+    assert len(framed) == 2 * (50 + 10)  # per label: half of 100 (train) and of 20 (val)
+    assert all("toxicity" not in e.labels and "bias" in e.labels for e in framed)
+    assert all(e.labels.get("toxicity") == 0 for e in examples if e not in framed and e.labels["bias"] == 0)
+
+
 def test_counterfactual_rows_split_is_fixed_and_about_half_held_out():
     splits = [counterfactual_split(i, f"sentence {i}") for i in range(4000)]
     share = {s: splits.count(s) / len(splits) for s in ("train", "val", "test")}

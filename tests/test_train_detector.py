@@ -3,6 +3,7 @@ implementations, and (with ../shared/data) the importer-to-training path on a sm
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -12,7 +13,7 @@ from sklearn.metrics import average_precision_score, f1_score, precision_score, 
 from srllm.config import load_config
 from srllm.data.normalize import normalize
 from srllm.detect import Detector, HeadSet
-from srllm.errors import SrllmConfigError
+from srllm.errors import SrllmConfigError, SrllmDataError
 from srllm.evaluate.detection import binary_scores, score_counterfactual, score_infer50
 from srllm.schema import Record
 from srllm.train.detector.config import DetectorTrainConfig
@@ -175,6 +176,18 @@ def test_training_path_on_a_small_subset(shared_data, tmp_path):
     assert HeadSet.load(out).encoder_adapter == str(out / "encoder-adapter")
     assert saved["seconds"]["tune_encoder"] >= 0 and "tuned with LoRA" in card
     assert len(det.predict(["you are an idiot", "hello"])) == 2
+    assert "bias" in HeadSet.load(out).requires_group  # bias_requires_group, the default
+    # heads refitted on a given adapter: no tuning, the adapter's weights carried over unchanged
+    import shutil
+
+    shutil.copytree(out / "encoder-adapter", tmp_path / "adapter")
+    again = train_detector(dataclasses.replace(cfg, out=tmp_path / "heads2", encoder_adapter=tmp_path / "adapter",
+                                               bias_requires_group=False))
+    assert again["seconds"]["tune_encoder"] < 1.0 and HeadSet.load(tmp_path / "heads2").requires_group == ()
+    assert ((tmp_path / "heads2" / "encoder-adapter" / "adapter_model.safetensors").read_bytes()
+            == (out / "encoder-adapter" / "adapter_model.safetensors").read_bytes())
+    with pytest.raises(SrllmDataError, match="not a PEFT adapter folder"):
+        train_detector(dataclasses.replace(cfg, out=tmp_path / "heads3", encoder_adapter=tmp_path))
 
 
 def test_balanced_weights_balance_classes_and_sources():

@@ -232,7 +232,8 @@ class Detector:
         terms the text contains scores at least its threshold (module doc)."""
         texts = _texts(texts)
         units, owners = self._sentence_units(texts) if self.sentence_level else ([], [])
-        probs = self._probs(self.embed(texts + units))
+        probs = self.head_set.apply_group_rule(self._probs(self.embed(texts + units)), texts + units,
+                                               ids=self.categories, extra_terms=self.taxonomy.group_terms)
         whole = probs[:len(texts)]
         for k, i in enumerate(owners):
             whole[i] = np.maximum(whole[i], probs[len(texts) + k])

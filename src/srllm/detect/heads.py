@@ -8,7 +8,8 @@ the probability it reports is P(parent) * P(sub | parent), so a sub-category nev
 Files in a heads folder:
     heads.safetensors   tensors named "<category>.w<i>" (out x in) and "<category>.b<i>" (out)
     heads.json          {"format", "encoder", "embedding_dim", "max_seq_length", "heads": [...], "training": {...},
-                         "encoder_adapter" (optional): "encoder-adapter"}
+                         "encoder_adapter" (optional): "encoder-adapter",
+                         "requires_group" (optional): ["bias", "stereotyping"]}
     encoder-adapter/    (optional) the PEFT LoRA adapter of the tuned encoder the heads were fitted on
                         (srllm.train.detector.encoder_tuning), merged into `encoder` when a Detector loads them
 """
@@ -106,6 +107,9 @@ class HeadSet:
     training: dict = field(default_factory=dict)
     # A PEFT adapter folder merged into the encoder (the tuned encoder the heads were fitted on), or None.
     encoder_adapter: str | None = None
+    # Top heads ("bias", "stereotyping") whose probabilities, and their sub-categories', are 0 for a text that names
+    # no group of people (srllm.detect.groups): the heads were trained and their thresholds declared that way.
+    requires_group: tuple[str, ...] = ()
 
     def __post_init__(self):
         seen: set[str] = set()
@@ -115,6 +119,10 @@ class HeadSet:
             if h.parent is not None and h.parent not in seen:
                 raise SrllmModelError(f"head '{h.id}' is conditional on '{h.parent}', which is not an earlier head")
             seen.add(h.id)
+        self.requires_group = tuple(self.requires_group)
+        for g in self.requires_group:
+            if g not in seen:
+                raise SrllmModelError(f"requires_group names '{g}', which is not a head")
         dims = {h.input_dim for h in self.heads}
         if len(dims) > 1:
             raise SrllmModelError(f"heads take different input sizes {sorted(dims)}; they must share one encoder")
@@ -149,6 +157,24 @@ class HeadSet:
             col[h.id] = j
         return out
 
+    def group_columns(self, ids: list[str] | None = None) -> list[int]:
+        """Columns (of `ids`, default every head) that `requires_group` sets to 0 for texts naming no group."""
+        ids = self.ids if ids is None else ids
+        return [j for j, c in enumerate(ids) if any(c == g or c.startswith(g + ".") for g in self.requires_group)]
+
+    def apply_group_rule(self, probs: np.ndarray, texts: list[str], *, ids: list[str] | None = None,
+                         extra_terms: frozenset[str] = frozenset()) -> np.ndarray:
+        """`probs` (rows = `texts`, columns = `ids`) with the `requires_group` columns set to 0 where the text
+        names no group (in place; returned)."""
+        cols = self.group_columns(ids)
+        if cols and len(texts):
+            from srllm.detect.groups import names_group
+
+            none = np.array([not names_group(t, extra_terms) for t in texts])
+            if none.any():
+                probs[np.ix_(none, cols)] = 0.0
+        return probs
+
     def save(self, folder: str | os.PathLike, *, dtype: str = "float16") -> Path:
         """Write heads.safetensors (weights in `dtype`, float16 by default: half the size; loaded as float32) and
         heads.json into `folder`, each file atomically."""
@@ -168,6 +194,7 @@ class HeadSet:
         meta = {"format": HEADS_FORMAT, "encoder": self.encoder, "embedding_dim": self.embedding_dim,
                 "max_seq_length": self.max_seq_length,
                 **({"encoder_adapter": self._save_adapter(path)} if self.encoder_adapter else {}),
+                **({"requires_group": list(self.requires_group)} if self.requires_group else {}),
                 "heads": [{"id": h.id, "layers": len(h.layers), "threshold": round(float(h.threshold), 6),
                            "parent": h.parent, **({"info": h.info} if h.info else {})} for h in self.heads],
                 "training": self.training}
@@ -219,5 +246,6 @@ class HeadSet:
         if adapter and not (path / adapter / "adapter_config.json").is_file():
             raise SrllmModelError(f"{meta_path}: encoder_adapter '{adapter}' is not an adapter folder in {path}")
         return cls(heads=heads, encoder=meta.get("encoder", ""), max_seq_length=int(meta.get("max_seq_length", 128)),
-                   training=meta.get("training", {}), encoder_adapter=str(path / adapter) if adapter else None)
+                   training=meta.get("training", {}), encoder_adapter=str(path / adapter) if adapter else None,
+                   requires_group=tuple(meta.get("requires_group", ())))
 

@@ -33,6 +33,9 @@ class DetectorTrainConfig:
     tune_encoder: bool = _help("LoRA-tune the encoder on the train split before fitting the heads "
                                "(srllm.train.detector.encoder_tuning); the adapter is saved beside the heads.",
                                default=True)
+    encoder_adapter: Path | None = _help("Fit the heads on the encoder with this LoRA adapter folder (e.g. the "
+                                         "shipped heads' encoder-adapter) instead of tuning a new one; "
+                                         "tune_encoder is then ignored.", default=None)
     encoder_lora_rank: int = _help("LoRA rank of the encoder adapter (every dense layer of the transformer).",
                                    default=16)
     encoder_tune_per_source: int = _help("Train-split texts per source the encoder is tuned on.", default=1000)
@@ -57,6 +60,10 @@ class DetectorTrainConfig:
                                       default=4500)
     stereotype_templates_val: int = _help("The same from the validation templates (thresholds, early stopping).",
                                           default=600)
+    stereotype_templates_extra: float = _help("Sentences from the training-only frames (more stereotype shapes and "
+                                              "counter-speech; srllm.train.detector.stereotypes), as a share of "
+                                              "stereotype_templates / stereotype_templates_val (0: none). Labelled "
+                                              "for the bias heads only.", default=0.5)
     stereotype_swaps: int = _help("Copies of each stereotype statement (SBIC, GEST, CrowS-Pairs, StereoSet) with "
                                   "its group swapped for a group of another kind, label kept (0: none).", default=2)
     near_duplicate_cosine: float = _help("Training and validation texts of the stereotype sources whose group-masked "
@@ -67,6 +74,9 @@ class DetectorTrainConfig:
         "{paradetox: 0.015} (the default, the shipped recipe): ParaDetox's neutral rewrites are not toxic but some "
         "still generalise about a group.",
         default_factory=lambda: {"paradetox": 0.015})
+    bias_requires_group: bool = _help("The bias and stereotyping heads (and their sub-categories) score 0 for a "
+                                      "text that names no group of people (srllm.detect.groups); thresholds are "
+                                      "declared, and the heads evaluated, with that rule.", default=True)
     toxic_negative_for_bias: bool = _help("Use ParaDetox toxic texts as negatives of the bias and stereotyping heads "
                                           "(otherwise they are not labelled for those heads).", default=False)
     srllm_toxicity_labels: bool = _help("Label SR_LLM biased texts whose dimension or aspect says toxicity as "
@@ -130,7 +140,7 @@ class DetectorTrainConfig:
         if self.weight_decay < 0 or self.learning_rate <= 0:
             raise SrllmConfigError("weight_decay must be >= 0 and learning_rate > 0")
         counts = ("bootstrap", "discrim_eval_limit", "group_mentions_per_sentence", "lexicon_mentions_per_sentence",
-                  "stereotype_templates", "stereotype_templates_val", "stereotype_swaps")
+                  "stereotype_templates", "stereotype_templates_val", "stereotype_templates_extra", "stereotype_swaps")
         bad = [f"{n}={getattr(self, n)}" for n in counts if getattr(self, n) < 0]
         if bad:
             raise SrllmConfigError(f"{', '.join(bad)}: these must be >= 0")

@@ -180,12 +180,16 @@ def _stereotype_templates(data: Path, cfg) -> list[Example]:
     from srllm.train.detector.stereotypes import template_sentences
 
     out = []
-    for split, n in (("train", cfg.stereotype_templates), ("val", cfg.stereotype_templates_val)):
-        for text, label, kind, pid in template_sentences(split, n, seed=cfg.seed):
-            sub = KIND_SUBCATEGORY[kind]
-            labels = {"bias": 1, "stereotyping": 1, sub: 1} if label else dict(SAFE)
-            out.append(Example(text, "stereotype_templates" if label else "template_mentions", f"tpl:{pid}:{text}",
-                               labels, subs_known={"bias"} if label else set(), extra={"split": split}))
+    for extra, share in ((False, 1.0), (True, cfg.stereotype_templates_extra)):
+        for split, n in (("train", cfg.stereotype_templates), ("val", cfg.stereotype_templates_val)):
+            for text, label, kind, pid in template_sentences(split, round(n * share), seed=cfg.seed, extra=extra):
+                sub = KIND_SUBCATEGORY[kind]
+                # the training-only frames say nothing about toxicity: the toxicity head's data stays as it was
+                safe = {"bias": 0, "stereotyping": 0} if extra else dict(SAFE)
+                labels = {"bias": 1, "stereotyping": 1, sub: 1} if label else safe
+                out.append(Example(text, "stereotype_templates" if label else "template_mentions",
+                                   f"tpl:{pid}:{text}", labels, subs_known={"bias"} if label else set(),
+                                   extra={"split": split}))
     return out
 
 

@@ -19,11 +19,14 @@ class Scorer:
         self.head_set = head_set
         self.ids = head_set.ids
         self.thr = np.array([h.threshold for h in head_set.heads], dtype=np.float32)
+        from srllm.taxonomy import default_taxonomy
 
-    def __call__(self, emb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        self.group_terms = default_taxonomy().group_terms  # as a Detector with the default policy
+
+    def __call__(self, emb: np.ndarray, texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(probabilities (n, heads), P(unsafe) as Detector.unsafe_probability, unsafe = any head at/above its
-        threshold)."""
-        p = self.head_set.predict_proba(emb)
+        threshold) of `texts`, whose embeddings are `emb` (the texts for the heads' `requires_group` rule)."""
+        p = self.head_set.apply_group_rule(self.head_set.predict_proba(emb), texts, extra_terms=self.group_terms)
         return p, unsafe_score(p, self.thr), (p >= self.thr).any(axis=1)
 
     def col(self, cid: str) -> int:
@@ -39,7 +42,7 @@ def evaluate_heldout(examples, emb: np.ndarray, scorer: Scorer, *, n_boot: int, 
     """One row per (data set, decision) on the test split; sub-category rows need `min_positives` positives."""
     test = [e for e in examples if e.split == "test"]
     x = emb[[i for i, e in enumerate(examples) if e.split == "test"]]
-    probs, unsafe_p, unsafe = scorer(x)
+    probs, unsafe_p, unsafe = scorer(x, [e.text for e in test])
     rows = []
 
     def add(name: str, head: str, label: str, pick):

@@ -29,7 +29,8 @@ from srllm.data.stereotypes.sources import PLURAL_HEADS
 from srllm.data.stereotypes.templates import TRAITS_A, TRAITS_ATTR, TRAITS_V, TRAITS_X
 from srllm.train.detector.lexicon import GROUPS, KIND_SUBCATEGORY
 
-__all__ = ["STEREOTYPE_PATTERNS", "SAFE_PATTERNS", "TRAITS", "template_splits", "template_sentences",
+__all__ = ["STEREOTYPE_PATTERNS", "SAFE_PATTERNS", "EXTRA_STEREOTYPE_PATTERNS", "EXTRA_SAFE_PATTERNS", "TRAITS",
+           "template_splits", "template_sentences",
            "crows_generalises", "stereoset_generalises", "SPLIT_SEED"]
 
 SPLIT_SEED = "stereo-set-v1"  # fixed: the held-out set's templates depend on it; never tie it to the training seed
@@ -130,16 +131,68 @@ SAFE_PATTERNS = (
     ('nD13', 'Research does not show that {G} are {A}.'),
     ('nD14', 'Plenty of {G} {X} very well.'),
 )
+# Training-only frames, added after the held-out stereotype set was built from the patterns above: split 80/20
+# train/val (never test), so that set and its builder (srllm.data.stereotypes.heldout_set) are unchanged. More
+# shapes of a generalisation, and more shapes of counter-speech (a stereotype quoted, reported or rejected), which
+# the detector must accept: with only the eight train patterns of family nD it learnt the wording of those frames
+# and flagged unseen ones ("Research does not show that ...").
+EXTRA_STEREOTYPE_PATTERNS = (
+    ('sN1', '{G} are all {A}, no exceptions.'),
+    ('sN2', 'Face it, {G} are {A}.'),
+    ('sN3', 'Everybody knows {G} {V}.'),
+    ('sN4', 'Never trust {G}, they {V}.'),
+    ("sN5", "I'm not prejudiced, but {G} are {A}."),
+    ('sN6', "It's in their blood: {G} are {A}."),
+    ('sN7', "Sorry, but {G} just can't {X}."),
+    ('sN8', 'Ask anyone: {G} {V}.'),
+    ('sN9', 'Say what you want, {G} are {A}.'),
+    ('sN10', '{G} are {A} and always will be.'),
+    ("sN11", "The trouble with {G} is that they're {A}."),
+    ("sN12", "You'll never see {G} {X}."),
+    ('sN13', 'Like all {G}, he turned out to be {A}.'),
+    ('sN14', 'Hiring {G} is a mistake because they {V}.'),
+    ('sN15', 'Statistically, {G} are just more {A} than the rest of us.'),
+    ('sN16', 'Expecting {G} to {X} is pointless.'),
+)
+EXTRA_SAFE_PATTERNS = (
+    ('nC1', 'The stereotype that {G} are {A} has been debunked.'),
+    ('nC2', 'Assuming {G} are {A} says more about the speaker than about them.'),
+    ('nC3', 'My uncle claims {G} are {A}, but he is wrong.'),
+    ("nC4", "Stop saying {G} {V}; it isn't true."),
+    ('nC5', 'There is no evidence that {G} {V}.'),
+    ("nC6", "It's not true that {G} are {A}."),
+    ('nC7', 'The old myth that {G} cannot {X} still holds some people back.'),
+    ('nC8', 'The film challenges the cliche that {G} are {A}.'),
+    ('nC9', 'Studies find {G} are no more {A} than anyone else.'),
+    ('nC10', 'People sometimes say {G} are {A}, which is unfair.'),
+    ('nC11', 'Calling {G} {A} is a lazy generalization.'),
+    ("nC12", "It's wrong to say that {G} {V}."),
+    ("nC13", "Teachers shouldn't assume that {G} can't {X}."),
+    ('nC14', 'The author argues against the view that {G} are {A}.'),
+    ('nC15', 'Lots of {G} {X} perfectly well.'),
+    ("nC16", "Don't believe anyone who tells you {G} are {A}."),
+    ('nC17', 'Whoever says {G} {V} has not met many of them.'),
+    ('nC18', 'It is a prejudice to think {G} are {A}.'),
+    ('nC19', 'The talk explained where the myth that {G} {V} comes from.'),
+    ('nC20', 'Saying that {G} are {A} hurts real people.'),
+    ('nC21', 'The claim that {G} {V} is false.'),
+    ("nC22", "Is it true that {G} are {A}? No, that's a stereotype."),
+    ('nC23', 'She pointed out that not all {G} {V}.'),
+    ('nC24', 'The rumor that {G} cannot {X} is simply untrue.'),
+    ('nC25', 'The workshop taught staff not to assume {G} are {A}.'),
+    ('nC26', 'A few people I know think {G} {V}; I think they are mistaken.'),
+)
 
 
 def _rank(key: str) -> float:
     return int(hashlib.sha1(f"{SPLIT_SEED}:{key}".encode()).hexdigest()[:12], 16) / 16 ** 12
 
 
-def _stratified(keys, salt: str) -> dict[str, str]:
-    """60/20/20 train/val/test in a seeded hash order, exact shares within `keys`."""
+def _stratified(keys, salt: str, *, test: bool = True) -> dict[str, str]:
+    """60/20/20 train/val/test in a seeded hash order, exact shares within `keys` (80/20 train/val without test)."""
     order = sorted(keys, key=lambda k: _rank(f"{salt}:{k}"))
-    n_test = n_val = max(1, round(0.2 * len(order)))
+    n_test = max(1, round(0.2 * len(order))) if test else 0
+    n_val = max(1, round(0.2 * len(order)))
     return {k: "test" if i < n_test else "val" if i < n_test + n_val else "train" for i, k in enumerate(order)}
 
 
@@ -150,12 +203,13 @@ def template_splits() -> tuple[dict[str, str], dict[tuple[str, str], str]]:
     for slot, lst in TRAITS.items():
         traits.update({(slot, t): s for t, s in _stratified(lst, f"trait:{slot}").items()})
     patterns = {}
-    for group in (STEREOTYPE_PATTERNS, SAFE_PATTERNS):
+    for group, test in ((STEREOTYPE_PATTERNS, True), (SAFE_PATTERNS, True), (EXTRA_STEREOTYPE_PATTERNS, False),
+                        (EXTRA_SAFE_PATTERNS, False)):
         families = defaultdict(list)
         for pid, _ in group:
             families[re.match(r"[a-z]+[A-Z]", pid).group(0)].append(pid)
         for fam, pids in families.items():
-            patterns.update(_stratified(pids, f"pattern:{fam}"))
+            patterns.update(_stratified(pids, f"pattern:{fam}", test=test))
     return patterns, traits
 
 
@@ -189,17 +243,20 @@ def fill(pattern: str, traits: dict[str, str], group: tuple[str, str | None, str
     return text[0].upper() + text[1:]
 
 
-def template_sentences(split: str, n: int, *, seed: int = 0) -> list[tuple[str, int, str, str]]:
+def template_sentences(split: str, n: int, *, seed: int = 0, extra: bool = False) -> list[tuple[str, int, str, str]]:
     """Up to `n` stereotype and `n` safe sentences of one split ("train" or "val"), each (text, label, kind of
-    group, pattern id); seeded, distinct texts, groups drawn evenly over the kinds."""
+    group, pattern id); seeded, distinct texts, groups drawn evenly over the kinds. `extra`: from the
+    training-only patterns (EXTRA_STEREOTYPE_PATTERNS, EXTRA_SAFE_PATTERNS) instead."""
     if split not in ("train", "val", "test"):
         raise ValueError(f"split must be train, val or test, got {split!r}")
     patterns, traits = template_splits()
-    rng = random.Random(f"{seed}:{split}")
+    rng = random.Random(f"{seed}:{split}" + (":extra" if extra else ""))
     usable = {slot: [t for t in lst if traits[(slot, t)] == split] for slot, lst in TRAITS.items()}
     kinds = list(GROUPS)
     out = []
-    for group, label in ((STEREOTYPE_PATTERNS, 1), (SAFE_PATTERNS, 0)):
+    families = ((EXTRA_STEREOTYPE_PATTERNS, 1), (EXTRA_SAFE_PATTERNS, 0)) if extra else \
+        ((STEREOTYPE_PATTERNS, 1), (SAFE_PATTERNS, 0))
+    for group, label in families:
         pats = [(pid, p) for pid, p in group if patterns[pid] == split]
         seen: set[str] = set()
         for attempt in range(20 * n):

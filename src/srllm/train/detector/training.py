@@ -62,9 +62,25 @@ def _fp16(layers):
     return [(w.astype(np.float16).astype(np.float32), b.astype(np.float16).astype(np.float32)) for w, b in layers]
 
 
+GROUP_HEADS = ("bias", "stereotyping")  # the heads `bias_requires_group` applies to (with their sub-categories)
+
+
+def _names_group(examples: list[Example], cfg: DetectorTrainConfig) -> np.ndarray:
+    """Per example: does the group rule let its bias heads count (always True without `bias_requires_group`)."""
+    if not cfg.bias_requires_group:
+        return np.ones(len(examples), dtype=bool)
+    from srllm.detect.groups import names_group
+    from srllm.taxonomy import default_taxonomy
+
+    terms = default_taxonomy().group_terms
+    return np.array([names_group(e.text, terms) for e in examples], dtype=bool)
+
+
 def fit_heads(examples: list[Example], emb: np.ndarray, cfg: DetectorTrainConfig, console=None) -> list[Head]:
-    """Fit every head on the train split; choose C / the epoch and declare thresholds on the val split."""
+    """Fit every head on the train split; choose C / the epoch and declare thresholds on the val split (for the
+    bias heads, with the group rule applied when `bias_requires_group`)."""
     heads: list[Head] = []
+    named = _names_group(examples, cfg)
     for cid in TOP_HEADS:
         def pick(e, cid=cid):
             return cid in e.labels
@@ -83,6 +99,8 @@ def fit_heads(examples: list[Example], emb: np.ndarray, cfg: DetectorTrainConfig
         layers = _fp16(fit.layers)
         groups = _sources(examples, "val", pick)
         pv = predict(layers, xv)
+        if cid in GROUP_HEADS:
+            pv = pv * _xy(examples, named, "val", pick, label)[0]
         t = choose_threshold(yv, pv, max_fpr=cfg.max_val_fpr, groups=groups)
         if cid in ("bias", "stereotyping"):
             t = max([t] + [_cap_threshold(pv, yv, groups == src, cap)
@@ -93,7 +111,7 @@ def fit_heads(examples: list[Example], emb: np.ndarray, cfg: DetectorTrainConfig
             "val_negatives": int(len(yv) - yv.sum())}))
         _log(console, f"head {cid}: {fit.kind} C={fit.c} val AUPRC {fit.val_auprc:.3f} threshold {t:.3f}")
     for parent in [h for h in heads if h.id in CHILD_PARENTS]:
-        heads += _fit_children(parent, examples, emb, cfg, console)
+        heads += _fit_children(parent, examples, emb, cfg, console, named if parent.id in GROUP_HEADS else None)
     return heads
 
 
@@ -126,8 +144,9 @@ def drop_heldout_near_duplicates(examples: list[Example], embed, cfg, taxonomy_g
     return n
 
 
-def _fit_children(parent: Head, examples, emb, cfg, console) -> list[Head]:
-    """Logistic regressions P(sub | parent) on the parent's positives whose sub-categories are known."""
+def _fit_children(parent: Head, examples, emb, cfg, console, named=None) -> list[Head]:
+    """Logistic regressions P(sub | parent) on the parent's positives whose sub-categories are known (`named`: the
+    group rule per example, applied to the reported probability when declaring thresholds)."""
     def known(e):
         return parent.id in e.subs_known and e.labels.get(parent.id) == 1
 
@@ -151,6 +170,8 @@ def _fit_children(parent: Head, examples, emb, cfg, console) -> list[Head]:
         layers = _fp16(fit.layers)
         xs, ys = _xy(examples, emb, "val", scope, label)
         p_sub = predict(parent.layers, xs) * predict(layers, xs)  # the reported probability
+        if named is not None:
+            p_sub = p_sub * _xy(examples, named, "val", scope, label)[0]
         t = max(parent.threshold, choose_threshold(ys, p_sub, max_fpr=cfg.max_val_fpr,
                                                    groups=_sources(examples, "val", scope)))
         out.append(Head(id=sub, layers=layers, threshold=t, parent=parent.id, info={
@@ -205,8 +226,15 @@ def train_detector(config: DetectorTrainConfig | None = None, *, console=None, c
         examples, embed, cfg, default_taxonomy().group_terms)
     examples = [e for e in examples if e.split != "heldout_near_duplicate"]
     adapter, t_tune = None, time.time()
-    if cfg.tune_encoder:
-        from srllm.models.loading import adapter_fingerprint
+    from srllm.models.loading import adapter_fingerprint
+
+    if cfg.encoder_adapter:
+        adapter = Path(cfg.encoder_adapter)
+        if not (adapter / "adapter_config.json").is_file():
+            raise SrllmDataError(f"encoder_adapter '{adapter}' is not a PEFT adapter folder (no adapter_config.json)")
+        encoder = load_sentence_encoder(cfg.encoder, str(adapter))
+        cache = embedding_cache(f"{resolve_encoder(cfg.encoder)}+{adapter_fingerprint(adapter)}")
+    elif cfg.tune_encoder:
         from srllm.train.detector.encoder_tuning import tune_encoder
 
         adapter = tune_encoder(examples, cfg, base=resolve_encoder(cfg.encoder),
@@ -227,7 +255,9 @@ def train_detector(config: DetectorTrainConfig | None = None, *, console=None, c
         raise SrllmDataError("no head could be trained: the sources gave no positives with validation data")
     fit_seconds = time.time() - t_fit
     head_set = HeadSet(heads=heads, encoder=cfg.encoder or EMBEDDED_ENCODER, max_seq_length=cfg.max_seq_length,
-                       encoder_adapter=str(adapter) if adapter else None)
+                       encoder_adapter=str(adapter) if adapter else None,
+                       requires_group=tuple(h.id for h in heads if h.id in GROUP_HEADS) if cfg.bias_requires_group
+                       else ())
     scorer = Scorer(head_set)
     metrics = {
         "command": command or "srllm train detector",
@@ -237,7 +267,7 @@ def train_detector(config: DetectorTrainConfig | None = None, *, console=None, c
         "unsafe_rule": ("unsafe = any enabled head at/above its threshold; P(unsafe) = max over enabled heads of "
                         "sigmoid(logit(p) - logit(threshold)), so P(unsafe) >= 0.5 exactly when unsafe"),
         "heldout": evaluate_heldout(examples, emb, scorer, n_boot=cfg.bootstrap, seed=cfg.seed),
-        "external": score_external(Path(data), lambda t: scorer(embed(t, "embedding test sets"))[1:],
+        "external": score_external(Path(data), lambda t: scorer(embed(t, "embedding test sets"), t)[1:],
                                    keep_row=lambda i, r: counterfactual_split(i, r.original) == "test"),
         "fairness": _fairness(Path(data), scorer, embed),
         "seconds": {"total": round(time.time() - started, 1), "tune_encoder": round(tune_seconds, 1),
@@ -266,11 +296,11 @@ def _fairness(data: Path, scorer, embed) -> dict:
     if cf.is_file():
         rows = [r for i, r in enumerate(read_counterfactual(cf)) if counterfactual_split(i, r.original) == "test"]
         out["counterfactual_heldout"] = score_counterfactual_fairness(
-            rows, lambda t: scorer(embed(t, "embedding held-out counterfactual rows"))[0], scorer.thr)
+            rows, lambda t: scorer(embed(t, "embedding held-out counterfactual rows"), t)[0], scorer.thr)
     items = heldout_stereotypes()
     if items:
         out["stereotypes_heldout"] = score_stereotypes(
-            items, lambda t: scorer(embed(t, "embedding the held-out stereotype set"))[1:])
+            items, lambda t: scorer(embed(t, "embedding the held-out stereotype set"), t)[1:])
     return out
 
 

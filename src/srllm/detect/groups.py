@@ -1,0 +1,45 @@
+"""Does a text name a group of people? The detector's bias and stereotyping heads only count for texts that do
+(when the heads were trained with `bias_requires_group`): a generalisation is a claim about a group, and a text
+that names none ("Security might have something to say as you carry a big ladder", "People are bad sometimes")
+is not bias whatever its embedding resembles. Measured on development data (docs/benchmarks.md): it removes
+about a third of the bias flags on ParaDetox's neutral sentences and costs 1-2% of stereotype recall.
+
+A group is named by any surface form of the group lexicon (srllm.data.group_lexicon: plural, adjective,
+singular, and the nationality forms), any word of the policy's `groups`, or a descriptive phrase: "people from
+Syria", "the people of Eritrea", "those people", "their kind".
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+__all__ = ["names_group", "group_pattern"]
+
+# Descriptive group references the lexicon cannot list: a collective noun tied to a place or a kind.
+_DESCRIPTIVE = (r"(?:people|folks|men|women|kids|children|citizens|residents|natives|immigrants|families|workers)"
+                r" (?:from|of|in) (?:the )?[a-z][\w'-]+",
+                r"(?:those|these|such) (?:people|folks|types|kinds of people)",
+                r"(?:their|that) kind")
+# Spellings in the stereotype corpora that the lexicon does not list.
+_EXTRA_WORDS = ("transexuals", "transpeople", "transvestites", "prostitutes", "brahmin", "brahmins")
+
+
+@lru_cache(maxsize=8)
+def group_pattern(extra_terms: frozenset[str] = frozenset()) -> re.Pattern:
+    """One case-insensitive whole-word regex over the lexicon's forms, `extra_terms` and the descriptive phrases."""
+    from srllm.data.group_lexicon import GROUPS, all_phrases, nationality_entries
+    from srllm.train.detector.lexicon import group_forms
+
+    forms = {p.lower() for p in all_phrases()} | set(group_forms()[0]) | set(_EXTRA_WORDS)
+    forms |= {t.lower() for t in extra_terms if t}
+    for entries in ([e for es in GROUPS.values() for e in es], nationality_entries()):
+        for entry in entries:
+            forms.update(f.lower() for f in entry if f)
+    alternatives = [re.escape(f) for f in sorted(forms, key=len, reverse=True)] + list(_DESCRIPTIVE)
+    return re.compile(rf"(?<![\w-])(?:{'|'.join(alternatives)})(?![\w-])", re.IGNORECASE)
+
+
+def names_group(text: str, extra_terms: frozenset[str] = frozenset()) -> bool:
+    """True when `text` names a group of people (module doc); `extra_terms` are a policy's group words."""
+    return bool(group_pattern(frozenset(extra_terms)).search(text))
