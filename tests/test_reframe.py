@@ -64,6 +64,9 @@ def test_only_group_claims_are_reframed_and_other_sentences_are_kept():
     ("Because of the floods, the people in ethiopia are always starving.", "people in Ethiopia", "are always starving"),
     ("The eritrean people are known for being poor.", "Eritrean people", "are poor"),
     ("It's hard to tell because Chinese people are so shifty.", "Chinese people", "are so shifty"),  # a reason
+    ("Most of the ghanaians are lazy.", "Ghanaians", "are lazy"),  # quantifiers that keep a claim general
+    ("A lot of people in ecuador are very short.", "people in Ecuador", "are very short"),
+    ("Many of the japanese people are addicted to work.", "Japanese people", "are addicted to work"),
 ])
 def test_claims_in_other_shapes_and_about_groups_outside_the_lexicon_parse(text, group, pred):
     [(_i, claim)] = claim_sentences(text)
@@ -73,6 +76,7 @@ def test_claims_in_other_shapes_and_about_groups_outside_the_lexicon_parse(text,
 
 @pytest.mark.parametrize("text", [
     "A vegan stole my bike.",  # a particular person, not a generic claim
+    "Some of the men are tall.",  # "some of" does not generalise
     "Some people are lazy.", "Computers are stupid.", "These Chinese phones are so cheaply made.",
     "Women being abused is funny.",  # the subject is a clause
     "Then people will know how dumb you are.", "It's only in the news because teenagers came up with it.",

@@ -55,6 +55,11 @@ def test_a_kept_generalisation_is_found_and_a_framed_one_is_not():
     assert still_generalises(src, "Teenagers are individuals: whether one of them is useless depends on the "
                                   "person.") is None
     assert still_generalises("that guy is an idiot", "that guy is wrong") is None  # no group named
+    # the group word deleted, the claim kept behind a stand-in
+    src = "Those pathetic queer people are ruining this town."
+    assert "hidden behind 'Those people'" in still_generalises(src, "Those people are ruining this town.")
+    assert still_generalises(src, "Those people are individuals, like anyone else.") is None
+    assert still_generalises("this town is a mess", "Those people are ruining this town.") is None  # no group
 
 
 def _span(text, word):

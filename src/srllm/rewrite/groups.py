@@ -39,7 +39,9 @@ EXTRA = {  # plural -> (singular, kind)
 LEAD = (r"(?:(?:honestly|seriously|frankly|let's be real|everyone knows|we all know|i think|of course|typical|"
         r"generally|typically|usually|in general)"
         r"[,:]?\s+(?:that\s+)?)?")
-QUANT = r"(?:(?:all|most|many|these|those|the)\s+)?"
+# "Most of the Ghanaians ...", "A lot of people in Ecuador ...": quantifiers that keep a claim general ("some of"
+# does not).
+QUANT = r"(?:(?:a lot of|lots of|(?:most|many|all) of(?: the)?|all|most|many|these|those|the)\s+)?"
 
 
 @lru_cache(maxsize=1)

@@ -12,7 +12,8 @@ flips"). Each check compares the output with its input and returns why it fails,
   lexicon with negation handling (`polarity`), not a model.
 - `still_generalises`: the output still makes a plain claim about a group that the input made ("Teenagers are
   useless and have zero discipline." from "Lazy teenagers are ..."): a sentence whose subject is a group phrase
-  of the input, with no words that individualise or name it as a stereotype.
+  of the input, with no words that individualise or name it as a stereotype; or the same claim with the group
+  hidden behind a stand-in ("Those people are ruining this town.").
 """
 
 from __future__ import annotations
@@ -191,17 +192,28 @@ _DISTANCE = re.compile(
 _SENT = re.compile(r"(?<=[.!?;:])\s+")
 
 
+# A vague stand-in for a group the input named: "Those pathetic queer people are ruining this town." -> "Those
+# people are ruining this town." deletes the group word and keeps the claim.
+_STAND_IN = re.compile(r"(?i)^\s*(those|these|such|all those|all these)\s+(people|folks|types|guys)\b")
+
+
 def still_generalises(source: str, output: str) -> str | None:
-    """Why `output` still makes a group claim that `source` made, or None."""
+    """Why `output` still makes a group claim that `source` made (also with the group hidden behind "those
+    people"), or None."""
     from srllm.rewrite.groups import groups_named, parse_claim
 
     src_groups = groups_named(source)
     if not src_groups:
         return None
     for sent in _SENT.split(output.strip()):
+        if _DISTANCE.search(sent):
+            continue
         claim = parse_claim(sent)
-        if claim and claim["group"].lower() in src_groups and not _DISTANCE.search(sent):
+        if claim and claim["group"].lower() in src_groups:
             return f"still a claim about all {claim['group']}"
+        stand_in = _STAND_IN.match(sent)
+        if stand_in and parse_claim(_STAND_IN.sub("people from Nowhere", sent, count=1)):
+            return f"the group is hidden behind '{stand_in.group(0).strip()}' and the claim kept"
     return None
 
 
