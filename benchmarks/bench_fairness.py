@@ -101,7 +101,11 @@ RECIPE_NOTE = (
     "(100%), mean counterfactual spread 0.049 (0.038), ParaDetox validation 0.965 / 0.046 (0.961 / 0.047), SR_LLM "
     "validation AUPRC 0.905 (0.904); its bias and stereotyping thresholds rose to 0.996 / 0.988 under the ParaDetox "
     "FPR cap. More texts of the many safe and toxic sources diluted the stereotype signal. (Its training also wrote "
-    "test-set figures to its metrics.json; they were not read.)")
+    "test-set figures to its metrics.json; they were not read.) Since 2026-12-01 two more defaults, chosen on the "
+    "same development data: training-only counter-speech and stereotype frames (`stereotype_templates_extra`) and "
+    "the group rule (`bias_requires_group`); heads refitted on the same tuned encoder (`--encoder-adapter`), "
+    "development figures in the section 'Detector fairness and stereotypes: counter-speech frames and the group "
+    "rule'.")
 
 
 def cpu_flags() -> str:

@@ -156,3 +156,11 @@ def test_reframe_can_be_switched_off():
     cfg = RewriteConfig(retry_samples=0, reframe=False)
     [res] = Rewriter(backend=backend, detector=_MeaningDetector(), config=cfg).rewrite([src])
     assert res.action != "reframed"
+
+
+def test_benefit_fraud_is_restated_and_abuse_of_people_is_not():
+    # "abuse the system" is a trait like any other; abuse of people stays with the blocked claims
+    assert reframe_candidates("Somalis just abuse the system, that's what they do.")
+    assert reframe_candidates("Pensioners abuse welfare.")
+    assert reframe_candidates("Men abuse their children.") == []
+    assert reframe_candidates("Women should be abused.") == []

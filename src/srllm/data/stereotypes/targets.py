@@ -221,11 +221,13 @@ def frames(claim: str, group: str, group_sg: str, kind: str, pred: str, pred_sg:
     return out
 
 
-# Claims no frame restates well (violence, dehumanisation, sex): left to a stronger model or blocked.
+# Claims no frame restates well (violence, dehumanisation, sex): left to a stronger model or blocked. "Abuse the
+# system" (benefit fraud) is not abuse of people: it is restated like any other trait.
 HATEFUL = re.compile(r"\b(rape|raped|kill|killed|murder|beaten|beat|slaves?|objects?|property|animals?|inferior|exist|"
                      r"value|die|deserve to|sex|sexual|vaginas?|whores?|sluts?|breed|fetish\w*|vermin|subhuman|"
                      r"cockroaches|rats|gassed|exterminat\w*|deport\w*|hang|shot|shoot|"
-                     r"hit|punch\w*|abus\w*|dead|sexually|raping|tools?|toys?|possessions?|pets?|harm\w*|hurt\w*|"
+                     r"hit|punch\w*|abus\w*\b(?!\s+(?:the\s+|our\s+)?(?:system|welfare|benefits?|privileges?))|"
+                     r"dead|sexually|raping|tools?|toys?|possessions?|pets?|harm\w*|hurt\w*|"
                      r"tortur\w*|slapped|enslav\w*)\b", re.I)
 _COLLECTIVE = re.compile(r"(?i)^(?:are|were)\s+(?:all\s+)?(?:the same\b|alike\b|the only\b|(?:such\s+)?(?:a|an)\b.*"
                          r"\b(?:people|race|society|nation|culture|group|bunch|lot|tribe|breed|community|country)\b)")
