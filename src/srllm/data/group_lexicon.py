@@ -143,6 +143,16 @@ TAXONOMY_ADDITIONS: dict[str, list[str]] = {
 # "people of color") are kept for masking (phrases), and are split into single words for the taxonomy only when
 # every word is itself a group word. The port list (port/taxonomy_groups.yaml) holds single words only.
 
+# Surface forms found in the stereotype corpora that the lexicon writes differently: (phrase, kind, form index).
+CORPUS_FORMS = (("woman", "gender", 2), ("man", "gender", 2), ("trans", "sexual_orientation", 1),
+                ("transgender", "sexual_orientation", 1), ("gays", "sexual_orientation", 0),
+                ("homosexuals", "sexual_orientation", 0), ("blacks", "race", 0), ("whites", "race", 0),
+                ("asians", "race", 0), ("jewish people", "religion", 0), ("the poor", "socioeconomic", 0),
+                ("the rich", "socioeconomic", 0), ("the elderly", "age", 0), ("old men", "age", 0),
+                ("old women", "age", 0), ("black men", "race", 0), ("black women", "race", 0),
+                ("white men", "race", 0), ("muslim men", "religion", 0), ("mexican men", "nationality", 0),
+                ("transgenders", "sexual_orientation", 0), ("nonbinary", "sexual_orientation", 1))
+
 _NEUTRAL_GENERIC = {"people", "person", "folks", "kids", "man", "men", "woman", "women"}
 
 

@@ -28,10 +28,9 @@ _EXTRA_WORDS = ("transexuals", "transpeople", "transvestites", "prostitutes", "b
 @lru_cache(maxsize=8)
 def group_pattern(extra_terms: frozenset[str] = frozenset()) -> re.Pattern:
     """One case-insensitive whole-word regex over the lexicon's forms, `extra_terms` and the descriptive phrases."""
-    from srllm.data.group_lexicon import GROUPS, all_phrases, nationality_entries
-    from srllm.train.detector.lexicon import group_forms
+    from srllm.data.group_lexicon import CORPUS_FORMS, GROUPS, all_phrases, nationality_entries
 
-    forms = {p.lower() for p in all_phrases()} | set(group_forms()[0]) | set(_EXTRA_WORDS)
+    forms = {p.lower() for p in all_phrases()} | {f[0] for f in CORPUS_FORMS} | set(_EXTRA_WORDS)
     forms |= {t.lower() for t in extra_terms if t}
     for entries in ([e for es in GROUPS.values() for e in es], nationality_entries()):
         for entry in entries:

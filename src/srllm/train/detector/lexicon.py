@@ -15,7 +15,7 @@ import random
 import re
 from functools import lru_cache
 
-from srllm.data.group_lexicon import GROUPS
+from srllm.data.group_lexicon import CORPUS_FORMS, GROUPS
 
 __all__ = ["GROUPS", "KIND_SUBCATEGORY", "group_forms", "swap_group", "mask_groups"]
 
@@ -24,16 +24,6 @@ KIND_SUBCATEGORY = {"gender": "bias.gender", "sexual_orientation": "bias.sexual_
                     "disability": "bias.disability", "health": "bias.health", "body": "bias.body",
                     "socioeconomic": "bias.socioeconomic", "geography": "bias.geography",
                     "political": "bias.political", "other": "bias.other"}
-
-# Surface forms found in the stereotype corpora that the lexicon writes differently: (phrase, kind, form index).
-_EXTRA_FORMS = (("woman", "gender", 2), ("man", "gender", 2), ("trans", "sexual_orientation", 1),
-                ("transgender", "sexual_orientation", 1), ("gays", "sexual_orientation", 0),
-                ("homosexuals", "sexual_orientation", 0), ("blacks", "race", 0), ("whites", "race", 0),
-                ("asians", "race", 0), ("jewish people", "religion", 0), ("the poor", "socioeconomic", 0),
-                ("the rich", "socioeconomic", 0), ("the elderly", "age", 0), ("old men", "age", 0),
-                ("old women", "age", 0), ("black men", "race", 0), ("black women", "race", 0),
-                ("white men", "race", 0), ("muslim men", "religion", 0), ("mexican men", "nationality", 0),
-                ("transgenders", "sexual_orientation", 0), ("nonbinary", "sexual_orientation", 1))
 
 
 @lru_cache(maxsize=1)
@@ -46,7 +36,7 @@ def group_forms() -> tuple[dict[str, tuple[str, int]], re.Pattern]:
             for i, phrase in enumerate(entry):
                 if phrase:
                     forms.setdefault(phrase.lower(), (kind, i))
-    for phrase, kind, i in _EXTRA_FORMS:
+    for phrase, kind, i in CORPUS_FORMS:
         forms.setdefault(phrase, (kind, i))
     alternatives = "|".join(re.escape(p) for p in sorted(forms, key=len, reverse=True))
     return forms, re.compile(rf"(?<![\w-])({alternatives})(?![\w-])", re.IGNORECASE)
