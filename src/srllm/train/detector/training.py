@@ -205,6 +205,9 @@ def train_detector(config: DetectorTrainConfig | None = None, *, console=None, c
         raise SrllmDataError("no training data: pass --data-dir with the folder holding paradetox/ and sr-llm/ "
                              "(or set SRLLM_DATA_DIR)")
     out = Path(cfg.out) if cfg.out else default_heads_dir()
+    if cfg.encoder_adapter and not (Path(cfg.encoder_adapter) / "adapter_config.json").is_file():
+        raise SrllmDataError(f"encoder_adapter '{cfg.encoder_adapter}' is not a PEFT adapter folder (no "
+                             "adapter_config.json)")
     examples, stats = load_examples(cfg, Path(data))
     split_examples(examples, seed=cfg.seed, val_fraction=cfg.val_fraction, test_fraction=cfg.test_fraction)
     _log(console, f"{len(examples)} examples from {', '.join(cfg.sources)}; {stats}")
@@ -230,8 +233,6 @@ def train_detector(config: DetectorTrainConfig | None = None, *, console=None, c
 
     if cfg.encoder_adapter:
         adapter = Path(cfg.encoder_adapter)
-        if not (adapter / "adapter_config.json").is_file():
-            raise SrllmDataError(f"encoder_adapter '{adapter}' is not a PEFT adapter folder (no adapter_config.json)")
         encoder = load_sentence_encoder(cfg.encoder, str(adapter))
         cache = embedding_cache(f"{resolve_encoder(cfg.encoder)}+{adapter_fingerprint(adapter)}")
     elif cfg.tune_encoder:
