@@ -5,6 +5,9 @@ never delete), and `group_regex()` for masking and kind detection."""
 
 from __future__ import annotations
 
+import re
+from functools import lru_cache
+
 # kind -> [(plural, adjective or None, singular)]
 GROUPS: dict[str, list[tuple[str, str | None, str]]] = {
     "gender": [("women", "female", "woman"), ("men", "male", "man"), ("girls", None, "girl"),
@@ -152,6 +155,22 @@ CORPUS_FORMS = (("woman", "gender", 2), ("man", "gender", 2), ("trans", "sexual_
                 ("old women", "age", 0), ("black men", "race", 0), ("black women", "race", 0),
                 ("white men", "race", 0), ("muslim men", "religion", 0), ("mexican men", "nationality", 0),
                 ("transgenders", "sexual_orientation", 0), ("nonbinary", "sexual_orientation", 1))
+
+@lru_cache(maxsize=1)
+def group_forms() -> tuple[dict[str, tuple[str, int]], re.Pattern]:
+    """(lower-cased phrase -> (kind, form index: 0 plural, 1 adjective, 2 singular), a regex matching any phrase,
+    longest first, as a whole word)."""
+    forms: dict[str, tuple[str, int]] = {}
+    for kind, entries in GROUPS.items():
+        for entry in entries:
+            for i, phrase in enumerate(entry):
+                if phrase:
+                    forms.setdefault(phrase.lower(), (kind, i))
+    for phrase, kind, i in CORPUS_FORMS:
+        forms.setdefault(phrase, (kind, i))
+    alternatives = "|".join(re.escape(p) for p in sorted(forms, key=len, reverse=True))
+    return forms, re.compile(rf"(?<![\w-])({alternatives})(?![\w-])", re.IGNORECASE)
+
 
 _NEUTRAL_GENERIC = {"people", "person", "folks", "kids", "man", "men", "woman", "women"}
 

@@ -1,12 +1,12 @@
 """Does a text name a group of people? The detector's bias and stereotyping heads only count for texts that do
 (when the heads were trained with `bias_requires_group`): a generalisation is a claim about a group, and a text
 that names none ("Security might have something to say as you carry a big ladder", "People are bad sometimes")
-is not bias whatever its embedding resembles. Measured on development data (docs/benchmarks.md): it removes
-about a third of the bias flags on ParaDetox's neutral sentences and costs 1-2% of stereotype recall.
+is not bias whatever its embedding resembles. On development data 18 of 1264 stereotype statements name no group
+it reads (docs/benchmarks.md, "Detector fairness and stereotypes: counter-speech frames and the group rule").
 
-A group is named by any surface form of the group lexicon (srllm.data.group_lexicon: plural, adjective,
-singular, and the nationality forms), any word of the policy's `groups`, or a descriptive phrase: "people from
-Syria", "the people of Eritrea", "those people", "their kind".
+A group is named by any surface form of the group lexicon (srllm.data.group_lexicon.group_forms: plural,
+adjective, singular, the corpus spellings, and the nationality forms), any word of the policy's `groups`, or a
+descriptive phrase: "people from Syria", "the people of Eritrea", "those people", "their kind".
 """
 
 from __future__ import annotations
@@ -28,13 +28,10 @@ _EXTRA_WORDS = ("transexuals", "transpeople", "transvestites", "prostitutes", "b
 @lru_cache(maxsize=8)
 def group_pattern(extra_terms: frozenset[str] = frozenset()) -> re.Pattern:
     """One case-insensitive whole-word regex over the lexicon's forms, `extra_terms` and the descriptive phrases."""
-    from srllm.data.group_lexicon import CORPUS_FORMS, GROUPS, all_phrases, nationality_entries
+    from srllm.data.group_lexicon import group_forms, nationality_entries
 
-    forms = {p.lower() for p in all_phrases()} | {f[0] for f in CORPUS_FORMS} | set(_EXTRA_WORDS)
-    forms |= {t.lower() for t in extra_terms if t}
-    for entries in ([e for es in GROUPS.values() for e in es], nationality_entries()):
-        for entry in entries:
-            forms.update(f.lower() for f in entry if f)
+    forms = set(group_forms()[0]) | set(_EXTRA_WORDS) | {t.lower() for t in extra_terms if t}
+    forms.update(f.lower() for entry in nationality_entries() for f in entry if f)
     alternatives = [re.escape(f) for f in sorted(forms, key=len, reverse=True)] + list(_DESCRIPTIVE)
     return re.compile(rf"(?<![\w-])(?:{'|'.join(alternatives)})(?![\w-])", re.IGNORECASE)
 

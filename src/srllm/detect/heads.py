@@ -168,9 +168,10 @@ class HeadSet:
         names no group (in place; returned)."""
         cols = self.group_columns(ids)
         if cols and len(texts):
-            from srllm.detect.groups import names_group
+            from srllm.detect.groups import group_pattern
 
-            none = np.array([not names_group(t, extra_terms) for t in texts])
+            pattern = group_pattern(frozenset(extra_terms))  # once per call, not per text
+            none = np.array([pattern.search(t) is None for t in texts])
             if none.any():
                 probs[np.ix_(none, cols)] = 0.0
         return probs

@@ -212,6 +212,7 @@ def still_generalises(source: str, output: str) -> str | None:
         if claim and claim["group"].lower() in src_groups:
             return f"still a claim about all {claim['group']}"
         stand_in = _STAND_IN.match(sent)
+        # a claim once the stand-in is replaced by a group phrase the claim parser reads
         if stand_in and parse_claim(_STAND_IN.sub("people from Nowhere", sent, count=1)):
             return f"the group is hidden behind '{stand_in.group(0).strip()}' and the claim kept"
     return None

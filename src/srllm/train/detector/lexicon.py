@@ -15,7 +15,7 @@ import random
 import re
 from functools import lru_cache
 
-from srllm.data.group_lexicon import CORPUS_FORMS, GROUPS
+from srllm.data.group_lexicon import GROUPS, group_forms
 
 __all__ = ["GROUPS", "KIND_SUBCATEGORY", "group_forms", "swap_group", "mask_groups"]
 
@@ -24,22 +24,6 @@ KIND_SUBCATEGORY = {"gender": "bias.gender", "sexual_orientation": "bias.sexual_
                     "disability": "bias.disability", "health": "bias.health", "body": "bias.body",
                     "socioeconomic": "bias.socioeconomic", "geography": "bias.geography",
                     "political": "bias.political", "other": "bias.other"}
-
-
-@lru_cache(maxsize=1)
-def group_forms() -> tuple[dict[str, tuple[str, int]], re.Pattern]:
-    """(lower-cased phrase -> (kind, form index: 0 plural, 1 adjective, 2 singular), a regex matching any phrase,
-    longest first, as a whole word)."""
-    forms: dict[str, tuple[str, int]] = {}
-    for kind, entries in GROUPS.items():
-        for entry in entries:
-            for i, phrase in enumerate(entry):
-                if phrase:
-                    forms.setdefault(phrase.lower(), (kind, i))
-    for phrase, kind, i in CORPUS_FORMS:
-        forms.setdefault(phrase, (kind, i))
-    alternatives = "|".join(re.escape(p) for p in sorted(forms, key=len, reverse=True))
-    return forms, re.compile(rf"(?<![\w-])({alternatives})(?![\w-])", re.IGNORECASE)
 
 
 _ARTICLE = re.compile(r"\b([Aa])n? (\w)")

@@ -69,11 +69,11 @@ def _names_group(examples: list[Example], cfg: DetectorTrainConfig) -> np.ndarra
     """Per example: does the group rule let its bias heads count (always True without `bias_requires_group`)."""
     if not cfg.bias_requires_group:
         return np.ones(len(examples), dtype=bool)
-    from srllm.detect.groups import names_group
+    from srllm.detect.groups import group_pattern
     from srllm.taxonomy import default_taxonomy
 
-    terms = default_taxonomy().group_terms
-    return np.array([names_group(e.text, terms) for e in examples], dtype=bool)
+    pattern = group_pattern(default_taxonomy().group_terms)
+    return np.array([pattern.search(e.text) is not None for e in examples], dtype=bool)
 
 
 def fit_heads(examples: list[Example], emb: np.ndarray, cfg: DetectorTrainConfig, console=None) -> list[Head]:
