@@ -40,7 +40,23 @@ def test_whole_sentences_pass_even_when_odd(source, output):
     assert fragment(source, output) is None
 
 
-def test_flip_is_criticism_made_praise_only():
+def test_praise_made_criticism_is_a_flip():
+    assert flip("if they stayed to party , then fuck yeah .", "if they stayed to party , then it's a bad idea.") \
+        == "praise turned into criticism"
+    assert flip("bitch i aint stupid !", "i am not smart !") == "praise turned into criticism"  # "aint" negates
+    assert flip("who the fuck doesn 't love puppies ?", "who doesn't love puppies?") is None  # split "doesn 't"
+    assert polarity("hell yeah") == 1
+
+
+def test_deleting_a_verb_before_its_particle_is_a_fragment():
+    why = fragment("keep in mind when fucking with the future", "keep in mind when with the future")
+    assert why == "the verb 'fucking' was deleted and 'with' left dangling"
+    assert "'around'" in fragment("stop fucking around", "stop around")
+    assert fragment("that fucking site is shit", "that site is bad") is None
+    assert fragment("so fucking over analysing it", "so over analysing it") is None
+
+
+def test_criticism_made_praise_is_a_flip_and_intensifiers_are_no_stance():
     assert flip("this article is crap", "this article is good") == "criticism turned into praise"
     assert flip("this article is crap", "this article is bad") is None
     assert flip("this article is crap", "this article is not good") is None  # negation counted

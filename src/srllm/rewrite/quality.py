@@ -7,9 +7,9 @@ flips"). Each check compares the output with its input and returns why it fails,
   the neighborhood."). Relative to the input: what the input itself does is never held against the output.
 - `fluency_drop`: perplexity under a reference LM (the embedded SmolLM2, no adapter) of the output over the input's
   (`lm_ratio`): a ratio above `max_ppl_ratio` means the edit made the text much less like language.
-- `flip`: criticism turned into praise (or praise into criticism): the input's evaluative polarity is clearly
-  negative and the output's clearly positive ("this article is crap" -> "this article is good"). A small
-  lexicon with negation handling (`polarity`), not a model.
+- `flip`: criticism turned into praise, or praise into criticism: the input's evaluative polarity is clearly
+  negative and the output's clearly positive ("this article is crap" -> "this article is good"), or the reverse
+  ("then fuck yeah" -> "then it's a bad idea"). A small lexicon with negation handling (`polarity`), not a model.
 - `still_generalises`: the output still makes a plain claim about a group that the input made ("Teenagers are
   useless and have zero discipline." from "Lazy teenagers are ..."): a sentence whose subject is a group phrase
   of the input, with no words that individualise or name it as a stereotype; or the same claim with the group
@@ -39,7 +39,9 @@ _ING_OK = {"nothing", "something", "everything", "anything", "being", "during", 
            "evening", "thing", "things", "string", "ring", "wing", "bring", "sing", "swing", "ceiling", "darling",
            "according", "including", "building", "wedding", "feeling", "meeting", "reading", "writing",
            "clothing", "housing", "funding", "training", "shopping", "parking", "cooking", "nursing", "ending"}
-_DETOK = [(re.compile(r"\s+(n't|'s|'re|'ve|'ll|'d|'m)\b", re.I), r"\1"), (re.compile(r"\s+([.,!?;:])"), r"\1")]
+# ParaDetox's tokenisation splits "doesn 't" after the n, not before it.
+_DETOK = [(re.compile(r"n\s+'t\b", re.I), "n't"), (re.compile(r"\s+(n't|'s|'re|'ve|'ll|'d|'m)\b", re.I), r"\1"),
+          (re.compile(r"\s+([.,!?;:])"), r"\1")]
 
 
 def _detok(text: str) -> str:
@@ -104,11 +106,37 @@ def _dangling_vocative(source: str, output: str) -> bool:
                for i in range(len(src_t) - 2))
 
 
+# Particles a phrasal verb takes: deleting the verb before one leaves "when with the future" (from "when fucking
+# with the future") or "stop around".
+_PARTICLE = {"with", "around", "up", "off", "about"}  # not "over": "so fucking over-analysing"
+
+
+def _deleted_verb(src_w: list[str], out_w: list[str]) -> str | None:
+    """A deletion took an -ing verb and left its particle ("when fucking with the future" -> "when with the
+    future"): the -ing word stood before a particle and after a word that is no determiner (an -ing word after "the"
+    or "a" is a noun or an intensifier)."""
+    if len(out_w) >= len(src_w) or not _is_deletion(src_w, out_w):
+        return None
+    j = 0
+    for i, w in enumerate(src_w):
+        if j < len(out_w) and out_w[j] == w:
+            j += 1
+            continue
+        is_verb = w.endswith(("ing", "in")) and len(w) > 5 and w not in _ING_OK
+        nxt, prev = (src_w[i + 1] if i + 1 < len(src_w) else None), (src_w[i - 1] if i else None)
+        if is_verb and nxt in _PARTICLE and prev not in _DETERMINER and j < len(out_w) and out_w[j] == nxt:
+            return f"the verb '{w}' was deleted and '{nxt}' left dangling"
+    return None
+
+
 def fragment(source: str, output: str) -> str | None:
     """Why `output` is not a whole sentence where `source` was, or None."""
     out_w, src_w = _words(output), _words(source)
     if not out_w:
         return "no words left"
+    why = _deleted_verb(src_w, out_w)
+    if why:
+        return why
     last = out_w[-1]
     if last != (src_w[-1] if src_w else None) and (
             last in DANGLING_END or (last == "no" and len(out_w) > 1 and out_w[-2] in _DANGLING_NO)
@@ -134,13 +162,22 @@ dumb moron useless worst worse hate ugly boring lazy incompetent clueless pathet
 disappointing mistaken weak lame nonsense ridiculous absurd disgusting dishonest liar liars shitty bullshit
 ignorant misleading sloppy inaccurate pointless worthless flawed careless rude unhelpful nasty dreadful""".split())  # noqa: SIM905
 _NEGATORS = {"not", "no", "never", "n't", "isn't", "aren't", "wasn't", "weren't", "don't", "doesn't", "didn't",
-             "can't", "cannot", "won't", "hardly", "nothing", "nobody", "without", "lack", "lacks"}
+             "can't", "cannot", "won't", "hardly", "nothing", "nobody", "without", "lack", "lacks",
+             # spelt without the apostrophe, as informal text often is
+             "isnt", "arent", "wasnt", "werent", "dont", "doesnt", "didnt", "cant", "wont", "aint", "shouldnt",
+             "wouldnt", "couldnt", "havent", "hasnt"}
+
+
+# Approval with no evaluative word: "then fuck yeah" is a yes, and "then it's a bad idea" its reverse.
+_APPROVAL = re.compile(r"(?i)\b(?:(?:hell|fuck|fucking|heck|oh|oh hell) (?:yeah|yes)|yay|hooray|woo+hoo+)\b")
 
 
 def polarity(text: str) -> int:
-    """(# positive) - (# negative) evaluative words, a word after a negator (within 3 words) counted reversed."""
+    """(# positive) - (# negative) evaluative words, a word after a negator (within 3 words: a window of 4 rejected
+    more human ParaDetox rewrites) counted reversed; an exclamation of approval ("hell yeah") counts as one positive
+    word."""
     words = _words(text)
-    score = 0
+    score = len(_APPROVAL.findall(text))
     for i, w in enumerate(words):
         val = 1 if w in POSITIVE else -1 if w in NEGATIVE else 0
         if not val:
@@ -178,6 +215,8 @@ def flip(source: str, output: str) -> str | None:
     ps, po = polarity(source), polarity(_OPEN_QUESTION.sub("", output))
     if ps < 0 and po > 0:
         return "criticism turned into praise"
+    if ps > 0 and po < 0:
+        return "praise turned into criticism"
     src_w, out_w = _words(source), _words(output)
     if _negations(out_w) < _negations(src_w) and _is_deletion(src_w, out_w):
         return "a negation was deleted"
