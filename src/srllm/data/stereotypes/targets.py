@@ -224,11 +224,16 @@ def frames(claim: str, group: str, group_sg: str, kind: str, pred: str, pred_sg:
 # Claims no frame restates well (violence, dehumanisation, sex): left to a stronger model or blocked. "Abuse the
 # system" (benefit fraud) is not abuse of people: it is restated like any other trait.
 HATEFUL = re.compile(r"\b(rape|raped|kill|killed|murder|beaten|beat|slaves?|objects?|property|animals?|inferior|exist|"
-                     r"value|die|deserve to|sex|sexual|vaginas?|whores?|sluts?|breed|fetish\w*|vermin|subhuman|"
+                     r"value|die|deserve to|vaginas?|whores?|sluts?|breed|fetish\w*|vermin|subhuman|body parts|"
+                     r"harass\w*|coerc\w*|forced|"
                      r"cockroaches|rats|gassed|exterminat\w*|deport\w*|hang|shot|shoot|"
                      r"hit|punch\w*|abus\w*\b(?!\s+(?:the\s+|our\s+)?(?:system|welfare|benefits?|privileges?))|"
                      r"dead|sexually|raping|tools?|toys?|possessions?|pets?|harm\w*|hurt\w*|"
                      r"tortur\w*|slapped|enslav\w*)\b", re.I)
+# Sex is a topic a stereotype may be about ("Women are too uptight about sex."); with children or crime it is an
+# accusation of abuse that no frame restates ("Men have sex with their own children.").
+_SEXUAL_HARM = re.compile(r"(?i)\bsex(?:ual(?:ly)?)?\b.*\b(?:child\w*|kids?|minors?|crimes?|criminal|assault\w*|"
+                          r"predators?|incest)\b|\b(?:child\w*|kids?|minors?|crimes?|assault\w*)\b.*\bsex(?:ual(?:ly)?)?\b")
 _COLLECTIVE = re.compile(r"(?i)^(?:are|were)\s+(?:all\s+)?(?:the same\b|alike\b|the only\b|(?:such\s+)?(?:a|an)\b.*"
                          r"\b(?:people|race|society|nation|culture|group|bunch|lot|tribe|breed|community|country)\b)")
 _CIRCUMSTANCE = re.compile(r"(?i)\b(?:poor|poorer|starving|starve|malnourished|hungry|homeless|impoverished|"
@@ -257,7 +262,7 @@ def claim_targets(parse: dict, key: str, k: int) -> list[tuple[str, str]]:
     """k (frame, target) pairs for a parsed claim (`srllm.rewrite.groups.parse_claim`), chosen by `key` (the
     statement with its groups masked, so every group gets the same frame), or [] when no frame fits."""
     group, group_sg, kind, pred = parse["group"], parse["group_sg"], parse["kind"], parse["pred"]
-    if HATEFUL.search(pred):
+    if HATEFUL.search(pred) or _SEXUAL_HARM.search(pred):
         return []
     claim = f"{group} {pred}"
     ability = None
