@@ -274,3 +274,45 @@ def test_rewrite_config_checks():
         RewriteConfig(retry_samples=-1)
     with pytest.raises(SrllmConfigError, match="sample_temperature"):
         RewriteConfig(sample_temperature=0)
+
+
+def test_identity_adjectives_of_a_story_are_dropped_not_those_of_a_claim():
+    from srllm.rewrite.edit import drop_group_modifiers
+
+    words = {"black", "men", "women", "americans", "african"}
+    assert drop_group_modifiers("Suddenly the group of black men attacked him.", words) == [
+        "Suddenly the group of men attacked him."]
+    assert drop_group_modifiers("He is an Asian engineer.", words) == ["He is an engineer."]  # article mended
+    assert drop_group_modifiers("The Muslim family and the Indian man left.", words) == [
+        "The family and the Indian man left.", "The Muslim family and the man left.", "The family and the man left."]
+    assert drop_group_modifiers("Black people are lazy.", words) == []  # "People are lazy." is no fix
+    assert drop_group_modifiers("Iraq has a large muslim population.", words) == []  # the adjective is the fact
+    assert drop_group_modifiers("Historically African Americans are loud.", words) == []  # a group word follows
+    assert drop_group_modifiers("Aaron came out as gay last year.", words) == []  # a predicate, not a modifier
+    assert drop_group_modifiers("My dad didn't like the kids.", words) == []
+    assert drop_group_modifiers("When i lived in saudi arabia i met a Saudi Aramco engineer.", words) == []  # names
+
+
+def test_a_story_naming_a_group_is_edited_by_dropping_the_adjective():
+    class RaceWordDetector(WordDetector):
+        def unsafe_probability(self, texts):
+            return np.array([0.9 if "black" in t.lower() else 0.1 for t in texts])
+
+        def spans(self, text):
+            return [Span(start=m.start(), end=m.end(), text=m.group(), score=0.9, category="stereotyping")
+                    for m in re.finditer(r"(?i)black", text)]
+
+    src = "Suddenly the group of black men attacked him and started kicking him."
+    config = RewriteConfig(similarity_threshold=0.5, retry_samples=0)
+    [res] = Rewriter(backend=ScriptedBackend({src: [src, src]}), detector=RaceWordDetector(),
+                     config=config).rewrite([src])
+    assert res.action == "edited" and res.output == "Suddenly the group of men attacked him and started kicking him."
+    assert "identity adjectives dropped" in res.reason
+    [res] = Rewriter(backend=ScriptedBackend({src: [src, src]}), detector=RaceWordDetector(),
+                     config=replace(config, drop_group_modifiers=False)).rewrite([src])
+    assert res.action == "failed"
+    # a claim about the group is left to reframing, never edited this way
+    src = "Black men are violent."
+    [res] = Rewriter(backend=ScriptedBackend({src: [src, src]}), detector=RaceWordDetector(),
+                     config=config).rewrite([src])
+    assert res.output != "Men are violent."

@@ -230,3 +230,17 @@ def nationality_entries() -> list[tuple[str, str, str]]:
             out.append((adj + "s", adj, adj))
         out.append((f"{adj} people", adj, f"{adj} person"))
     return out
+
+
+# Kinds whose adjectives describe who someone is and say nothing else about them ("a Black engineer", "the Muslim
+# family"): the ones a narrative can drop without changing what happened (srllm.rewrite.edit.drop_group_modifiers).
+IDENTITY_KINDS = ("race", "religion", "nationality", "sexual_orientation")
+
+
+@lru_cache(maxsize=1)
+def identity_adjectives() -> frozenset[str]:
+    """Lower-case single-word adjectives of IDENTITY_KINDS and of NATIONALITY_ADJECTIVES, hyphenated compounds
+    ("african-american") included."""
+    adjs = {adj for kind in IDENTITY_KINDS for _, adj, _ in GROUPS.get(kind, []) if adj}
+    adjs |= {adj for _, adj, _ in nationality_entries()}
+    return frozenset(adj.lower().replace(" ", "-") for adj in adjs)

@@ -6,7 +6,7 @@ import re
 
 from srllm.schema import Span
 
-__all__ = ["remove_spans"]
+__all__ = ["remove_spans", "drop_group_modifiers"]
 
 _CONJ_START = re.compile(r"^\s*,?\s*(?:and|or|but)\b\s*|^\s*,\s*", re.IGNORECASE)
 _COPULA_END = re.compile(r"\b(?:are|is|was|were|be|'re|'s)(?:\s+(?:a|an|the|so|very|such an?|really|just))?\s*$",
@@ -57,3 +57,68 @@ def remove_spans(text: str, spans: list[Span]) -> str:
     if edited and text[:1].isupper() and edited[:1].islower():
         edited = edited[0].upper() + edited[1:]
     return edited
+
+
+# Words after which a group word is a predicate or a name, not a modifier ("came out as gay", "is black").
+_PREDICATE_BEFORE = {"is", "are", "was", "were", "be", "been", "being", "am", "as", "'re", "'s", "not", "so", "very"}
+# Head nouns a group adjective may modify although they name a group themselves: "black men" -> "men".
+_GENDER_HEADS = {"man", "men", "woman", "women", "boy", "boys", "girl", "girls", "guy", "guys", "lady", "ladies",
+                 "kid", "kids", "child", "children"}
+# Only a noun for a person may lose its identity adjective: for anything else the adjective is the information
+# ("a large muslim population", "Japanese food"). Person nouns: these, and agent nouns (-er, -or, -ist, -ant, -ent:
+# runner, doctor, scientist, tenant, student).
+_PERSON_NOUNS = {"person", "family", "families", "neighbor", "neighbors", "neighbour", "neighbours", "friend",
+                 "friends", "colleague", "colleagues", "classmate", "classmates", "couple", "couples", "teen", "teens",
+                 "guy", "guys", "mom", "moms", "dad", "dads", "nanny", "nannies", "lady", "ladies", "kid", "kids",
+                 "child", "children", "boy", "boys", "girl", "girls", "man", "men", "woman", "women", "boss",
+                 "bosses", "employee", "employees", "nurse", "nurses", "chef", "chefs", "cook", "cooks", "maid",
+                 "maids", "cop", "cops", "coworker", "coworkers", "athlete", "athletes", "candidate", "candidates",
+                 "patient", "patients", "guest", "guests", "tourist", "tourists", "stranger", "strangers"}
+_AGENT_SUFFIXES = ("er", "ers", "or", "ors", "ist", "ists", "ant", "ants", "ent", "ents")
+# A capitalised next word or one that ends like a place makes the adjective part of a name ("saudi arabia", "South
+# African Airways"), which stays.
+_PLACE_ENDINGS = ("ia", "land", "stan", "africa", "america", "korea", "guinea", "york", "city", "town")
+_WORD_AT = re.compile(r"[A-Za-z][A-Za-z'-]*")
+
+
+def drop_group_modifiers(text: str, group_words: set[str] | frozenset[str]) -> list[str]:
+    """Candidates of `text` without the identity adjectives that only describe a person or thing it tells of ("the
+    group of black men attacked him" -> "the group of men attacked him"): each modifier dropped alone, then all of
+    them. A modifier is an identity adjective (srllm.data.group_lexicon.identity_adjectives: race, religion,
+    nationality, sexual orientation) followed by a noun for a person ("the Muslim family", "a Black engineer"; not
+    "a large muslim population", not the generic "people": "black people" -> "people" would turn a claim about a
+    group into one about everyone) that is not another group word of `group_words` (except gender heads: "African
+    Americans" stays); one after a copula or "as" is a predicate and stays ("came out as gay")."""
+    from srllm.data.group_lexicon import identity_adjectives
+
+    modifiers = identity_adjectives()
+    words = list(_WORD_AT.finditer(text))
+    spans = []
+    for k, m in enumerate(words[:-1]):
+        word, nxt = m.group(0).lower(), words[k + 1].group(0).lower()
+        prev = words[k - 1].group(0).lower() if k else ""
+        gap = text[m.end():words[k + 1].start()]
+        place = words[k + 1].group(0)[:1].isupper() or nxt.endswith(_PLACE_ENDINGS)  # "Saudi Arabia"
+        person = nxt in _PERSON_NOUNS or (nxt.endswith(_AGENT_SUFFIXES) and len(nxt) > 4)
+        if (word in modifiers and gap == " " and not place and person
+                and (nxt not in group_words or nxt in _GENDER_HEADS) and prev not in _PREDICATE_BEFORE):
+            spans.append((m.start(), words[k + 1].start()))
+    if not spans:
+        return []
+
+    def without(cut: list[tuple[int, int]]) -> str:
+        out, pos = [], 0
+        for start, end in cut:
+            out.append(text[pos:start])
+            pos = end
+        out.append(text[pos:])
+        edited = "".join(out)
+        if text[:1].isupper() and edited[:1].islower():
+            edited = edited[0].upper() + edited[1:]
+        # "a African" -> "an African" the other way round: the article now stands before the head noun
+        return re.sub(r"\b([Aa])n (?=[^aeiouAEIOU\W])", r"\1 ", edited)
+
+    candidates = [without([s]) for s in spans]
+    if len(spans) > 1:
+        candidates.append(without(spans))
+    return list(dict.fromkeys(candidates))

@@ -14,11 +14,11 @@ from srllm.detect.spans import WORD_RE
 from srllm.errors import SrllmConfigError
 from srllm.models.backends import ENGINES, GenerationBackend, GenerationConfig
 from srllm.rewrite.clean import clean_rewrite, restore_source_form
-from srllm.rewrite.edit import remove_spans
+from srllm.rewrite.edit import drop_group_modifiers, remove_spans
 from srllm.rewrite.groups import lexicon_words
 from srllm.rewrite.prompts import build_messages
 from srllm.rewrite.quality import QUALITY_CHECKS
-from srllm.rewrite.reframe import reframe_candidates
+from srllm.rewrite.reframe import claim_sentences, reframe_candidates
 from srllm.schema import RewriteResult
 from srllm.taxonomy import default_taxonomy
 
@@ -46,6 +46,11 @@ class RewriteConfig:
         "help": "When the LLM attempts fail on a sentence that generalises about a group, restate it by rule "
                 "about individuals, keeping a real concern behind it, or naming it as a stereotype "
                 "(srllm.rewrite.reframe); the result is judged like a rewrite and its action is 'reframed'."})
+    drop_group_modifiers: bool = field(default=True, metadata={
+        "help": "When the LLM attempts fail on a text that tells of people without generalising about a group, "
+                "drop the identity adjectives that only describe them ('the group of black men attacked him' -> "
+                "'the group of men attacked him'; srllm.rewrite.edit.drop_group_modifiers); judged like any edit, "
+                "action 'edited'. Never for a sentence that makes a claim about a group (reframing handles those)."})
     span_fallback: bool = field(default=True, metadata={"help": "Delete flagged spans when the LLM attempts fail."})
     # Not stereotyping: a stereotype is a claim, and deleting its words leaves the claim or breaks the sentence
     # ("Morocco storekeepers are always cheating ..." -> "... are with their customers."); on dev this removed 2 of
@@ -201,6 +206,8 @@ class Rewriter:
                                    attempts=attempt + 1, replace_reason=True)
         if pending and self.config.reframe:
             pending = self._reframe(pending, texts, results, reasons, attempts=llm_attempts)
+        if pending and self.config.drop_group_modifiers:
+            pending = self._drop_modifiers(pending, texts, results, reasons, attempts=llm_attempts)
         if self.config.span_fallback:
             still = []
             for i in pending:
@@ -259,6 +266,29 @@ class Rewriter:
             else:
                 if verdict:
                     reasons[i].append(f"reframe: {verdict}")
+                still.append(i)
+        return still
+
+    def _drop_modifiers(self, pending: list[int], texts: list[str], results: list, reasons: dict, *,
+                        attempts: int) -> list[int]:
+        """Drop identity adjectives from texts that make no group claim (srllm.rewrite.edit.drop_group_modifiers);
+        per text the accepted candidate closest in meaning. Returns the indices still pending."""
+        candidates = {i: drop_group_modifiers(texts[i], self._group_terms) for i in pending
+                      if not claim_sentences(texts[i])}
+        todo = [i for i in pending if candidates.get(i)]
+        if not todo:
+            return pending
+        verdicts = dict(zip(todo, self._accept([texts[i] for i in todo], [candidates[i] for i in todo]), strict=True))
+        still = []
+        for i in pending:
+            verdict = verdicts.get(i)
+            if isinstance(verdict, tuple):
+                results[i] = RewriteResult(output=verdict[0], action="edited", similarity=verdict[1],
+                                           attempts=attempts, output_unsafe=False,
+                                           reason="; ".join([*reasons[i], "identity adjectives dropped"]))
+            else:
+                if verdict:
+                    reasons[i].append(f"identity adjectives: {verdict}")
                 still.append(i)
         return still
 
