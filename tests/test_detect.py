@@ -199,6 +199,17 @@ def test_sentence_level_scoring_takes_the_highest_sentence(encoder_path, heads):
         Detector(encoder=encoder_path, heads=heads, min_sentence_words=0)
 
 
+def test_claim_level_scoring_also_scores_the_plain_claim(encoder_path, heads):
+    plain = Detector(encoder=encoder_path, heads=heads, claim_level=False)
+    claims = Detector(encoder=encoder_path, heads=heads)  # on by default
+    text = "It's a fact that wheelchair users are greedy."
+    expected = np.maximum(plain.probabilities([text])[0], plain.probabilities(["Wheelchair users are greedy."])[0])
+    np.testing.assert_allclose(claims.probabilities([text])[0], expected, rtol=1e-5, atol=1e-6)
+    # a plain claim, counter-speech and a text naming no group are scored as written
+    for t in ("Women are bad drivers.", "It's a myth that women are bad drivers.", "you are kind"):
+        np.testing.assert_allclose(claims.probabilities([t]), plain.probabilities([t]), rtol=1e-5, atol=1e-6)
+
+
 def test_names_group_finds_lexicon_policy_and_descriptive_groups():
     from srllm.detect.groups import names_group
 

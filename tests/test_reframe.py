@@ -164,3 +164,18 @@ def test_benefit_fraud_is_restated_and_abuse_of_people_is_not():
     assert reframe_candidates("Pensioners abuse welfare.")
     assert reframe_candidates("Men abuse their children.") == []
     assert reframe_candidates("Women should be abused.") == []
+
+
+def test_plain_claims_unwrap_vouching_and_restated_shapes_only():
+    from srllm.rewrite.reframe import plain_claims
+
+    assert plain_claims("It's a fact that wheelchair users are greedy.") == ["Wheelchair users are greedy."]
+    assert plain_claims("My dad always said fat people are too sensitive, and he was right.") == [
+        "Fat people are too sensitive."]
+    assert plain_claims("I've never met one of the Jews who wasn't rude.") == ["Jews are rude."]
+    assert plain_claims("You can't trust Poles; they're all liars.") == ["Poles are all liars."]
+    # written plainly already, counter-speech, or no group: nothing to add
+    for text in ("Women are bad drivers.", "These republicans are taking advantage.",
+                 "It's a myth that women are bad drivers.", "I disagree with people who say Poles are liars.",
+                 "This article is crap."):
+        assert plain_claims(text) == [], text

@@ -67,6 +67,9 @@ def check_command(
     sentence_level: bool = typer.Option(False, "--sentence-level", help="Also score each sentence of a long text "
                                         "and flag on the highest: more recall on paragraphs, more false positives "
                                         "(docs/benchmarks.md, Detector fairness and stereotypes)."),
+    claim_level: bool = typer.Option(True, "--claim-level/--no-claim-level", help="Also score a claim about a group "
+                                     "wrapped in words that only vouch for it ('It's a fact that X are Y.') as the "
+                                     "plain claim (srllm.detect.Detector)."),
     batch_size: int = typer.Option(32, help="Texts per batch."),
     bad_rows: str = typer.Option("stop", help="A malformed input row: 'stop' (exit 2; what was written is kept) or "
                                  "'skip' (report it, go on, exit 1 at the end)."),
@@ -104,7 +107,7 @@ def check_command(
         input = "-"
     guard_options = dict(model=model, adapter=adapter, base_url=base_url, api_key=api_key, encoder=encoder,
                          policy=policy, quantize="int8" if int8 else None, sentence_level=sentence_level,
-                         encoder_engine=encoder_engine,
+                         encoder_engine=encoder_engine, claim_level=claim_level,
                          # the LLM generates at most --batch-size texts at once (at most RewriteConfig.batch_size)
                          rewrite_config=replace(rewrite_config,
                                                 batch_size=min(batch_size, rewrite_config.batch_size)),

@@ -26,6 +26,14 @@ Decisions (declared):
   better (docs/benchmarks.md, "Detector fairness and stereotypes"): infer_50 biased texts flagged 0.302 -> 0.453
   but their debiased rewrites 0.094 -> 0.151, AUPRC 0.736 -> 0.731; safe group mentions of the held-out stereotype
   set flagged 0.049 -> 0.067. Use it where a missed sentence costs more than a blocked paragraph.
+- `claim_level` (on by default): a sentence whose claim about a group is wrapped in words that only vouch for it
+  ("It's a fact that X are Y.", "My dad always said X are Y, and he was right."), put in another shape ("I've never
+  met one of the X who wasn't Y.") or made of a "they" clause ("You can't trust X; they're all Y.") is also scored
+  as the plain claim ("X are Y.", srllm.rewrite.reframe.plain_claims), each category taking the larger
+  probability. The heads learnt claims more than the wrappers around them: on development stereotype-set items
+  recall at the declared thresholds went 0.838 -> 0.973 at the same FPR (0.010), with ParaDetox validation FPR
+  0.048 -> 0.049 and the SR_LLM validation AUPRC and counterfactual figures unchanged (docs/benchmarks.md). Plain
+  sentences and counter-speech ("It's a myth that X are Y.") give no extra unit; it costs ~0.1 ms a text.
 - `encoder_engine`: what runs the encoder. "auto" (default): ONNX Runtime when onnxruntime is installed (a
   dependency) and the encoder exports, else torch with a warning; "onnx" forces it (an error when it cannot run);
   "torch": sentence-transformers on torch. ONNX Runtime (srllm.detect.onnx_encoder) gives the torch embeddings to
@@ -79,7 +87,8 @@ class Detector:
 
     def __init__(self, *, encoder: str | None = None, heads=None, policy=None, batch_size: int = 64,
                  span_rule: SpanRule | None = None, threads: int | None = None, quantize: str | None = None,
-                 sentence_level: bool = False, min_sentence_words: int = 5, encoder_engine: str = "auto"):
+                 sentence_level: bool = False, min_sentence_words: int = 5, encoder_engine: str = "auto",
+                 claim_level: bool = True):
         if batch_size < 1:
             raise SrllmConfigError(f"batch_size must be >= 1, got {batch_size}")
         if threads is not None and threads < 1:
@@ -89,6 +98,7 @@ class Detector:
         check_encoder_engine(encoder_engine)
         self.batch_size, self.threads = batch_size, threads
         self.sentence_level, self.min_sentence_words = sentence_level, min_sentence_words
+        self.claim_level = claim_level
         self.span_rule = span_rule or SpanRule()
         self.head_set = heads if isinstance(heads, HeadSet) else HeadSet.load(heads or default_heads_dir())
         self.taxonomy = policy if isinstance(policy, Taxonomy) else load_policy(policy)
@@ -232,6 +242,9 @@ class Detector:
         terms the text contains scores at least its threshold (module doc)."""
         texts = _texts(texts)
         units, owners = self._sentence_units(texts) if self.sentence_level else ([], [])
+        if self.claim_level:
+            claim_units, claim_owners = self._claim_units(texts)
+            units, owners = units + claim_units, owners + claim_owners
         probs = self.head_set.apply_group_rule(self._probs(self.embed(texts + units)), texts + units,
                                                ids=self.categories, extra_terms=self.taxonomy.group_terms)
         whole = probs[:len(texts)]
@@ -248,6 +261,21 @@ class Detector:
             if len(sentences) >= 2:
                 units += sentences
                 owners += [i] * len(sentences)
+        return units, owners
+
+    @staticmethod
+    def _claim_units(texts: list[str]) -> tuple[list[str], list[int]]:
+        """The plain group claims of each text where they differ from what is written (module doc), and their
+        text's index."""
+        # The claim parser lives with the reframe that restates the same claims; imported here, on first use,
+        # because srllm.rewrite builds on the detector package.
+        from srllm.rewrite.reframe import plain_claims
+
+        units, owners = [], []
+        for i, text in enumerate(texts):
+            found = plain_claims(text)
+            units += found
+            owners += [i] * len(found)
         return units, owners
 
     def _raise_term_hits(self, texts: list[str], probs: np.ndarray) -> np.ndarray:

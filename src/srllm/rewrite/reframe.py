@@ -24,7 +24,7 @@ import re
 from srllm.data.stereotypes.targets import claim_targets
 from srllm.rewrite.groups import LEAD, QUANT, groups_before, mask_group_phrases, parse_claim
 
-__all__ = ["reframe_candidates", "claim_sentences"]
+__all__ = ["reframe_candidates", "claim_sentences", "plain_claims"]
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 # Tails that only assert the claim harder ("..., everyone knows that."): dropped before parsing.
@@ -80,14 +80,20 @@ def _strip_tails(sentence: str) -> str:
     return sentence
 
 
-def _parse(sentence: str) -> dict | None:
-    if sentence.rstrip().endswith("?"):
-        return None  # a question ("Poor people complain, don't they?") asserts nothing to restate
+def _unwrap(sentence: str) -> str:
+    """`sentence` without what only vouches for its claim (lead-ins, tails) and with restating shapes made plain
+    ("Typical X: Y" -> "X are Y.")."""
     clean = _LEADS.sub("", _strip_tails(sentence), count=1)
     clean = _LEAD_PHRASE.sub("", clean, count=1)
     for shape, claim in _RESTATE:
         clean = shape.sub(claim, clean, count=1)
-    clean = _SEEN_AS.sub(r"\1 ", clean[:1].upper() + clean[1:], count=1)
+    return _SEEN_AS.sub(r"\1 ", clean[:1].upper() + clean[1:], count=1)
+
+
+def _parse(sentence: str) -> dict | None:
+    if sentence.rstrip().endswith("?"):
+        return None  # a question ("Poor people complain, don't they?") asserts nothing to restate
+    clean = _unwrap(sentence)
     claim = parse_claim(clean)
     if claim is None:
         without_insults = _LEADING_INSULTS.sub(r"\1", clean)
@@ -129,6 +135,29 @@ def claim_sentences(text: str) -> list[tuple[int, dict]]:
         claim = _parse(sentence)
         if claim is not None:
             out.append((i, claim))
+    return out
+
+
+def plain_claims(text: str) -> list[str]:
+    """The group claims of `text` stated plainly, for the sentences where that differs from what is written: a
+    claim wrapped in words that only vouch for it ("It's a fact that X are Y.", "My dad always said X are Y, and he
+    was right."), put in another shape ("I've never met one of the X who wasn't Y.") or made of a "they" clause
+    ("You can't trust X; they're all Y.") becomes "X are Y." (the detector scores these too: its heads learnt
+    claims more than the wrappers around them). A plain sentence ("Women are bad drivers.", "These X are Y.") gives
+    nothing."""
+    out = []
+    for sentence in _SENTENCE_END.split(text.strip()):
+        claim = _parse(sentence)
+        if claim is None:
+            continue
+        unwrapped = _unwrap(sentence)
+        if parse_claim(unwrapped) is None:  # found in a "they" clause, behind insults or in a reason given
+            plain = f"{claim['group']} {claim['pred']}."
+        elif unwrapped.strip(" .!") != sentence.strip(" .!"):
+            plain = unwrapped
+        else:
+            continue
+        out.append(plain)
     return out
 
 
