@@ -274,6 +274,9 @@ def main() -> None:
     ap.add_argument("--both-scorings", action="store_true",
                     help="score each head set twice: whole texts only (NAME/whole) and with sentence-level scoring "
                          "of long texts (NAME/sentences, the Detector's default)")
+    ap.add_argument("--both-claim-levels", action="store_true",
+                    help="score each head set twice: as written only (NAME/no-claims) and with claim-level scoring "
+                         "(NAME/claims, the Detector's default: a wrapped group claim also scored plainly)")
     ap.add_argument("--limit", type=int, help="score a seeded sample of N items of each set (smoke run; never "
                                              "recorded)")
     args = ap.parse_args()
@@ -287,8 +290,10 @@ def main() -> None:
         if not path:
             sys.exit(f"--heads takes NAME=DIR, got {spec!r}")
         modes = (("/whole", False), ("/sentences", True)) if args.both_scorings else (("", True),)
-        for suffix, sentence_level in modes:
-            det = Detector(heads=Path(path), sentence_level=sentence_level)
+        claim_modes = (("/no-claims", False), ("/claims", True)) if args.both_claim_levels else (("", True),)
+        for (suffix, sentence_level), (claim_suffix, claim_level) in ((m, c) for m in modes for c in claim_modes):
+            det = Detector(heads=Path(path), sentence_level=sentence_level, claim_level=claim_level)
+            suffix += claim_suffix
             # one embedding pass per encoder (heads with a tuned encoder adapter embed differently)
             det.embed = shared.setdefault((det.head_set.encoder, det.head_set.encoder_adapter), SharedEmbeddings(det))
             dets[name + suffix] = det
@@ -301,6 +306,7 @@ def main() -> None:
     command = ("`.venv/bin/python benchmarks/bench_fairness.py --heads "
                + " ".join(f"{spec.partition('=')[0]}=<dir>" for spec in args.heads)
                + (" --both-scorings" if args.both_scorings else "")
+               + (" --both-claim-levels" if args.both_claim_levels else "")
                + f" --examples {args.examples} --seed {args.seed}`")
     body = (f"{command} ({note}; CPU: {cpu_flags()}). Heads + the default policy's terms, at their declared "
             f"thresholds (as `srllm check`), on sets no head set was fitted or thresholded on; see the script's "

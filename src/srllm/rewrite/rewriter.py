@@ -251,23 +251,8 @@ class Rewriter:
         """Restate group generalisations by rule (srllm.rewrite.reframe); per text the first candidate that passes
         every check, in the frame order (the same whatever the group). Returns the indices still pending."""
         candidates = {i: reframe_candidates(texts[i]) for i in pending}
-        todo = [i for i in pending if candidates[i]]
-        if not todo:
-            return pending
-        verdicts = dict(zip(todo, self._accept([texts[i] for i in todo], [candidates[i] for i in todo], first=True),
-                            strict=True))
-        still = []
-        for i in pending:
-            verdict = verdicts.get(i)
-            if isinstance(verdict, tuple):
-                results[i] = RewriteResult(output=verdict[0], action="reframed", similarity=verdict[1],
-                                           attempts=attempts, output_unsafe=False,
-                                           reason="; ".join(reasons[i]) or None)
-            else:
-                if verdict:
-                    reasons[i].append(f"reframe: {verdict}")
-                still.append(i)
-        return still
+        return self._rule_stage(pending, texts, candidates, results, reasons, attempts=attempts, action="reframed",
+                                stage="reframe", first=True)
 
     def _drop_modifiers(self, pending: list[int], texts: list[str], results: list, reasons: dict, *,
                         attempts: int) -> list[int]:
@@ -275,20 +260,29 @@ class Rewriter:
         per text the accepted candidate closest in meaning. Returns the indices still pending."""
         candidates = {i: drop_group_modifiers(texts[i], self._group_terms) for i in pending
                       if not claim_sentences(texts[i])}
+        return self._rule_stage(pending, texts, candidates, results, reasons, attempts=attempts, action="edited",
+                                stage="identity adjectives", note="identity adjectives dropped")
+
+    def _rule_stage(self, pending: list[int], texts: list[str], candidates: dict[int, list[str]], results: list,
+                    reasons: dict, *, attempts: int, action: str, stage: str, first: bool = False,
+                    note: str | None = None) -> list[int]:
+        """Judge rule-made candidates (per text: the first that passes with `first`, else the closest in meaning);
+        record the accepted ones as `action` and return the indices still pending (why noted under `stage`)."""
         todo = [i for i in pending if candidates.get(i)]
         if not todo:
             return pending
-        verdicts = dict(zip(todo, self._accept([texts[i] for i in todo], [candidates[i] for i in todo]), strict=True))
+        verdicts = dict(zip(todo, self._accept([texts[i] for i in todo], [candidates[i] for i in todo], first=first),
+                            strict=True))
         still = []
         for i in pending:
             verdict = verdicts.get(i)
             if isinstance(verdict, tuple):
-                results[i] = RewriteResult(output=verdict[0], action="edited", similarity=verdict[1],
-                                           attempts=attempts, output_unsafe=False,
-                                           reason="; ".join([*reasons[i], "identity adjectives dropped"]))
+                why = [*reasons[i], note] if note else reasons[i]
+                results[i] = RewriteResult(output=verdict[0], action=action, similarity=verdict[1],
+                                           attempts=attempts, output_unsafe=False, reason="; ".join(why) or None)
             else:
                 if verdict:
-                    reasons[i].append(f"identity adjectives: {verdict}")
+                    reasons[i].append(f"{stage}: {verdict}")
                 still.append(i)
         return still
 
