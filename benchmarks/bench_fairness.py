@@ -275,8 +275,8 @@ def main() -> None:
                     help="score each head set twice: whole texts only (NAME/whole) and with sentence-level scoring "
                          "of long texts (NAME/sentences, the Detector's default)")
     ap.add_argument("--both-claim-levels", action="store_true",
-                    help="score each head set twice: as written only (NAME/no-claims) and with claim-level scoring "
-                         "(NAME/claims, the Detector's default: a wrapped group claim also scored plainly)")
+                    help="score each head set twice: as written only (NAME/no-claims, the Detector's default) and with "
+                         "claim-level scoring (NAME/claims: a wrapped group claim also scored plainly)")
     ap.add_argument("--limit", type=int, help="score a seeded sample of N items of each set (smoke run; never "
                                              "recorded)")
     args = ap.parse_args()
@@ -290,7 +290,7 @@ def main() -> None:
         if not path:
             sys.exit(f"--heads takes NAME=DIR, got {spec!r}")
         modes = (("/whole", False), ("/sentences", True)) if args.both_scorings else (("", True),)
-        claim_modes = (("/no-claims", False), ("/claims", True)) if args.both_claim_levels else (("", True),)
+        claim_modes = (("/no-claims", False), ("/claims", True)) if args.both_claim_levels else (("", False),)
         for (suffix, sentence_level), (claim_suffix, claim_level) in ((m, c) for m in modes for c in claim_modes):
             det = Detector(heads=Path(path), sentence_level=sentence_level, claim_level=claim_level)
             suffix += claim_suffix

@@ -200,8 +200,8 @@ def test_sentence_level_scoring_takes_the_highest_sentence(encoder_path, heads):
 
 
 def test_claim_level_scoring_also_scores_the_plain_claim(encoder_path, heads):
-    plain = Detector(encoder=encoder_path, heads=heads, claim_level=False)
-    claims = Detector(encoder=encoder_path, heads=heads)  # on by default
+    plain = Detector(encoder=encoder_path, heads=heads)  # off by default
+    claims = Detector(encoder=encoder_path, heads=heads, claim_level=True)
     text = "It's a fact that wheelchair users are greedy."
     expected = np.maximum(plain.probabilities([text])[0], plain.probabilities(["Wheelchair users are greedy."])[0])
     np.testing.assert_allclose(claims.probabilities([text])[0], expected, rtol=1e-5, atol=1e-6)

@@ -173,9 +173,12 @@ def test_plain_claims_unwrap_vouching_and_restated_shapes_only():
     assert plain_claims("My dad always said fat people are too sensitive, and he was right.") == [
         "Fat people are too sensitive."]
     assert plain_claims("I've never met one of the Jews who wasn't rude.") == ["Jews are rude."]
-    assert plain_claims("You can't trust Poles; they're all liars.") == ["Poles are all liars."]
-    # written plainly already, counter-speech, or no group: nothing to add
+    assert plain_claims("Typical Trump supporters: a burden on society, as usual.") == [
+        "Trump supporters are a burden on society."]
+    # written plainly already, a "they" clause (a story as often as a claim), counter-speech, or no group
     for text in ("Women are bad drivers.", "These republicans are taking advantage.",
+                 "The documentary follows two teenagers as they train for a marathon.",
+                 "You can't trust Poles; they're all liars.",
                  "It's a myth that women are bad drivers.", "I disagree with people who say Poles are liars.",
                  "This article is crap."):
         assert plain_claims(text) == [], text

@@ -34,7 +34,7 @@ class Guard:
     def __init__(self, *, detector=None, backend=None, model: str | None = None, adapter: str | None = "default",
                  base_url: str | None = None, api_key: str | None = None, policy=None, encoder: str | None = None,
                  quantize: str | None = None, sentence_level: bool = False, encoder_engine: str = "auto",
-                 rewrite_config: RewriteConfig | None = None, max_chars: int = MAX_CHARS, claim_level: bool = True):
+                 rewrite_config: RewriteConfig | None = None, max_chars: int = MAX_CHARS, claim_level: bool = False):
         self._detector = detector
         self._detector_args = dict(encoder=encoder, policy=policy, quantize=quantize, sentence_level=sentence_level,
                                    encoder_engine=encoder_engine, claim_level=claim_level)

@@ -67,9 +67,9 @@ def check_command(
     sentence_level: bool = typer.Option(False, "--sentence-level", help="Also score each sentence of a long text "
                                         "and flag on the highest: more recall on paragraphs, more false positives "
                                         "(docs/benchmarks.md, Detector fairness and stereotypes)."),
-    claim_level: bool = typer.Option(True, "--claim-level/--no-claim-level", help="Also score a claim about a group "
-                                     "wrapped in words that only vouch for it ('It's a fact that X are Y.') as the "
-                                     "plain claim (srllm.detect.Detector)."),
+    claim_level: bool = typer.Option(False, "--claim-level", help="Also score a claim about a group wrapped in words "
+                                     "that only vouch for it ('It's a fact that X are Y.') as the plain claim: more "
+                                     "stereotypes found, more safe mentions flagged (srllm.detect.Detector)."),
     batch_size: int = typer.Option(32, help="Texts per batch."),
     bad_rows: str = typer.Option("stop", help="A malformed input row: 'stop' (exit 2; what was written is kept) or "
                                  "'skip' (report it, go on, exit 1 at the end)."),

@@ -26,14 +26,15 @@ Decisions (declared):
   better (docs/benchmarks.md, "Detector fairness and stereotypes"): infer_50 biased texts flagged 0.302 -> 0.453
   but their debiased rewrites 0.094 -> 0.151, AUPRC 0.736 -> 0.731; safe group mentions of the held-out stereotype
   set flagged 0.049 -> 0.067. Use it where a missed sentence costs more than a blocked paragraph.
-- `claim_level` (on by default): a sentence whose claim about a group is wrapped in words that only vouch for it
-  ("It's a fact that X are Y.", "My dad always said X are Y, and he was right."), put in another shape ("I've never
-  met one of the X who wasn't Y.") or made of a "they" clause ("You can't trust X; they're all Y.") is also scored
-  as the plain claim ("X are Y.", srllm.rewrite.reframe.plain_claims), each category taking the larger
-  probability. The heads learnt claims more than the wrappers around them: on development stereotype-set items
-  recall at the declared thresholds went 0.838 -> 0.973 at the same FPR (0.010), with ParaDetox validation FPR
-  0.048 -> 0.049 and the SR_LLM validation AUPRC and counterfactual figures unchanged (docs/benchmarks.md). Plain
-  sentences and counter-speech ("It's a myth that X are Y.") give no extra unit; it costs ~0.1 ms a text.
+- `claim_level` (off by default): a sentence whose claim about a group is wrapped in words that only vouch for it
+  ("It's a fact that X are Y.", "My dad always said X are Y, and he was right.") or put in another shape ("I've
+  never met one of the X who wasn't Y.") is also scored as the plain claim ("X are Y.",
+  srllm.rewrite.reframe.plain_claims), each category taking the larger probability. The heads learnt claims more
+  than the wrappers around them, so it finds wrapped stereotypes, but it also flags wrapped benign generalisations
+  ("I've never met one of the X who wasn't friendly to me.") and does not rank better: on the held-out stereotype
+  set a first version (which also unwrapped "they" clauses) moved recall 0.889 -> 0.907 and FPR 0.041 -> 0.061, AUPRC
+  0.964 -> 0.952 (docs/benchmarks.md, "Claim-level scoring"). Use it where a missed stereotype costs more than a
+  flagged safe mention. It costs ~0.1 ms a text.
 - `encoder_engine`: what runs the encoder. "auto" (default): ONNX Runtime when onnxruntime is installed (a
   dependency) and the encoder exports, else torch with a warning; "onnx" forces it (an error when it cannot run);
   "torch": sentence-transformers on torch. ONNX Runtime (srllm.detect.onnx_encoder) gives the torch embeddings to
@@ -88,7 +89,7 @@ class Detector:
     def __init__(self, *, encoder: str | None = None, heads=None, policy=None, batch_size: int = 64,
                  span_rule: SpanRule | None = None, threads: int | None = None, quantize: str | None = None,
                  sentence_level: bool = False, min_sentence_words: int = 5, encoder_engine: str = "auto",
-                 claim_level: bool = True):
+                 claim_level: bool = False):
         if batch_size < 1:
             raise SrllmConfigError(f"batch_size must be >= 1, got {batch_size}")
         if threads is not None and threads < 1:

@@ -141,23 +141,18 @@ def claim_sentences(text: str) -> list[tuple[int, dict]]:
 def plain_claims(text: str) -> list[str]:
     """The group claims of `text` stated plainly, for the sentences where that differs from what is written: a
     claim wrapped in words that only vouch for it ("It's a fact that X are Y.", "My dad always said X are Y, and he
-    was right."), put in another shape ("I've never met one of the X who wasn't Y.") or made of a "they" clause
-    ("You can't trust X; they're all Y.") becomes "X are Y." (the detector scores these too: its heads learnt
-    claims more than the wrappers around them). A plain sentence ("Women are bad drivers.", "These X are Y.") gives
-    nothing."""
+    was right.") or put in another shape ("I've never met one of the X who wasn't Y.", "Typical X: Y.") becomes "X
+    are Y." (the detector scores these too: its heads learnt claims more than the wrappers around them). Only
+    those: a "they" clause is not unwrapped ("The documentary follows two teenagers as they train for a marathon."
+    would become the generic "Teenagers train for a marathon."), and a plain sentence ("Women are bad drivers.",
+    "These X are Y.") gives nothing."""
     out = []
     for sentence in _SENTENCE_END.split(text.strip()):
-        claim = _parse(sentence)
-        if claim is None:
+        if sentence.rstrip().endswith("?"):
             continue
         unwrapped = _unwrap(sentence)
-        if parse_claim(unwrapped) is None:  # found in a "they" clause, behind insults or in a reason given
-            plain = f"{claim['group']} {claim['pred']}."
-        elif unwrapped.strip(" .!") != sentence.strip(" .!"):
-            plain = unwrapped
-        else:
-            continue
-        out.append(plain)
+        if unwrapped.strip(" .!") != sentence.strip(" .!") and parse_claim(unwrapped) is not None:
+            out.append(unwrapped)
     return out
 
 
