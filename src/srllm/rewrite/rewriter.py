@@ -78,8 +78,8 @@ class RewriteConfig:
                 "(CTranslate2 on CPU when installed, else transformers). Ignored with --base-url."})
     quality_checks: tuple[str, ...] = field(default=("fragment", "flip", "generalisation"), metadata={
         "help": "Checks an output must also pass (srllm.rewrite.quality): 'fragment' (a whole sentence where the "
-                "input was one), 'flip' (criticism not turned into praise), 'generalisation' (no plain claim about "
-                "a group the input generalised about)."})
+                "input was one), 'flip' (no criticism turned into praise or praise into criticism), 'generalisation' "
+                "(no plain claim about a group the input generalised about)."})
     max_ppl_ratio: float | None = field(default=4.0, metadata={
         "help": "Reject an output whose perplexity under the reference LM (embedded SmolLM2, no adapter) is more "
                 "than this many times the input's (a fluency check relative to the input). None: off."})
