@@ -182,3 +182,15 @@ def test_plain_claims_unwrap_vouching_and_restated_shapes_only():
                  "It's a myth that women are bad drivers.", "I disagree with people who say Poles are liars.",
                  "This article is crap."):
         assert plain_claims(text) == [], text
+
+
+def test_a_prescription_against_another_group_is_not_framed_as_the_subjects_right():
+    cands = reframe_candidates("Men should dominate women.")
+    assert cands and not any("men deserve" in c for c in cands)
+    assert any("women deserve the same respect" in c for c in reframe_candidates("Women should stay out of politics."))
+
+
+def test_an_adverb_that_ends_an_ordinary_sentence_is_kept():
+    cands = reframe_candidates("Women should not be taken seriously.")
+    assert cands and all("taken seriously" in c for c in cands if "taken" in c)
+    assert not any("seriously" in c for c in reframe_candidates("Immigrants are lazy, seriously."))

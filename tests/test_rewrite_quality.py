@@ -40,6 +40,15 @@ def test_whole_sentences_pass_even_when_odd(source, output):
     assert fragment(source, output) is None
 
 
+def test_doubled_words_and_a_deleted_copula_are_fragments():
+    assert fragment("we are not as stupid as you think we are .", "we are not as as you think we are .") \
+        == "'as as' left dangling"
+    assert fragment("Women's value is in pleasing men.", "Women's value in pleasing men.") \
+        == "its verb 'is' was deleted"
+    assert fragment("this job is fucking making me tired", "this job is making me tired") is None
+    assert fragment("the voters are stupid enough to elect her", "the voters elect her") is None  # a verb is left
+
+
 def test_praise_made_criticism_is_a_flip():
     assert flip("if they stayed to party , then fuck yeah .", "if they stayed to party , then it's a bad idea.") \
         == "praise turned into criticism"

@@ -66,7 +66,8 @@ def _bad_pair(a: str, b: str) -> bool:
     """Two words that do not stand next to each other in a sentence ("are and", "the .", "the to" where a noun was
     deleted, "with should" where a noun phrase's head was)."""
     return ((a in _DETERMINER and (b in _CONJ or b in _PUNCT or b in _PREP)) or (a in _COPULA and b in _CONJ)
-            or (a in _CONJ and (b in _CONJ or b in _PUNCT)) or (a == b and (a in _DETERMINER or a in _COPULA))
+            or (a in _CONJ and (b in _CONJ or b in _PUNCT))
+            or (a == b and (a in _DETERMINER or a in _COPULA or a in _PREP or a == "as"))  # "not as as you think"
             or (a in _PREP and b in _MODAL)
             or (a == "of" and (b in _CONJ or b in _PUNCT or b in {"as", "because", "when", "if", "so"})))
 
@@ -129,12 +130,25 @@ def _deleted_verb(src_w: list[str], out_w: list[str]) -> str | None:
     return None
 
 
+def _deleted_copula(src_w: list[str], out_w: list[str]) -> str | None:
+    """A deletion took a copula and left its subject facing a preposition or an -ing form ("Women's value is in
+    pleasing men." -> "Women's value in pleasing men.", "This job is making me ..." -> "This job making me ...")."""
+    if len(out_w) >= len(src_w) or not _is_deletion(src_w, out_w):
+        return None
+    out_pairs = set(zip(out_w, out_w[1:], strict=False))
+    for x, cop, y in zip(src_w, src_w[1:], src_w[2:], strict=False):
+        ing = y.endswith("ing") and len(y) > 4 and y not in _ING_OK
+        if cop in _COPULA and (y in _PREP or ing) and (x, y) in out_pairs and (x, cop) not in out_pairs:
+            return f"its verb '{cop}' was deleted"
+    return None
+
+
 def fragment(source: str, output: str) -> str | None:
     """Why `output` is not a whole sentence where `source` was, or None."""
     out_w, src_w = _words(output), _words(source)
     if not out_w:
         return "no words left"
-    why = _deleted_verb(src_w, out_w)
+    why = _deleted_verb(src_w, out_w) or _deleted_copula(src_w, out_w)
     if why:
         return why
     last = out_w[-1]

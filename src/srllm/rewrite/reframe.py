@@ -33,8 +33,10 @@ _TAILS = [
                r"\s*[.!?]*\s*$"),
     re.compile(r"(?i),?\s*(?:and\s+)?(?:that'?s|this is) (?:just )?(?:what|how) they (?:do|are)\s*[.!?]*\s*$"),
     re.compile(r"(?i),?\s*and (?:he|she|they|i) (?:was|were|am|is|are) (?:right|correct)\s*[.!?]*\s*$"),
-    re.compile(r"(?i),?\s*(?:period|end of story|it'?s a fact|that'?s a fact|fact|lol|lmao|tbh|honestly|seriously|"
-               r"obviously|just saying|no offen[cs]e|sorry not sorry)\s*[.!?]*\s*$"),
+    re.compile(r"(?i),?\s*(?:period|end of story|it'?s a fact|that'?s a fact|lol|lmao|tbh|just saying|"
+               r"no offen[cs]e|sorry not sorry)\s*[.!?]*\s*$"),
+    # words that also end an ordinary sentence ("should not be taken seriously") only after a comma
+    re.compile(r"(?i),\s*(?:fact|honestly|seriously|obviously)\s*[.!?]*\s*$"),
 ]
 # Lead-ins that only vouch for the claim ("It's a fact that X are Y.", "My dad always said X are Y."): dropped.
 _LEADS = re.compile(

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from functools import lru_cache
 
 from srllm.data.counterfactual import third_singular
 
@@ -285,8 +286,12 @@ def claim_targets(parse: dict, key: str, k: int) -> list[tuple[str, str]]:
     if re.match(r"(?i)(?:just |all |really )?(?:(?:don't|do not|dont|never|shouldn't|should not) )?(should|shouldn't|"
                 r"must|mustn't|need|deserve|belong|have no place|have no right|ought|get to|be allowed|"
                 r"are (?:not )?allowed|aren't allowed)", pred) and not ability:
-        return choose([("prescriptive", f"It's unfair to say that {lower_first(claim)}; {group} deserve the same "
-                                         "respect and choices as anyone else."),
+        # "Men should dominate women.": the prescription wrongs the other group, so "men deserve the same respect"
+        # would name the wrong one; only the frames that name no group are left.
+        other_group = _group_pattern().search(pred) is not None
+        return choose([*([] if other_group else [
+                          ("prescriptive", f"It's unfair to say that {lower_first(claim)}; {group} deserve the same "
+                                           "respect and choices as anyone else.")]),
                        ("view", f"The view that {lower_first(claim)} is unfair; people should be treated as "
                                 "individuals."),
                        ("individual", f"People are individuals; being {article(group_sg)} says nothing about "
@@ -294,6 +299,13 @@ def claim_targets(parse: dict, key: str, k: int) -> list[tuple[str, str]]:
                       key + "|presc", k)
     cands = frames(claim, group, group_sg, kind, pred, pred_sg, "", ability=ability, concern_text=pred)
     return choose(cands, key, k)
+
+
+@lru_cache(maxsize=1)
+def _group_pattern() -> re.Pattern:
+    from srllm.data.group_lexicon import group_forms
+
+    return group_forms()[1]
 
 
 def concern_of(text: str) -> str | None:
