@@ -33,8 +33,8 @@ Decisions (declared):
   than the wrappers around them, so it finds wrapped stereotypes, but it also flags wrapped benign generalisations
   ("I've never met one of the X who wasn't friendly to me.") and does not rank better: on the held-out stereotype
   set a first version (which also unwrapped "they" clauses) moved recall 0.889 -> 0.907 and FPR 0.041 -> 0.061, AUPRC
-  0.964 -> 0.952 (docs/benchmarks.md, "Claim-level scoring"). Use it where a missed stereotype costs more than a
-  flagged safe mention. It costs ~0.1 ms a text.
+  0.964 -> 0.952 (docs/benchmarks.md, "Claim-level scoring and wrapped statements"). Use it where a missed
+  stereotype costs more than a flagged safe mention. It costs ~0.1 ms a text.
 - `encoder_engine`: what runs the encoder. "auto" (default): ONNX Runtime when onnxruntime is installed (a
   dependency) and the encoder exports, else torch with a warning; "onnx" forces it (an error when it cannot run);
   "torch": sentence-transformers on torch. ONNX Runtime (srllm.detect.onnx_encoder) gives the torch embeddings to
