@@ -157,9 +157,11 @@ CORPUS_FORMS = (("woman", "gender", 2), ("man", "gender", 2), ("trans", "sexual_
                 ("transgenders", "sexual_orientation", 0), ("nonbinary", "sexual_orientation", 1))
 
 @lru_cache(maxsize=1)
+@lru_cache(maxsize=1)
 def group_forms() -> tuple[dict[str, tuple[str, int]], re.Pattern]:
     """(lower-cased phrase -> (kind, form index: 0 plural, 1 adjective, 2 singular), a regex matching any phrase,
-    longest first, as a whole word)."""
+    longest first, as a whole word). Built once (the regex has ~900 alternatives); callers must not change the
+    dict."""
     forms: dict[str, tuple[str, int]] = {}
     for kind, entries in GROUPS.items():
         for entry in entries:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from srllm.detect.spans import remove_range
 from srllm.schema import Span
 
 __all__ = ["remove_spans", "drop_group_modifiers"]
@@ -53,7 +54,11 @@ def remove_spans(text: str, spans: list[Span]) -> str:
     edited = re.sub(r"\s+([,.!?;:])", r"\1", edited)
     edited = re.sub(r"([,;:])\s*([,.!?;:])", r"\2", edited)
     edited = re.sub(r"^\s*[,.;:]\s*", "", edited)
-    edited = edited.strip()
+    return _initial_case_of(text, edited.strip())
+
+
+def _initial_case_of(text: str, edited: str) -> str:
+    """`edited` starting upper-case when `text` did (its first word may have been deleted)."""
     if edited and text[:1].isupper() and edited[:1].islower():
         edited = edited[0].upper() + edited[1:]
     return edited
@@ -107,16 +112,11 @@ def drop_group_modifiers(text: str, group_words: set[str] | frozenset[str]) -> l
         return []
 
     def without(cut: list[tuple[int, int]]) -> str:
-        out, pos = [], 0
-        for start, end in cut:
-            out.append(text[pos:start])
-            pos = end
-        out.append(text[pos:])
-        edited = "".join(out)
-        if text[:1].isupper() and edited[:1].islower():
-            edited = edited[0].upper() + edited[1:]
-        # "a African" -> "an African" the other way round: the article now stands before the head noun
-        return re.sub(r"\b([Aa])n (?=[^aeiouAEIOU\W])", r"\1 ", edited)
+        edited = text
+        for start, end in reversed(cut):  # right to left: the earlier offsets stay valid
+            edited = remove_range(edited, start, end)
+        # "an Asian engineer" -> "an engineer" keeps its article, "an Indian man" -> "a man" mends it
+        return re.sub(r"\b([Aa])n (?=[^aeiouAEIOU\W])", r"\1 ", _initial_case_of(text, edited))
 
     candidates = [without([s]) for s in spans]
     if len(spans) > 1:

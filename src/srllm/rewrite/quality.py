@@ -115,9 +115,7 @@ _PARTICLE = {"with", "around", "up", "off", "about"}  # not "over": "so fucking 
 def _deleted_verb(src_w: list[str], out_w: list[str]) -> str | None:
     """A deletion took an -ing verb and left its particle ("when fucking with the future" -> "when with the
     future"): the -ing word stood before a particle and after a word that is no determiner (an -ing word after "the"
-    or "a" is a noun or an intensifier)."""
-    if len(out_w) >= len(src_w) or not _is_deletion(src_w, out_w):
-        return None
+    or "a" is a noun or an intensifier). `out_w` is a deletion from `src_w`."""
     j = 0
     for i, w in enumerate(src_w):
         if j < len(out_w) and out_w[j] == w:
@@ -132,9 +130,8 @@ def _deleted_verb(src_w: list[str], out_w: list[str]) -> str | None:
 
 def _deleted_copula(src_w: list[str], out_w: list[str]) -> str | None:
     """A deletion took a copula and left its subject facing a preposition or an -ing form ("Women's value is in
-    pleasing men." -> "Women's value in pleasing men.", "This job is making me ..." -> "This job making me ...")."""
-    if len(out_w) >= len(src_w) or not _is_deletion(src_w, out_w):
-        return None
+    pleasing men." -> "Women's value in pleasing men.", "This job is making me ..." -> "This job making me ...").
+    `out_w` is a deletion from `src_w`."""
     out_pairs = set(zip(out_w, out_w[1:], strict=False))
     for x, cop, y in zip(src_w, src_w[1:], src_w[2:], strict=False):
         ing = y.endswith("ing") and len(y) > 4 and y not in _ING_OK
@@ -148,9 +145,10 @@ def fragment(source: str, output: str) -> str | None:
     out_w, src_w = _words(output), _words(source)
     if not out_w:
         return "no words left"
-    why = _deleted_verb(src_w, out_w) or _deleted_copula(src_w, out_w)
-    if why:
-        return why
+    if len(out_w) < len(src_w) and _is_deletion(src_w, out_w):  # a span edit: what did it take?
+        why = _deleted_verb(src_w, out_w) or _deleted_copula(src_w, out_w)
+        if why:
+            return why
     last = out_w[-1]
     if last != (src_w[-1] if src_w else None) and (
             last in DANGLING_END or (last == "no" and len(out_w) > 1 and out_w[-2] in _DANGLING_NO)

@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import hashlib
 import re
-from functools import lru_cache
 
 from srllm.data.counterfactual import third_singular
+from srllm.data.group_lexicon import group_forms
 
 # What a claim about a kind of group is really about ("... not on their <dimension>").
 DIMENSION = {"gender": "gender", "sexual_orientation": "identity", "race": "race", "religion": "religion",
@@ -288,7 +288,7 @@ def claim_targets(parse: dict, key: str, k: int) -> list[tuple[str, str]]:
                 r"are (?:not )?allowed|aren't allowed)", pred) and not ability:
         # "Men should dominate women.": the prescription wrongs the other group, so "men deserve the same respect"
         # would name the wrong one; only the frames that name no group are left.
-        other_group = _group_pattern().search(pred) is not None
+        other_group = group_forms()[1].search(pred) is not None
         return choose([*([] if other_group else [
                           ("prescriptive", f"It's unfair to say that {lower_first(claim)}; {group} deserve the same "
                                            "respect and choices as anyone else.")]),
@@ -299,13 +299,6 @@ def claim_targets(parse: dict, key: str, k: int) -> list[tuple[str, str]]:
                       key + "|presc", k)
     cands = frames(claim, group, group_sg, kind, pred, pred_sg, "", ability=ability, concern_text=pred)
     return choose(cands, key, k)
-
-
-@lru_cache(maxsize=1)
-def _group_pattern() -> re.Pattern:
-    from srllm.data.group_lexicon import group_forms
-
-    return group_forms()[1]
 
 
 def concern_of(text: str) -> str | None:
