@@ -65,6 +65,18 @@ def test_deleting_a_verb_before_its_particle_is_a_fragment():
     assert fragment("so fucking over analysing it", "so over analysing it") is None
 
 
+def test_deleting_a_head_noun_or_an_object_is_a_fragment():
+    src = "they kept the fundamental stupidity of moving clocks at all ."
+    assert fragment(src, "they kept the fundamental of moving clocks at all .") == (
+        "the noun after 'fundamental' was deleted before 'of'")
+    assert fragment("the fucking idiot of a man", "the idiot of a man") is None  # a modifier went, the head stayed
+    src = "that person was talking shit if you forgot"
+    assert fragment(src, "that person was talking if you forgot") == "the object of 'talking' was deleted"
+    # a human ParaDetox rewrite: the comma ends the verb phrase
+    src = "keeps you from talking shit , if payback matters ."
+    assert fragment(src, "keeps you from talking, if payback matters") is None
+
+
 def test_criticism_made_praise_is_a_flip_and_intensifiers_are_no_stance():
     assert flip("this article is crap", "this article is good") == "criticism turned into praise"
     assert flip("this article is crap", "this article is bad") is None

@@ -140,13 +140,51 @@ def _deleted_copula(src_w: list[str], out_w: list[str]) -> str | None:
     return None
 
 
+def _deleted_runs(src_w: list[str], out_w: list[str]) -> list[tuple[int, int]]:
+    """The [start, end) index ranges of `src_w` that a deletion took, aligning `out_w` greedily from the left."""
+    runs, j, start = [], 0, None
+    for i, w in enumerate(src_w):
+        if j < len(out_w) and out_w[j] == w:
+            j += 1
+            if start is not None:
+                runs.append((start, i))
+                start = None
+        elif start is None:
+            start = i
+    if start is not None:
+        runs.append((start, len(src_w)))
+    return runs
+
+
+_SUBORDINATOR = {"if", "when", "because", "unless", "while", "than"}
+
+
+def _deleted_head(source: str, src_w: list[str], out_w: list[str]) -> str | None:
+    """A deletion took the head noun of a phrase and left its modifier facing "of" ("the fundamental stupidity of
+    moving clocks" -> "the fundamental of moving clocks"), or took a verb's object and left the verb facing a
+    subordinate clause ("was talking shit if you forgot" -> "was talking if you forgot"). `out_w` is a deletion from
+    `src_w`."""
+    for start, end in _deleted_runs(src_w, out_w):
+        if start < 1 or end >= len(src_w):
+            continue
+        before, after = src_w[start - 1], src_w[end]
+        if after == "of" and start >= 2 and src_w[start - 2] in _DETERMINER and before not in _PREP | _CONJ:
+            return f"the noun after '{before}' was deleted before 'of'"
+        is_verb = before.endswith("ing") and len(before) > 5 and before not in _ING_OK
+        # "talking, if ..." is whole: the comma ended the verb phrase
+        no_comma = re.search(rf"(?i)\b{re.escape(src_w[end - 1])}\s+{after}\b", _detok(source))
+        if is_verb and after in _SUBORDINATOR and no_comma and (start < 2 or src_w[start - 2] not in _DETERMINER):
+            return f"the object of '{before}' was deleted"
+    return None
+
+
 def fragment(source: str, output: str) -> str | None:
     """Why `output` is not a whole sentence where `source` was, or None."""
     out_w, src_w = _words(output), _words(source)
     if not out_w:
         return "no words left"
     if len(out_w) < len(src_w) and _is_deletion(src_w, out_w):  # a span edit: what did it take?
-        why = _deleted_verb(src_w, out_w) or _deleted_copula(src_w, out_w)
+        why = _deleted_verb(src_w, out_w) or _deleted_copula(src_w, out_w) or _deleted_head(source, src_w, out_w)
         if why:
             return why
     last = out_w[-1]
