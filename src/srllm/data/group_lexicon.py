@@ -8,6 +8,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from srllm.regex import word_alternation
+
 # kind -> [(plural, adjective or None, singular)]
 GROUPS: dict[str, list[tuple[str, str | None, str]]] = {
     "gender": [("women", "female", "woman"), ("men", "male", "man"), ("girls", None, "girl"),
@@ -170,8 +172,7 @@ def group_forms() -> tuple[dict[str, tuple[str, int]], re.Pattern]:
                     forms.setdefault(phrase.lower(), (kind, i))
     for phrase, kind, i in CORPUS_FORMS:
         forms.setdefault(phrase, (kind, i))
-    alternatives = "|".join(re.escape(p) for p in sorted(forms, key=len, reverse=True))
-    return forms, re.compile(rf"(?<![\w-])({alternatives})(?![\w-])", re.IGNORECASE)
+    return forms, re.compile(rf"(?<![\w-])({word_alternation(forms)})(?![\w-])", re.IGNORECASE)
 
 
 _NEUTRAL_GENERIC = {"people", "person", "folks", "kids", "man", "men", "woman", "women"}

@@ -59,6 +59,7 @@ from srllm.detect.encoding import check_encoder_engine, clip_text, embedding_dim
 from srllm.detect.heads import HeadSet, default_heads_dir, unsafe_score
 from srllm.detect.spans import SpanRule, leave_one_out, merge_adjacent, remove_range, select_words, word_tokens
 from srllm.errors import SrllmConfigError, SrllmModelError
+from srllm.regex import word_alternation
 from srllm.schema import Span, Verdict
 from srllm.taxonomy import SEVERITY_RANK, Taxonomy, default_taxonomy, load_policy
 
@@ -172,8 +173,8 @@ class Detector:
         for cid, terms in self.taxonomy.flag_terms.items():
             cols = self._term_columns(cid)
             if cols:
-                alternatives = sorted((r"\s+".join(map(re.escape, t.split())) for t in terms), key=len, reverse=True)
-                rules.append((re.compile(rf"(?<!\w)(?:{'|'.join(alternatives)})(?!\w)", re.IGNORECASE),
+                words = word_alternation((" ".join(t.split()) for t in terms), flexible_space=True)
+                rules.append((re.compile(rf"(?<!\w){words}(?!\w)", re.IGNORECASE),
                               np.array(cols)))
         return rules
 

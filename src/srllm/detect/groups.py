@@ -14,6 +14,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from srllm.regex import word_alternation
+
 __all__ = ["names_group", "group_pattern"]
 
 # Descriptive group references the lexicon cannot list: a collective noun tied to a place or a kind.
@@ -32,7 +34,7 @@ def group_pattern(extra_terms: frozenset[str] = frozenset()) -> re.Pattern:
 
     forms = set(group_forms()[0]) | set(_EXTRA_WORDS) | {t.lower() for t in extra_terms if t}
     forms.update(f.lower() for entry in nationality_entries() for f in entry if f)
-    alternatives = [re.escape(f) for f in sorted(forms, key=len, reverse=True)] + list(_DESCRIPTIVE)
+    alternatives = [word_alternation(forms), *_DESCRIPTIVE]
     return re.compile(rf"(?<![\w-])(?:{'|'.join(alternatives)})(?![\w-])", re.IGNORECASE)
 
 

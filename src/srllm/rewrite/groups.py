@@ -14,6 +14,7 @@ import re
 from functools import lru_cache
 
 from srllm.data.group_lexicon import GROUPS, TAXONOMY_ADDITIONS, kind_of_phrase, nationality_entries
+from srllm.regex import word_alternation
 
 EXTRA = {  # plural -> (singular, kind)
     "women": ("woman", "gender"), "men": ("man", "gender"), "trans people": ("trans person", "sexual_orientation"),
@@ -355,8 +356,7 @@ def _plural_of(noun: str) -> str:
 
 @lru_cache(maxsize=1)
 def _anywhere_re() -> re.Pattern:
-    alts = sorted(group_table(), key=len, reverse=True)
-    return re.compile(rf"(?<![\w-])({'|'.join(re.escape(a) for a in alts)})(?![\w-])", re.I)
+    return re.compile(rf"(?<![\w-])({word_alternation(group_table())})(?![\w-])", re.I)
 
 
 def groups_before(text: str, end: int) -> list[str]:
