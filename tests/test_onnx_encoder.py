@@ -68,7 +68,7 @@ def test_export_is_cached_once_and_keyed_by_the_weights(encoder_path, tmp_path, 
 def test_int8_onnx_is_close(encoder_path, heads):
     fp32 = Detector(encoder=encoder_path, heads=heads, encoder_engine="onnx")
     int8 = Detector(encoder=encoder_path, heads=heads, quantize="int8", encoder_engine="onnx")
-    assert int8.encoder_engine == "onnx" and int8._onnx.model_path.name == "model.int8.onnx"
+    assert int8.encoder_engine == "onnx" and int8._onnx.model_path.name == "model.int8-per-channel.onnx"
     assert np.sum(int8.embed(TEXTS) * fp32.embed(TEXTS), axis=1).min() > 0.9
 
 

@@ -2,7 +2,9 @@
 ONNX (torch.onnx.export, TorchScript exporter) and cached, then run by `onnxruntime.InferenceSession`, with the
 same tokenization (the model's own `preprocess`), mean pooling and L2 normalisation as
 srllm.detect.encoding.encode_texts. fp32 gives the torch embeddings to ~1e-6 (docs/benchmarks.md, "Detector
-encoder engines"); `int8=True` runs an onnxruntime dynamic-int8 copy of the export instead.
+encoder engines"); `int8=True` runs an onnxruntime dynamic-int8 copy of the export instead, with one weight scale
+per output channel: per tensor, the scale one outlier row sets costs the other rows their precision (on 1,000
+ParaDetox texts, 32 unsafe decisions moved per tensor and 7 per channel, at about the same speed).
 
 The export is cached under srllm's cache dir, keyed by a hash of the encoder's content (weights, config and
 tokenizer as loaded, so the embedded MiniLM, a local folder and a hub id all key the same way) and the torch and
@@ -106,7 +108,7 @@ def _cached_model(encoder, int8: bool) -> Path:
             export_onnx(encoder, tmp / "model.onnx")
     if not int8:
         return fp32
-    q8 = folder / "model.int8.onnx"
+    q8 = folder / "model.int8-per-channel.onnx"
     if not q8.is_file():
         import logging
 
@@ -118,7 +120,7 @@ def _cached_model(encoder, int8: bool) -> Path:
         try:
             with atomic_file(q8) as tmp, warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                quantize_dynamic(str(fp32), str(tmp), weight_type=QuantType.QInt8)
+                quantize_dynamic(str(fp32), str(tmp), weight_type=QuantType.QInt8, per_channel=True)
         finally:
             root.setLevel(level)
     return q8
