@@ -36,9 +36,22 @@ from srllm.data import read_paradetox, read_srllm_csv  # noqa: E402
 from srllm.detect import Detector, default_heads_dir  # noqa: E402
 
 
+def _screened(det: Detector) -> dict:
+    return dict(det.screened)
+
+
+def _decided(det: Detector, before: dict) -> dict:
+    """The share of texts the first-pass screen decided since `before` (empty without a screen)."""
+    if det.screen is None:
+        return {}
+    n = det.screened["texts"] - before["texts"]
+    done = det.screened["cleared"] + det.screened["flagged"] - before["cleared"] - before["flagged"]
+    return {"screen decided": done / max(n, 1)}
+
+
 def batch_row(det: Detector, name: str, texts: list[str], repeats: int) -> dict:
     det.predict(texts[:64])  # warm-up at this thread setting
-    times = []
+    times, before = [], _screened(det)
     for _ in range(repeats):
         t0 = time.perf_counter()
         det.predict(texts)
@@ -46,18 +59,18 @@ def batch_row(det: Detector, name: str, texts: list[str], repeats: int) -> dict:
     best, median = min(times), float(np.median(times))
     return {"measure": f"batch throughput, {name}", "n": len(texts), "repeats": repeats,
             "texts/s (median run)": len(texts) / median, "texts/s (best run)": len(texts) / best,
-            "ms/text (median)": 1000 * median / len(texts)}
+            "ms/text (median)": 1000 * median / len(texts), **_decided(det, before)}
 
 
 def single_row(det: Detector, texts: list[str]) -> dict:
-    lat = []
+    lat, before = [], _screened(det)
     for t in texts:
         t0 = time.perf_counter()
         det.predict([t])
         lat.append(1000 * (time.perf_counter() - t0))
     return {"measure": "single-text latency, predict([text])", "n": len(texts), "repeats": 1,
             "p50 ms": float(np.percentile(lat, 50)), "p99 ms": float(np.percentile(lat, 99)),
-            "texts/s (median run)": 1000 / float(np.median(lat))}
+            "texts/s (median run)": 1000 / float(np.median(lat)), **_decided(det, before)}
 
 
 def spans_row(det: Detector, texts: list[str]) -> dict:
@@ -75,8 +88,10 @@ def spans_row(det: Detector, texts: list[str]) -> dict:
             "spans cost x": t_spans / max(t_plain, 1e-9), "mean spans/text": float(np.mean(n_spans or [0]))}
 
 
-ENCODERS = {"torch": ("torch", None), "torch-int8": ("torch", "int8"), "onnx": ("onnx", None),
-            "onnx-int8": ("onnx", "int8")}
+# name -> (encoder_engine, quantize, screen)
+ENCODERS = {"torch": ("torch", None, False), "torch-int8": ("torch", "int8", False), "onnx": ("onnx", None, False),
+            "onnx-int8": ("onnx", "int8", False), "onnx+screen": ("onnx", None, True),
+            "onnx-int8+screen": ("onnx", "int8", True)}
 
 
 def parity_rows(detectors: dict[str, Detector], texts: list[str], reference: str = "torch") -> list[dict]:
@@ -168,17 +183,20 @@ def main() -> None:
         sys.exit(f"unknown --encoders {', '.join(unknown)}; available: {', '.join(ENCODERS)}")
     data = shared_data_or_exit()
     infer = [r.text for r in read_srllm_csv(data / "sr-llm" / "infer_50.csv")]
-    para = random.Random(args.seed).sample([r.text for r in read_paradetox(data / "paradetox" / "paradetox.tsv")],
-                                           args.paradetox)
+    rows_pdx = read_paradetox(data / "paradetox" / "paradetox.tsv")
+    para = random.Random(args.seed).sample([r.text for r in rows_pdx], args.paradetox)
+    # the human rewrites: mostly safe text, what a guard in front of an LLM sees most of
+    neutral = random.Random(args.seed).sample([r.rewrite for r in rows_pdx if r.rewrite], args.paradetox)
     note = machine_note()
     detectors = {}
     for name in names:
-        engine, quantize = ENCODERS[name]
-        detectors[name] = Detector(batch_size=64, encoder_engine=engine, quantize=quantize)
+        engine, quantize, screen = ENCODERS[name]
+        detectors[name] = Detector(batch_size=64, encoder_engine=engine, quantize=quantize, screen=screen)
         if detectors[name].encoder_engine != engine:
             sys.exit(f"{name}: the detector fell back to {detectors[name].encoder_engine}")
     measures = [lambda d: batch_row(d, "infer_50", infer, args.repeats),
                 lambda d: batch_row(d, f"{args.paradetox} ParaDetox", para, args.repeats),
+                lambda d: batch_row(d, f"{args.paradetox} ParaDetox neutral rewrites", neutral, args.repeats),
                 lambda d: single_row(d, para[: args.single]),
                 lambda d: spans_row(d, para[:100])]
     rows = []
@@ -192,7 +210,7 @@ def main() -> None:
             rows += _with_ratio(group)
     load_end = os.getloadavg()[0]
     columns = ["encoder", "threads", "measure", "n", "repeats", "texts/s (median run)", "x torch", "texts/s (best run)",
-               "ms/text (median)", "p50 ms", "p99 ms", "spans cost x", "mean spans/text", "load"]
+               "ms/text (median)", "p50 ms", "p99 ms", "spans cost x", "mean spans/text", "screen decided", "load"]
     table = markdown_table(rows, columns)
     print(table)
     for det in detectors.values():
@@ -208,7 +226,9 @@ def main() -> None:
             f"--threads {args.threads} --encoders {args.encoders}` ({note}; load average {load_end:.1f} at the end; "
             f"the `load` column is the 1-minute load average after each row; 2 = both cores busy). Targets on 2 "
             f"cores (issue 15): >= 2,000 texts/s batched on 1,000 ParaDetox texts, single-text p50 <= 5 ms, AUPRC "
-            f"within 0.01 of torch fp32. Encoders: `Detector(encoder_engine='torch'|'onnx', quantize=None|'int8')`; "
+            f"within 0.01 of torch fp32. Encoders: `Detector(encoder_engine='torch'|'onnx', quantize=None|'int8', "
+            f"screen=False|True)` (+screen: the first pass of srllm.detect.screen; \"screen decided\": the share of "
+            f"texts it decided without the encoder); "
             f"`Detector(threads=...)` sets the threads while embedding (calls of <= 8 texts always use 1); "
             f"\"x torch\": speed relative to torch fp32 in the same row group.\n\n{table}\n\n"
             f"Embeddings and decisions of each encoder against {names[0]}, on the held-out texts below "

@@ -226,7 +226,8 @@ def run(args, engine: str | None = None) -> list[dict]:
     unsafe = unsafe or TEXTS[1::2]
     threads = ["--threads", str(args.threads)] if args.threads else []
     server = Server([*(["--no-llm"] if args.no_llm else []), "--workers", str(args.workers), *threads,
-                     *(["--int8"] if args.int8 else []), *(["--encoder-engine", engine] if engine else [])], "main")
+                     *(["--int8"] if args.int8 else []), *(["--screen"] if args.screen else []),
+                     *(["--encoder-engine", engine] if engine else [])], "main")
     proxy = None
     rows = []
     try:
@@ -295,6 +296,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=None, help="srllm serve --threads (torch threads per worker).")
     ap.add_argument("--no-llm", action="store_true", help="Start the server without the LLM (detector targets).")
     ap.add_argument("--int8", action="store_true", help="The detector's int8 encoder (srllm serve --int8).")
+    ap.add_argument("--screen", action="store_true", help="The detector's first-pass screen (srllm serve --screen).")
     ap.add_argument("--encoder-engines", default=None, help="Comma-separated detector encoder engines (auto, onnx, "
                     "torch): the plan runs once per engine, one server after the other (default: the server's).")
     args = ap.parse_args()

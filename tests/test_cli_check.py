@@ -98,7 +98,7 @@ def test_taxonomy_command_lists_categories():
     assert any(r["id"] == "bias.gender" for r in json.loads(res.stdout))
 
 
-def test_int8_flag_reaches_the_detector(monkeypatch):
+def test_int8_and_screen_flags_reach_the_detector(monkeypatch):
     seen = {}
 
     def detector(**kw):
@@ -108,6 +108,6 @@ def test_int8_flag_reaches_the_detector(monkeypatch):
     monkeypatch.setattr(srllm.detect, "Detector", detector, raising=False)
     res = invoke("all good here", "--int8")
     assert res.exit_code == 0, res.output
-    assert seen["quantize"] == "int8"
-    invoke("all good here")
-    assert seen["quantize"] is None
+    assert seen["quantize"] == "int8" and seen["screen"] is False
+    invoke("all good here", "--screen")
+    assert seen["quantize"] is None and seen["screen"] is True

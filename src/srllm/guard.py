@@ -28,16 +28,18 @@ class Guard:
     default; a hub id or local path; or any OpenAI-compatible server (`base_url`). encoder/policy/quantize/
     encoder_engine configure the detector (`quantize="int8"`: an int8 encoder; `encoder_engine`: "auto" (default:
     ONNX Runtime when available), "onnx" or "torch"; `sentence_level`: also score each sentence of a long text;
-    `claim_level`: also score a group claim wrapped in vouching words as the plain claim; see srllm.detect.Detector).
+    `claim_level`: also score a group claim wrapped in vouching words as the plain claim; `screen`: a first pass
+    that decides the texts it is sure about without the encoder; see srllm.detect.Detector).
     """
 
     def __init__(self, *, detector=None, backend=None, model: str | None = None, adapter: str | None = "default",
                  base_url: str | None = None, api_key: str | None = None, policy=None, encoder: str | None = None,
                  quantize: str | None = None, sentence_level: bool = False, encoder_engine: str = "auto",
-                 rewrite_config: RewriteConfig | None = None, max_chars: int = MAX_CHARS, claim_level: bool = False):
+                 rewrite_config: RewriteConfig | None = None, max_chars: int = MAX_CHARS, claim_level: bool = False,
+                 screen=False):
         self._detector = detector
         self._detector_args = dict(encoder=encoder, policy=policy, quantize=quantize, sentence_level=sentence_level,
-                                   encoder_engine=encoder_engine, claim_level=claim_level)
+                                   encoder_engine=encoder_engine, claim_level=claim_level, screen=screen)
         self._backend = backend
         self._backend_args = dict(model=model, adapter=adapter, base_url=base_url, api_key=api_key)
         self.rewrite_config = rewrite_config or RewriteConfig()

@@ -18,6 +18,7 @@ from srllm.serve.config import ServeConfig
     "answer_actions": Flag("--answer-action", metavar="CATEGORY=ACTION"),
     "llm": Flag("--llm/--no-llm"),
     "int8": Flag("--int8/--no-int8"),
+    "screen": Flag("--screen/--no-screen"),
 })
 def serve_command(config: ServeConfig = None):
     """Serve the guard over HTTP: /v1/check, /v1/taxonomy, /health, /ready, /metrics, and OpenAI-compatible

@@ -1,4 +1,5 @@
-"""`srllm train sft` and `srllm train detector`: thin shells over srllm.train.sft and srllm.train.detector.
+"""`srllm train sft`, `srllm train detector` and `srllm train screen`: thin shells over srllm.train.sft,
+srllm.train.detector and srllm.train.screen.
 
 Each takes every field of its config dataclass (`SftConfig`, `DetectorTrainConfig`) as a flag and reads
 `--config FILE.yaml`; flags given on the command line win (srllm.cli.options.options_from).
@@ -14,6 +15,7 @@ from rich.console import Console
 from srllm.cli._app import friendly_errors, train_app
 from srllm.cli.options import Flag, options_from
 from srllm.train.detector.config import DetectorTrainConfig
+from srllm.train.screen import ScreenTrainConfig
 from srllm.train.sft_config import SftConfig
 
 
@@ -48,3 +50,23 @@ def train_detector_command(config: DetectorTrainConfig):
     metrics = train_detector(config, console=console, command=command)
     console.print(heldout_table(metrics, sub_categories=False), markup=False, highlight=False, soft_wrap=True)
     console.print(external_lines(metrics), markup=False, highlight=False, soft_wrap=True)
+
+
+@train_app.command("screen")
+@friendly_errors
+@options_from(ScreenTrainConfig)
+def train_screen_command(config: ScreenTrainConfig):
+    """Distil the detector's first-pass screen (a bag of word pieces that decides the texts it is sure about, so
+    the encoder only sees the rest; `srllm check --screen`) from trained heads, on their own train/val/test split."""
+    from srllm.train.screen import train_screen
+
+    command = "srllm train screen" + ("" if len(sys.argv) <= 3 else " " + shlex.join(sys.argv[3:]))
+    console = Console(stderr=True)
+    m = train_screen(config, console=console, command=command)
+    for split in ("val", "test"):
+        r = m[split]
+        console.print(f"{split}: {r['texts']} texts, screen decided {r['decided_share']:.1%} (cleared {r['cleared']}, "
+                      f"flagged {r['flagged']}); decisions changed {r['decisions_changed_share']:.2%} "
+                      f"({r['detector_unsafe_cleared']} unsafe cleared, {r['detector_safe_flagged']} safe flagged)")
+    console.print(f"cut-offs: clear below {m['clear_below']:.4f}, flag at or above {m['flag_above']:.4f}; "
+                  f"{m['vocabulary']} word pieces; {m['seconds'] / 60:.1f} min")

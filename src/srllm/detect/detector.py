@@ -42,8 +42,16 @@ Decisions (declared):
   in batches, 2.2x for one text, and 1.34x the requests/s through `srllm serve`, for about 300 MB more memory
   (docs/benchmarks.md, "Detector encoder engines"). Spans embed their variants through the same engine.
 - `quantize="int8"`: embed with an int8 encoder (torch: srllm.detect.encoding.quantized_copy; onnx: an
-  onnxruntime dynamic-int8 copy of the export): slightly different scores; off by default because the shipped
-  heads' thresholds were declared on fp32 embeddings.
+  onnxruntime dynamic-int8 copy of the export with per-channel weight scales): slightly different scores. On ONNX
+  Runtime 1.4x the texts/s with 7 of 1,235 held-out decisions moved; off by default because the shipped heads'
+  thresholds were declared on fp32 embeddings and, on the development sets, int8 moved stereotype recall
+  0.838 -> 0.828 and its FPR 0.010 -> 0.018 (docs/benchmarks.md, "Detector speed: per-channel int8 and a
+  first-pass screen").
+- `screen` (off by default; True: the heads folder's `screen/`, or a folder): a first pass, a bag of word pieces
+  distilled from these heads (srllm.detect.screen, `srllm train screen`), decides the texts it is sure about
+  without the encoder and sends the rest on. On the heads' test split it decided 55% of the texts and changed 0.44%
+  of the decisions; a text it decides carries its estimates, not the encoder's scores. Texts scored sentence by
+  sentence or claim by claim always go to the encoder. Refused with another encoder or other thresholds.
 - `threads`: threads used while embedding (None: torch's setting, one thread for calls of <= 8 texts; on a
   machine busy with other jobs, threads=1 is much faster, see srllm.detect.encoding).
 """
@@ -52,11 +60,12 @@ from __future__ import annotations
 
 import re
 import warnings
+from pathlib import Path
 
 import numpy as np
 
 from srllm.detect.encoding import check_encoder_engine, clip_text, embedding_dim, encode_texts, quantized_copy
-from srllm.detect.heads import HeadSet, default_heads_dir, unsafe_score
+from srllm.detect.heads import HeadSet, default_heads_dir, sigmoid, unsafe_score
 from srllm.detect.spans import SpanRule, leave_one_out, merge_adjacent, remove_range, select_words, word_tokens
 from srllm.errors import SrllmConfigError, SrllmModelError
 from srllm.regex import word_alternation
@@ -90,7 +99,7 @@ class Detector:
     def __init__(self, *, encoder: str | None = None, heads=None, policy=None, batch_size: int = 64,
                  span_rule: SpanRule | None = None, threads: int | None = None, quantize: str | None = None,
                  sentence_level: bool = False, min_sentence_words: int = 5, encoder_engine: str = "auto",
-                 claim_level: bool = False):
+                 claim_level: bool = False, screen=False):
         if batch_size < 1:
             raise SrllmConfigError(f"batch_size must be >= 1, got {batch_size}")
         if threads is not None and threads < 1:
@@ -128,6 +137,32 @@ class Detector:
         # Similarity always uses the untuned encoder (see `similarity`); loaded on first use.
         self._tuned = encoder is None and bool(self.head_set.encoder_adapter)
         self._similarity_engine = None
+        self.screen = self._load_screen(screen, heads, encoder)
+        self.screened = {"texts": 0, "cleared": 0, "flagged": 0}  # what the screen decided (counts since load)
+
+    def _load_screen(self, screen, heads, encoder):
+        """The first-pass screen (srllm.detect.screen) for screen=True (the heads folder's) or a folder; None for
+        False. It was distilled at its heads' thresholds with their encoder, so it refuses any other setting."""
+        if screen is False or screen is None:
+            return None
+        from srllm.detect.screen import SCREEN_DIR, Screen
+
+        if screen is True:
+            if isinstance(heads, HeadSet):
+                raise SrllmConfigError("screen=True finds the screen in the heads folder; with a HeadSet object "
+                                       "pass the screen's folder: screen='path/to/screen'")
+            screen = Path(heads or default_heads_dir()) / SCREEN_DIR
+        loaded = Screen.load(screen)
+        if encoder is not None:
+            raise SrllmConfigError("the screen was distilled from the heads' own encoder; it cannot screen for "
+                                   f"encoder '{encoder}' (use screen=False)")
+        moved = {c: (loaded.thresholds.get(c), t) for c, t in self.thresholds.items()
+                 if loaded.thresholds.get(c) is None or abs(loaded.thresholds[c] - t) > 1e-6}
+        if moved or not set(self.categories) <= set(loaded.categories):
+            raise SrllmConfigError(f"the screen in '{screen}' was distilled at other thresholds or categories than "
+                                   f"this detector's (screen vs detector: {moved}); distil one for them with "
+                                   f"`srllm train screen` or use screen=False")
+        return loaded
 
     def _onnx_engine(self, engine: str, quantize: str | None, encoder=None):
         """The ONNX Runtime encoder (of `encoder`, default the detector's) for "auto" and "onnx", or None (torch);
@@ -247,8 +282,23 @@ class Detector:
         if self.claim_level:
             claim_units, claim_owners = self._claim_units(texts)
             units, owners = units + claim_units, owners + claim_owners
-        probs = self.head_set.apply_group_rule(self._probs(self.embed(texts + units)), texts + units,
-                                               ids=self.categories, extra_terms=self.taxonomy.group_terms)
+        sure = np.zeros(len(texts), dtype=bool)
+        if self.screen is not None and texts:
+            sure, estimates = self.screen.decide(texts, [self.screen.categories.index(c) for c in self.categories])
+            sure[owners] = False  # a text scored sentence by sentence or claim by claim goes to the encoder
+        todo = [i for i in range(len(texts)) if not sure[i]]
+        full = self._probs(self.embed([texts[i] for i in todo] + units))
+        probs = np.zeros((len(texts) + len(units), len(self.categories)), dtype=np.float32)
+        probs[todo] = full[:len(todo)]
+        probs[len(texts):] = full[len(todo):]
+        if sure.any():
+            thr = self._thr()
+            probs[:len(texts)][sure] = sigmoid(_logit(estimates[sure]) + _logit(thr))
+            self.screened["cleared"] += int((sure & (estimates.max(axis=1) < 0.5)).sum())
+            self.screened["flagged"] += int((sure & (estimates.max(axis=1) >= 0.5)).sum())
+        self.screened["texts"] += len(texts) if self.screen is not None else 0
+        probs = self.head_set.apply_group_rule(probs, texts + units, ids=self.categories,
+                                               extra_terms=self.taxonomy.group_terms)
         whole = probs[:len(texts)]
         for k, i in enumerate(owners):
             whole[i] = np.maximum(whole[i], probs[len(texts) + k])

@@ -30,6 +30,9 @@ class ServeConfig:
     encoder: str | None = _help("Sentence encoder of the detector (default: embedded MiniLM).", default=None)
     int8: bool = _help("Embed with an int8 copy of the detector's encoder (faster on CPU, scores move slightly).",
                        default=False)
+    screen: bool = _help("A first pass (bag of word pieces, distilled from the detector) decides the texts it is "
+                         "sure about without the encoder (srllm.detect.screen; ~0.5% of decisions change).",
+                         default=False)
     encoder_engine: str = _help("What runs the detector's encoder: auto (ONNX Runtime when it can run, else torch), "
                                 "onnx or torch.", default="auto")
     model: str | None = _help("The LLM that rewrites and answers /v1/chat/completions: hub id, local path, or the "

@@ -80,6 +80,7 @@ class Engines:
             rewrite_config = load_config(RewriteConfig, config.rewrite_config)
         self.guard = Guard(detector=detector, encoder=config.encoder, policy=config.policy,
                            quantize="int8" if config.int8 else None, encoder_engine=config.encoder_engine,
+                           screen=config.screen,
                            backend=BatchedBackend(self) if config.llm else None, rewrite_config=rewrite_config,
                            max_chars=config.max_chars)
         wait_d, wait_g = config.batch_wait_ms / 1000, config.generate_wait_ms / 1000
