@@ -73,6 +73,10 @@ def test_deleting_a_head_noun_or_an_object_is_a_fragment():
     src = "that person was talking shit if you forgot"
     assert fragment(src, "that person was talking if you forgot") == "the object of 'talking' was deleted"
     # a human ParaDetox rewrite: the comma ends the verb phrase
+    # read through a rewrite that changed other words too ("yu" -> "you")
+    src = "lol that person was talking shit if yu forgot"
+    assert fragment(src, "lol that person was talking if you forgot") == "the object of 'talking' was deleted"
+    assert fragment("someone tore a page out of a fucking book ?", "just tearing page of book") is None  # "out"
     src = "keeps you from talking shit , if payback matters ."
     assert fragment(src, "keeps you from talking, if payback matters") is None
 

@@ -141,19 +141,13 @@ def _deleted_copula(src_w: list[str], out_w: list[str]) -> str | None:
 
 
 def _deleted_runs(src_w: list[str], out_w: list[str]) -> list[tuple[int, int]]:
-    """The [start, end) index ranges of `src_w` that a deletion took, aligning `out_w` greedily from the left."""
-    runs, j, start = [], 0, None
-    for i, w in enumerate(src_w):
-        if j < len(out_w) and out_w[j] == w:
-            j += 1
-            if start is not None:
-                runs.append((start, i))
-                start = None
-        elif start is None:
-            start = i
-    if start is not None:
-        runs.append((start, len(src_w)))
-    return runs
+    """The [start, end) index ranges of `src_w` that the output dropped with the words on both sides kept (difflib's
+    word alignment, so a rewrite that also changed other words ("yu" -> "you") is read too)."""
+    import difflib
+
+    ops = difflib.SequenceMatcher(a=src_w, b=out_w, autojunk=False).get_opcodes()
+    return [(i1, i2) for k, (tag, i1, i2, _, _) in enumerate(ops)
+            if tag == "delete" and 0 < k < len(ops) - 1 and ops[k - 1][0] == "equal" and ops[k + 1][0] == "equal"]
 
 
 _SUBORDINATOR = {"if", "when", "because", "unless", "while", "than"}
@@ -162,13 +156,14 @@ _SUBORDINATOR = {"if", "when", "because", "unless", "while", "than"}
 def _deleted_head(source: str, src_w: list[str], out_w: list[str]) -> str | None:
     """A deletion took the head noun of a phrase and left its modifier facing "of" ("the fundamental stupidity of
     moving clocks" -> "the fundamental of moving clocks"), or took a verb's object and left the verb facing a
-    subordinate clause ("was talking shit if you forgot" -> "was talking if you forgot"). `out_w` is a deletion from
-    `src_w`."""
+    subordinate clause ("was talking shit if you forgot" -> "was talking if you forgot"), whatever else changed."""
     for start, end in _deleted_runs(src_w, out_w):
         if start < 1 or end >= len(src_w):
             continue
         before, after = src_w[start - 1], src_w[end]
-        if after == "of" and start >= 2 and src_w[start - 2] in _DETERMINER and before not in _PREP | _CONJ:
+        took_noun = src_w[end - 1] not in _PREP | _PARTICLE | {"out", "over", "down"}  # "a page out of": no noun
+        modifier = start >= 2 and src_w[start - 2] in _DETERMINER and before not in _PREP | _CONJ
+        if after == "of" and took_noun and modifier:
             return f"the noun after '{before}' was deleted before 'of'"
         is_verb = before.endswith("ing") and len(before) > 5 and before not in _ING_OK
         # "talking, if ..." is whole: the comma ended the verb phrase
@@ -184,7 +179,11 @@ def fragment(source: str, output: str) -> str | None:
     if not out_w:
         return "no words left"
     if len(out_w) < len(src_w) and _is_deletion(src_w, out_w):  # a span edit: what did it take?
-        why = _deleted_verb(src_w, out_w) or _deleted_copula(src_w, out_w) or _deleted_head(source, src_w, out_w)
+        why = _deleted_verb(src_w, out_w) or _deleted_copula(src_w, out_w)
+        if why:
+            return why
+    if len(out_w) < len(src_w):
+        why = _deleted_head(source, src_w, out_w)
         if why:
             return why
     last = out_w[-1]
