@@ -274,6 +274,8 @@ def main() -> None:
     ap.add_argument("--both-scorings", action="store_true",
                     help="score each head set twice: whole texts only (NAME/whole) and with sentence-level scoring "
                          "of long texts (NAME/sentences, the Detector's default)")
+    ap.add_argument("--both-screens", action="store_true",
+                    help="score each head set without and with its first-pass screen (Detector(screen=True))")
     ap.add_argument("--both-claim-levels", action="store_true",
                     help="score each head set twice: as written only (NAME/no-claims, the Detector's default) and with "
                          "claim-level scoring (NAME/claims: a wrapped group claim also scored plainly)")
@@ -291,9 +293,11 @@ def main() -> None:
             sys.exit(f"--heads takes NAME=DIR, got {spec!r}")
         modes = (("/whole", False), ("/sentences", True)) if args.both_scorings else (("", True),)
         claim_modes = (("/no-claims", False), ("/claims", True)) if args.both_claim_levels else (("", False),)
-        for (suffix, sentence_level), (claim_suffix, claim_level) in ((m, c) for m in modes for c in claim_modes):
-            det = Detector(heads=Path(path), sentence_level=sentence_level, claim_level=claim_level)
-            suffix += claim_suffix
+        screen_modes = (("/no-screen", False), ("/screen", True)) if args.both_screens else (("", False),)
+        for (suffix, sentence_level), (claim_suffix, claim_level), (screen_suffix, screen) in (
+                (m, c, s) for m in modes for c in claim_modes for s in screen_modes):
+            det = Detector(heads=Path(path), sentence_level=sentence_level, claim_level=claim_level, screen=screen)
+            suffix += claim_suffix + screen_suffix
             # one embedding pass per encoder (heads with a tuned encoder adapter embed differently)
             det.embed = shared.setdefault((det.head_set.encoder, det.head_set.encoder_adapter), SharedEmbeddings(det))
             dets[name + suffix] = det
@@ -307,6 +311,7 @@ def main() -> None:
                + " ".join(f"{spec.partition('=')[0]}=<dir>" for spec in args.heads)
                + (" --both-scorings" if args.both_scorings else "")
                + (" --both-claim-levels" if args.both_claim_levels else "")
+               + (" --both-screens" if args.both_screens else "")
                + f" --examples {args.examples} --seed {args.seed}`")
     body = (f"{command} ({note}; CPU: {cpu_flags()}). Heads + the default policy's terms, at their declared "
             f"thresholds (as `srllm check`), on sets no head set was fitted or thresholded on; see the script's "
