@@ -66,7 +66,7 @@ from pathlib import Path
 import numpy as np
 
 from srllm.detect.encoding import check_encoder_engine, clip_text, embedding_dim, encode_texts, quantized_copy
-from srllm.detect.heads import HeadSet, default_heads_dir, sigmoid, unsafe_score
+from srllm.detect.heads import HeadSet, default_heads_dir, uncalibrated, unsafe_score
 from srllm.detect.spans import SpanRule, leave_one_out, merge_adjacent, remove_range, select_words, word_tokens
 from srllm.errors import SrllmConfigError, SrllmModelError
 from srllm.regex import word_alternation
@@ -297,8 +297,7 @@ class Detector:
         probs[todo] = full[:len(todo)]
         probs[len(texts):] = full[len(todo):]
         if sure.any():
-            thr = self._thr()
-            probs[:len(texts)][sure] = sigmoid(_logit(estimates[sure]) + _logit(thr))
+            probs[:len(texts)][sure] = uncalibrated(estimates[sure], self._thr())
             self.screened["cleared"] += int((sure & (estimates.max(axis=1) < 0.5)).sum())
             self.screened["flagged"] += int((sure & (estimates.max(axis=1) >= 0.5)).sum())
         self.screened["texts"] += len(texts) if self.screen is not None else 0

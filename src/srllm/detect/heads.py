@@ -27,7 +27,7 @@ import numpy as np
 from srllm.atomic import atomic_file, write_text_atomic
 from srllm.errors import SrllmModelError
 
-__all__ = ["Head", "HeadSet", "HEADS_FORMAT", "default_heads_dir", "unsafe_score"]
+__all__ = ["Head", "HeadSet", "HEADS_FORMAT", "default_heads_dir", "unsafe_score", "calibrated", "uncalibrated"]
 
 HEADS_FORMAT = "srllm-detector-heads/1"
 WEIGHTS_FILE, META_FILE = "heads.safetensors", "heads.json"
@@ -87,6 +87,16 @@ def _logit(p) -> np.ndarray:
     return np.log(p) - np.log1p(-p)
 
 
+def calibrated(probs: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+    """Each category's probability moved in logit space so its threshold sits at 0.5 (>= 0.5 exactly when flagged)."""
+    return sigmoid(_logit(probs) - _logit(thresholds)[None, :])
+
+
+def uncalibrated(scores: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+    """The inverse of `calibrated`: probabilities at the given thresholds."""
+    return sigmoid(_logit(scores) + _logit(thresholds)[None, :])
+
+
 def unsafe_score(probs: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
     """P(unsafe) per row: each category's probability moved in logit space so its threshold sits at 0.5, then the
     largest. So P(unsafe) >= 0.5 exactly when some category is at or above its threshold (= `unsafe`), and it
@@ -94,7 +104,7 @@ def unsafe_score(probs: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
     probs = np.asarray(probs)
     if probs.ndim != 2 or probs.shape[1] == 0:
         return np.zeros(len(probs), dtype=np.float32)
-    return sigmoid(_logit(probs) - _logit(thresholds)[None, :]).max(axis=1).astype(np.float32)
+    return calibrated(probs, thresholds).max(axis=1).astype(np.float32)
 
 
 @dataclass

@@ -29,16 +29,13 @@ from pathlib import Path
 import numpy as np
 
 from srllm.atomic import atomic_file
+from srllm.detect.heads import sigmoid
 from srllm.errors import SrllmModelError
 
 __all__ = ["Screen", "SCREEN_DIR", "SCREEN_FORMAT"]
 
 SCREEN_DIR = "screen"
 SCREEN_FORMAT = "srllm-screen-1"
-
-
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-x))
 
 
 class Screen:
@@ -87,7 +84,7 @@ class Screen:
             x = x @ w + b
             if i < len(self.layers) - 1:
                 x = np.maximum(x, 0.0)
-        return _sigmoid(x)
+        return sigmoid(x)
 
     def decide(self, texts: list[str], columns: list[int]) -> tuple[np.ndarray, np.ndarray]:
         """(sure, scores): which texts the screen decides on the given category columns, and its scores there."""

@@ -17,18 +17,15 @@ import dataclasses
 import hashlib
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from srllm.config import config_field as _help
 from srllm.errors import SrllmConfigError, SrllmDataError
 
 __all__ = ["ScreenTrainConfig", "train_screen", "cut_offs"]
-
-
-def _help(text: str, **kw):
-    return field(metadata={"help": text}, **kw)
 
 
 @dataclass
@@ -91,8 +88,7 @@ def _detector_examples(heads_dir: Path, data: Path):
 def _labels(detector, texts: list[str], heads_dir: Path, batch: int, console) -> np.ndarray:
     """The detector's calibrated scores of `texts`, chunk by chunk, each chunk cached (resumable)."""
     from srllm.atomic import atomic_file
-    from srllm.detect.detector import _logit
-    from srllm.detect.heads import sigmoid
+    from srllm.detect.heads import calibrated
     from srllm.models import cache_dir
 
     h = hashlib.sha1()
@@ -105,7 +101,7 @@ def _labels(detector, texts: list[str], heads_dir: Path, batch: int, console) ->
     for k, i in enumerate(range(0, len(texts), batch)):
         chunk = folder / f"chunk-{k:05d}.npy"
         if not chunk.is_file():
-            scores = sigmoid(_logit(detector.probabilities(texts[i:i + batch])) - _logit(thr)).astype(np.float32)
+            scores = calibrated(detector.probabilities(texts[i:i + batch]), thr).astype(np.float32)
             with atomic_file(chunk) as tmp, open(tmp, "wb") as fh:
                 np.save(fh, scores)
         out.append(np.load(chunk))
