@@ -178,12 +178,10 @@ def fragment(source: str, output: str) -> str | None:
     out_w, src_w = _words(output), _words(source)
     if not out_w:
         return "no words left"
-    if len(out_w) < len(src_w) and _is_deletion(src_w, out_w):  # a span edit: what did it take?
-        why = _deleted_verb(src_w, out_w) or _deleted_copula(src_w, out_w)
-        if why:
-            return why
-    if len(out_w) < len(src_w):
-        why = _deleted_head(source, src_w, out_w)
+    if len(out_w) < len(src_w):  # words went: what did they take?
+        span_edit = _is_deletion(src_w, out_w)
+        why = ((span_edit and (_deleted_verb(src_w, out_w) or _deleted_copula(src_w, out_w)))
+               or _deleted_head(source, src_w, out_w))
         if why:
             return why
     last = out_w[-1]
