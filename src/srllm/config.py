@@ -20,9 +20,14 @@ from typing import Any, TypeVar
 
 from srllm.errors import SrllmConfigError
 
-__all__ = ["load_config", "read_config_file", "coerce", "field_types"]
+__all__ = ["load_config", "read_config_file", "coerce", "field_types", "config_field"]
 
 T = TypeVar("T")
+
+
+def config_field(help: str, **kw) -> Any:
+    """A dataclass field that carries its help text (the CLI option's help, srllm.cli.options)."""
+    return dataclasses.field(metadata={"help": help}, **kw)
 
 
 def field_types(cls: type) -> dict[str, Any]:

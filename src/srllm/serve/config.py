@@ -5,19 +5,16 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
+from srllm.config import config_field as _help
 from srllm.errors import SrllmConfigError
 
 __all__ = ["ServeConfig", "ACTIONS", "DEFAULT_REFUSAL"]
 
 ACTIONS = ("block", "rewrite", "flag", "pass")  # most severe first
 DEFAULT_REFUSAL = "I can't help with that: the request was blocked by the content policy ({categories})."
-
-
-def _help(text: str, **kw):
-    return field(metadata={"help": text}, **kw)
 
 
 @dataclass

@@ -3,20 +3,17 @@ they name."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
+from srllm.config import config_field as _help
 from srllm.data.annotate.client import JSON_MODES
 from srllm.errors import SrllmConfigError
 
 __all__ = ["AnnotateConfig", "AnnotatorSpec", "parse_annotators", "DEFAULT_BASE_URL", "check_counts"]
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8000/v1"  # a local `srllm serve`
-
-
-def _help(text: str, **kw):
-    return field(metadata={"help": text}, **kw)
 
 
 def check_counts(cfg, *, at_least_one: tuple[str, ...], not_negative: tuple[str, ...]) -> None:

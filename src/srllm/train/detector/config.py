@@ -4,9 +4,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 
+from srllm.config import config_field as _help
 from srllm.errors import SrllmConfigError
 
 __all__ = ["DetectorTrainConfig", "SOURCES", "HEAD_TYPES"]
@@ -15,10 +16,6 @@ SOURCES = ("paradetox", "paradetox_cannot_rewrite", "srllm", "sbic", "gest", "cr
            "bbq_context", "discrim_eval", "group_mentions", "rtp", "stereotype_templates", "stereoset_stereotypes",
            "crows_anti", "counterfactual_rows", "lexicon_mentions")
 HEAD_TYPES = ("logreg", "mlp")
-
-
-def _help(text: str, **kw):
-    return field(metadata={"help": text}, **kw)
 
 
 @dataclass
