@@ -6,6 +6,7 @@ reply piece by piece (a TextIteratorStreamer in-process, server-sent events over
 from __future__ import annotations
 
 import json
+import logging
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -281,9 +282,7 @@ def make_backend(*, model: str | None = None, adapter: str | None = "default", b
 
             return CTranslate2Backend(model_name=model, adapter=adapter)
         except Exception as e:  # noqa: BLE001 - any failure of the optional engine falls back to transformers
-            import sys
-
             reason = str(e).splitlines()[0] if str(e) else type(e).__name__
-            print(f"srllm: warning: the ctranslate2 engine is unavailable ({reason}); using transformers",
-                  file=sys.stderr, flush=True)
+            logging.getLogger("srllm.models").warning(
+                f"srllm: warning: the ctranslate2 engine is unavailable ({reason}); using transformers")
     return TransformersBackend(model_name=model, adapter=adapter)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import tempfile
 from pathlib import Path
@@ -111,10 +112,9 @@ class CTranslate2Backend(GenerationBackend):
                 raise SrllmModelError(f"the ctranslate2 engine needs a local adapter folder; '{adapter}' is not one")
             ct2_dir = cache_dir() / "ct2" / ct2_cache_key(base, adapter, compute_type)
             if not (Path(ct2_dir) / "model.bin").is_file():
-                import sys
-
-                print(f"srllm: converting {base.name}{' + adapter' if adapter else ''} to CTranslate2 {compute_type} "
-                      f"in {ct2_dir}; once, under a minute", file=sys.stderr, flush=True)
+                logging.getLogger("srllm.models").warning(
+                    f"srllm: converting {base.name}{' + adapter' if adapter else ''} to CTranslate2 {compute_type} "
+                    f"in {ct2_dir}; once, under a minute")
                 convert_to_ct2(base, adapter, ct2_dir, compute_type)
         self.ct2_dir = Path(ct2_dir)
         if threads is None:

@@ -8,6 +8,7 @@ user cache dir; later loads take well under a second.
 from __future__ import annotations
 
 import importlib.util
+import logging
 import os
 from contextlib import contextmanager
 from pathlib import Path
@@ -54,14 +55,14 @@ def embedded_llm_dir() -> Path:
     src = package_dir(_LLM_PACKAGE, _LLM_PIN)
     if not (src / _GGUF).is_file():
         raise SrllmModelError(f"{src} has no {_GGUF}; reinstall {_LLM_PIN}")
-    import sys
 
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from srllm.models.quiet import quiet_loading
 
-    print(f"srllm: converting the embedded {EMBEDDED_LLM} (GGUF) to safetensors in {target}; once, about 30 s",
-          file=sys.stderr, flush=True)
+    # A log record, not a print: a server's logs stay one JSON object a line (srllm.serve.logs).
+    logging.getLogger("srllm.models").warning(
+        f"srllm: converting the embedded {EMBEDDED_LLM} (GGUF) to safetensors in {target}; once, about 30 s")
     with quiet_loading(), _no_gguf_bar():
         tokenizer = AutoTokenizer.from_pretrained(src, gguf_file=_GGUF)
         model = AutoModelForCausalLM.from_pretrained(src, gguf_file=_GGUF)
