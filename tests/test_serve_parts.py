@@ -171,10 +171,24 @@ def test_several_workers_get_time_to_import_before_uvicorn_calls_them_hung(monke
 
     calls = []
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append((app, kw)))
-    for name in ("SRLLM_SERVE_CONFIG", "PROMETHEUS_MULTIPROC_DIR"):
-        monkeypatch.delenv(name, raising=False)
+    for name in ("SRLLM_SERVE_CONFIG", "PROMETHEUS_MULTIPROC_DIR", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        monkeypatch.setenv(name, "")  # recorded, so that what run() sets is undone after the test
+        monkeypatch.delenv(name)
+    torch = pytest.importorskip("torch")
+    monkeypatch.setattr(torch, "set_num_threads", lambda n: calls.append(("torch threads", n)))
     run(ServeConfig(workers=2, llm=False))
+    threads = ServeConfig(workers=2).worker_threads()
+    assert calls[0] == ("torch threads", threads) and os.environ["OMP_NUM_THREADS"] == str(threads)
+    calls.pop(0)
     (app, kw), = calls
     assert (app, kw["workers"], kw["factory"]) == ("srllm.serve.app:app_from_env", 2, True)
     assert kw["timeout_worker_healthcheck"] >= 60
     assert ServeConfig.from_json(os.environ["SRLLM_SERVE_CONFIG"]).llm is False
+
+
+def test_several_workers_share_the_cores_out(monkeypatch):
+    """2 workers x 2 torch threads on 2 cores fight over them (measured slower, with a longer tail)."""
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    assert ServeConfig().worker_threads() is None  # one worker: torch's choice
+    assert [ServeConfig(workers=w).worker_threads() for w in (2, 3, 8, 16)] == [4, 2, 1, 1]
+    assert ServeConfig(workers=2, threads=3).worker_threads() == 3  # asked for: kept

