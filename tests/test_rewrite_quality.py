@@ -23,6 +23,8 @@ from srllm.schema import Span
      "The Buddhist woman probably encouraged the to the area.", "'the to' left dangling"),
     ("Dishonest people with HIV should go back to where they came from.",
      "Dishonest people with should go back to where they came from.", "'with should' left dangling"),
+    ("aite krissy dnt make me get on yo ass lol", "aite krissy dnt make me get on yo", "dangling 'yo'"),
+    ("i love ur fucking car", "i love ur", "dangling 'ur'"),
 ])
 def test_fragments_are_found(source, output, why):
     assert why in (fragment(source, output) or "")
@@ -35,6 +37,7 @@ def test_fragments_are_found(source, output, why):
     ("told y 'all dat shit what it is ! !", "You all know what it is."),
     ("dont call his lifestyle fuckery", "don't call his lifestyle bad"),
     ("is this what it is ?", "is this what it is ?"),
+    ("i am hot shit , yoo .", "I'm hot, yo!"),  # a human ParaDetox rewrite: "yo" the interjection
 ])
 def test_whole_sentences_pass_even_when_odd(source, output):
     assert fragment(source, output) is None

@@ -27,6 +27,7 @@ _TOKEN = re.compile(r"[A-Za-z]+(?:['’][A-Za-z]+)?|[.,;:!?]")
 
 # Words a whole sentence does not end on (where its input did not), and pairs that do not occur in one.
 DANGLING_END = {"a", "an", "the", "and", "or", "but", "of", "than", "my", "your", "their", "our", "its", "very",
+                "yo", "ur", "every",  # "get on yo" (slang "your"): a possessive whose noun went ("..., yo!" is fine)
                 "such", "because", "whose", "so"}
 _DANGLING_NO = {"have", "has", "had", "with", "no"}  # "... and have no." ends on a dangling "no"
 _DETERMINER = {"a", "an", "the", "my", "your", "their", "our", "its"}
@@ -173,6 +174,14 @@ def _deleted_head(source: str, src_w: list[str], out_w: list[str]) -> str | None
     return None
 
 
+def _after_punctuation(text: str) -> bool:
+    """Whether the last word follows a punctuation mark ("I'm hot, yo!": an interjection, not a possessive)."""
+    toks = _tokens(text)
+    while toks and toks[-1] in _PUNCT:
+        toks.pop()
+    return len(toks) > 1 and toks[-2] in _PUNCT
+
+
 def fragment(source: str, output: str) -> str | None:
     """Why `output` is not a whole sentence where `source` was, or None."""
     out_w, src_w = _words(output), _words(source)
@@ -186,7 +195,8 @@ def fragment(source: str, output: str) -> str | None:
             return why
     last = out_w[-1]
     if last != (src_w[-1] if src_w else None) and (
-            last in DANGLING_END or (last == "no" and len(out_w) > 1 and out_w[-2] in _DANGLING_NO)
+            (last in DANGLING_END and not (last == "yo" and _after_punctuation(output)))
+            or (last == "no" and len(out_w) > 1 and out_w[-2] in _DANGLING_NO)
             or (last in _COPULA and _lost_complement(src_w, out_w))
             or (last == "you" and _dangling_vocative(source, output))):
         return f"ends on a dangling '{last}'"
