@@ -77,8 +77,10 @@ def test_openai_backend_speaks_chat_completions(chat_server):
     assert path == "/v1/chat/completions" and auth == "Bearer sk-test"
     assert body["model"] == "my-model" and body["max_tokens"] == 7 and body["temperature"] == 0.0
     assert "seed" not in body
-    backend.generate([[{"role": "user", "content": "c"}]], GenerationConfig(temperature=0.8, seed=3))
-    assert chat_server.requests[-1][2]["seed"] == 3 and chat_server.requests[-1][2]["temperature"] == 0.8
+    backend.generate([[{"role": "user", "content": "c"}]] * 2, GenerationConfig(temperature=0.8, seed=3))
+    # One request per conversation: copies of a prompt get seed + their index, so they are different draws.
+    assert sorted(r[2]["seed"] for r in chat_server.requests[-2:]) == [3, 4]
+    assert chat_server.requests[-1][2]["temperature"] == 0.8
 
 
 def test_openai_backend_unreachable_gives_clear_error():

@@ -84,7 +84,8 @@ def test_retries_with_strict_prompt_when_first_rewrite_still_unsafe():
 
 
 class _SamplingBackend(ScriptedBackend):
-    """Greedy calls follow the script; a sampled call (temperature > 0) answers samples[seed] and is recorded."""
+    """Greedy calls follow the script; a sampled call (temperature > 0) is recorded and answers samples[seed + i]
+    for its i-th conversation (copies of one prompt in a call are different draws, as on a real engine)."""
 
     def __init__(self, script, samples):
         super().__init__(script)
@@ -93,7 +94,7 @@ class _SamplingBackend(ScriptedBackend):
     def generate(self, conversations, config=None):
         if config is not None and config.temperature > 0:
             self.sampled.append((config.seed, config.temperature, [c[-1]["content"] for c in conversations]))
-            return [self.samples[config.seed] for _ in conversations]
+            return [self.samples[config.seed + i] for i in range(len(conversations))]
         return super().generate(conversations, config)
 
 
@@ -105,9 +106,9 @@ def test_samples_are_the_last_resort_and_the_closest_passing_one_wins():
     [res] = Rewriter(backend=backend, detector=WordDetector(), config=config).rewrite([src])
     # Passing samples: "this plan is bad" (Jaccard 3/6) and "this plan is wrong" (4/5); the unsafe one is rejected.
     assert res.action == "rewritten" and res.attempts == 3 and res.output == "this plan is wrong"
-    assert [(seed, t) for seed, t, _ in backend.sampled] == [(0, 0.7), (1, 0.7), (2, 0.7)]
-    # Samples use the plain prompt (the adapter's training prompt).
-    assert all(not p[0].endswith(STRICT_SUFFIX) for _, _, p in backend.sampled)
+    # One seeded call of three copies of the plain prompt (the adapter's training prompt).
+    assert backend.sampled == [(0, 0.7, [build_messages(src)[-1]["content"]] * 3)]
+    assert not build_messages(src)[-1]["content"].endswith(STRICT_SUFFIX)
 
 
 def test_samples_are_drawn_one_text_at_a_time():
@@ -116,8 +117,7 @@ def test_samples_are_drawn_one_text_at_a_time():
     backend = _SamplingBackend({a: ["idiot"], b: ["idiot"]}, samples={0: "stupid", 1: "stupid"})
     Rewriter(backend=backend, detector=WordDetector(), config=RewriteConfig(retry_samples=2)).rewrite([a, b])
     assert [(seed, prompts) for seed, _, prompts in backend.sampled] == [
-        (0, [build_messages(a)[-1]["content"]]), (1, [build_messages(a)[-1]["content"]]),
-        (0, [build_messages(b)[-1]["content"]]), (1, [build_messages(b)[-1]["content"]])]
+        (0, [build_messages(a)[-1]["content"]] * 2), (0, [build_messages(b)[-1]["content"]] * 2)]
 
 
 def test_a_passing_span_edit_comes_before_sampling():

@@ -29,7 +29,9 @@ class GenerationConfig:
     top_p: float = 1.0
     batch_size: int = 16
     repetition_penalty: float = 1.0
-    seed: int | None = None  # sampling seed (temperature > 0), for reproducible samples
+    # Sampling seed (temperature > 0), for reproducible samples: a local engine draws the whole batch from one RNG
+    # seeded with it; a server (one request per conversation) gets seed + the conversation's index in the call.
+    seed: int | None = None
 
 
 class GenerationBackend(ABC):
@@ -193,18 +195,19 @@ class OpenAIBackend(GenerationBackend):
         self.client = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout)
         self.max_concurrency = max_concurrency
 
-    def _body(self, conversation: Messages, cfg: GenerationConfig) -> dict:
+    def _body(self, conversation: Messages, cfg: GenerationConfig, index: int = 0) -> dict:
         body = {"model": self.model, "messages": conversation, "max_tokens": cfg.max_new_tokens,
                 "temperature": cfg.temperature, "top_p": cfg.top_p}
         if cfg.seed is not None:
-            body["seed"] = cfg.seed  # OpenAI, vLLM and llama.cpp server accept it
+            # OpenAI, vLLM and llama.cpp server accept it; copies of one prompt in a call must not get one sample
+            body["seed"] = cfg.seed + index
         return body
 
-    def _one(self, conversation: Messages, cfg: GenerationConfig) -> str:
+    def _one(self, conversation: Messages, cfg: GenerationConfig, index: int = 0) -> str:
         import httpx
 
         try:
-            resp = self.client.post("/chat/completions", json=self._body(conversation, cfg))
+            resp = self.client.post("/chat/completions", json=self._body(conversation, cfg, index))
         except httpx.HTTPError as e:
             raise SrllmModelError(f"could not reach {self.base_url}/chat/completions: {e}") from e
         if resp.status_code != 200:
@@ -241,7 +244,7 @@ class OpenAIBackend(GenerationBackend):
 
         cfg = config or GenerationConfig()
         with ThreadPoolExecutor(max_workers=self.max_concurrency) as pool:
-            return list(pool.map(lambda c: self._one(c, cfg), conversations))
+            return list(pool.map(lambda ic: self._one(ic[1], cfg, ic[0]), enumerate(conversations)))
 
 
 def choose_engine(engine: str, *, model_dir: str, adapter: str | None) -> str:

@@ -287,14 +287,16 @@ class Rewriter:
         return still
 
     def _samples(self, sources: list[str]) -> list[list[str]]:
-        """retry_samples sampled rewrites per source from the plain prompt (the one the adapter was trained on);
-        sample j is drawn with seed + j. One text per call: in a batch the random draws of a row depend on the
-        other rows, and the same text must get the same samples whatever it is checked with."""
+        """retry_samples sampled rewrites per source from the plain prompt (the one the adapter was trained on),
+        drawn in one seeded call of retry_samples copies of the prompt. One text per call: in a batch the random
+        draws of a row depend on the other rows, and the same text must get the same samples whatever it is checked
+        with. (One call of k copies, not k calls: 3.6x faster on CTranslate2, which reloads for every seeded call.)"""
         out = []
+        k = self.config.retry_samples
         for source in sources:
-            gen = replace(self._generation([source]), temperature=self.config.sample_temperature)
-            replies = [self.backend.generate([build_messages(source)], replace(gen, seed=self.config.seed + j))[0]
-                       for j in range(self.config.retry_samples)]
+            gen = replace(self._generation([source]), temperature=self.config.sample_temperature,
+                          seed=self.config.seed, batch_size=max(k, self.config.batch_size))
+            replies = self.backend.generate([build_messages(source)] * k, gen)
             out.append([clean_rewrite(r, source) for r in replies])
         return out
 
