@@ -2,6 +2,7 @@
 measure over-correction on neutral texts.
 
     .venv/bin/python benchmarks/bench_check.py [--paradetox 1000] [--rewrite-n N] [--adapter default] [--screen]
+                                               [--engine ENGINE] [--sets infer_50,paradetox,neutral]
                                                [--detect-only] [--no-record]
 
 Inputs: the 53 texts of infer_50.csv, N ParaDetox toxic texts (seeded sample), the 420 neutral `Original`
@@ -21,6 +22,7 @@ from _report import benchmark_parser, machine_note, markdown_table, shared_data_
 
 from srllm.data import read_counterfactual, read_paradetox, read_srllm_csv  # noqa: E402
 from srllm.guard import Guard  # noqa: E402
+from srllm.rewrite import RewriteConfig  # noqa: E402
 
 
 def run(guard: Guard, name: str, texts: list[str], rewrite: bool) -> dict:
@@ -47,6 +49,9 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--screen", action="store_true", help="the detector's first-pass screen (srllm check --screen)")
     ap.add_argument("--detect-only", action="store_true", help="only the detection rows (no rewriting)")
+    ap.add_argument("--engine", default="transformers", help="generation engine of the rewriter (srllm check "
+                    "--engine: transformers, ctranslate2, auto)")
+    ap.add_argument("--sets", default="infer_50,paradetox,neutral", help="which input sets to run (comma-separated)")
     args = ap.parse_args()
     data = shared_data_or_exit()
     note = machine_note()
@@ -54,17 +59,20 @@ def main() -> None:
     para = [r.text for r in read_paradetox(data / "paradetox" / "paradetox.tsv")]
     para = random.Random(args.seed).sample(para, args.paradetox)
     neutral = [r.original for r in read_counterfactual(data / "sr-llm" / "counterfactual-inhouse.csv")]
-    guard = Guard(adapter=args.adapter, screen=args.screen)
+    guard = Guard(adapter=args.adapter, screen=args.screen, rewrite_config=RewriteConfig(engine=args.engine))
     guard.check(["warm up the detector"], rewrite=False)
-    rows = [run(guard, "infer_50", infer, False), run(guard, "ParaDetox sample", para, False),
-            run(guard, "counterfactual originals (neutral)", neutral, False)]
+    sets = {"infer_50": ("infer_50", infer, infer), "paradetox": ("ParaDetox sample", para, para[: args.rewrite_n]),
+            "neutral": ("counterfactual originals (neutral)", neutral, neutral)}
+    chosen = [sets[name] for name in args.sets.split(",")]
+    rows = [run(guard, name, texts, False) for name, texts, _ in chosen]
     if not args.detect_only:
-        rows += [run(guard, "infer_50", infer, True), run(guard, "ParaDetox sample", para[: args.rewrite_n], True),
-                 run(guard, "counterfactual originals (neutral)", neutral, True)]
+        rows += [run(guard, name, texts, True) for name, _, texts in chosen]
     table = markdown_table(rows)
     print(table)
     if args.detect_only:
         return  # the recorded section needs the rewriting rows
+    if args.sets != ap.get_default("sets") or args.engine != ap.get_default("engine"):
+        return  # the recorded section is the default run
     over = rows[-1]  # rewrite mode: what `srllm check` returns for neutral texts
     rewrite_n = f" --rewrite-n {args.rewrite_n}" if args.rewrite_n else ""
     body = (f"`.venv/bin/python benchmarks/bench_check.py --paradetox {args.paradetox}{rewrite_n} --adapter "
