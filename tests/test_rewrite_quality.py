@@ -25,6 +25,8 @@ from srllm.schema import Span
      "Dishonest people with should go back to where they came from.", "'with should' left dangling"),
     ("aite krissy dnt make me get on yo ass lol", "aite krissy dnt make me get on yo", "dangling 'yo'"),
     ("i love ur fucking car", "i love ur", "dangling 'ur'"),
+    ('"i believe he would say , "" he is nuttier than squirrel shit"', 'i believe he would say , "" he is bad than '
+     'squirrel', "'bad than' is no comparative"),  # a dev output of the sampled last resort
 ])
 def test_fragments_are_found(source, output, why):
     assert why in (fragment(source, output) or "")
@@ -38,6 +40,7 @@ def test_fragments_are_found(source, output, why):
     ("dont call his lifestyle fuckery", "don't call his lifestyle bad"),
     ("is this what it is ?", "is this what it is ?"),
     ("i am hot shit , yoo .", "I'm hot, yo!"),  # a human ParaDetox rewrite: "yo" the interjection
+    ("he is dumber than a fucking rock", "he is more stupid than a rock"),
 ])
 def test_whole_sentences_pass_even_when_odd(source, output):
     assert fragment(source, output) is None

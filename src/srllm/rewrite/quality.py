@@ -59,6 +59,10 @@ def _words(text: str) -> list[str]:
     return [w.lower().replace("’", "'") for w in _WORD.findall(_detok(text))]
 
 
+# The plain words a rewrite puts in place of an insult; before "than" they needed "more"/"less" ("bad than").
+_PLAIN_ADJECTIVE = {"bad", "good", "nice", "fine", "ok", "okay", "smart", "wrong", "stupid", "dumb", "crazy", "rude",
+                    "mean", "annoying", "silly", "foolish", "ignorant", "unpleasant", "inappropriate"}
+_DEGREE = {"more", "less", "rather", "no", "any", "much", "even", "far"}
 _PREP = {"to", "of", "with", "about", "for", "from", "by", "at", "in", "on", "into", "than"}
 _MODAL = {"should", "must", "can", "could", "will", "would", "shall", "may", "might"}
 
@@ -202,9 +206,12 @@ def fragment(source: str, output: str) -> str | None:
         return f"ends on a dangling '{last}'"
     out_t, src_t = _tokens(output), _tokens(source)
     src_pairs = set(zip(src_t, src_t[1:], strict=False))
-    for a, b in zip(out_t, out_t[1:], strict=False):
+    for i, (a, b) in enumerate(zip(out_t, out_t[1:], strict=False)):
         if _bad_pair(a, b) and (a, b) not in src_pairs:
             return f"'{a} {b}' left dangling"
+        if b == "than" and a in _PLAIN_ADJECTIVE and (i == 0 or out_t[i - 1] not in _DEGREE) \
+                and (a, b) not in src_pairs:
+            return f"'{a} than' is no comparative"  # "nuttier than" replaced by "bad than"
     return _lost_subject(src_w, out_w)
 
 
