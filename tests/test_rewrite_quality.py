@@ -27,6 +27,12 @@ from srllm.schema import Span
     ("i love ur fucking car", "i love ur", "dangling 'ur'"),
     ('"i believe he would say , "" he is nuttier than squirrel shit"', 'i believe he would say , "" he is bad than '
      'squirrel', "'bad than' is no comparative"),  # a dev output of the sampled last resort
+    # ParaDetox test outputs read at stop 27 (so these cases were not found blind)
+    ("sorry for being a complete bitch to you gabe", "sorry for being a complete bad to you gabe",
+     "'a bad to': an adjective where a noun went"),
+    ("they had bad sex the first time they had sex", "they had bad the first time they had sex",
+     "'bad the': an adjective where a noun went"),
+    ("he 's not a fucking moron .", "he 's not a stupid.", "'a stupid .'"),  # a human ParaDetox rewrite
 ])
 def test_fragments_are_found(source, output, why):
     assert why in (fragment(source, output) or "")
@@ -41,6 +47,10 @@ def test_fragments_are_found(source, output, why):
     ("is this what it is ?", "is this what it is ?"),
     ("i am hot shit , yoo .", "I'm hot, yo!"),  # a human ParaDetox rewrite: "yo" the interjection
     ("he is dumber than a fucking rock", "he is more stupid than a rock"),
+    ("that was a shitty idea.", "that was a bad idea."),
+    ("he was a bit shitty to me", "he was a bit bad to me"),
+    ("see how silly the line of argument is ?", "see how inappropriate the line of argument is ?"),  # human rewrites
+    ("and youre as smart as a big mouthed , small brained , juvenile .", "And you are a smart, small juvenile"),
 ])
 def test_whole_sentences_pass_even_when_odd(source, output):
     assert fragment(source, output) is None

@@ -178,6 +178,18 @@ def _deleted_head(source: str, src_w: list[str], out_w: list[str]) -> str | None
     return None
 
 
+_NOUN_LIKE_INTENSIFIER = {"complete", "total", "real", "absolute", "huge", "big"}
+
+
+def _article_before(tokens: list[str], i: int) -> bool:
+    """Whether tokens[i] follows "a"/"an" directly or through an intensifier ("a complete bad"); "a bit bad" and
+    "a little bad" are fine."""
+    j = i - 1
+    if j >= 0 and tokens[j] in _NOUN_LIKE_INTENSIFIER:
+        j -= 1
+    return j >= 0 and tokens[j] in {"a", "an"}
+
+
 def _after_punctuation(text: str) -> bool:
     """Whether the last word follows a punctuation mark ("I'm hot, yo!": an interjection, not a possessive)."""
     toks = _tokens(text)
@@ -209,9 +221,14 @@ def fragment(source: str, output: str) -> str | None:
     for i, (a, b) in enumerate(zip(out_t, out_t[1:], strict=False)):
         if _bad_pair(a, b) and (a, b) not in src_pairs:
             return f"'{a} {b}' left dangling"
-        if b == "than" and a in _PLAIN_ADJECTIVE and (i == 0 or out_t[i - 1] not in _DEGREE) \
-                and (a, b) not in src_pairs:
+        if (a, b) in src_pairs or a not in _PLAIN_ADJECTIVE:
+            continue
+        if b == "than" and (i == 0 or out_t[i - 1] not in _DEGREE):
             return f"'{a} than' is no comparative"  # "nuttier than" replaced by "bad than"
+        if b in _DETERMINER and (i == 0 or out_t[i - 1] not in {"how", "so", "too", "as"}):  # "how bad the X is"
+            return f"'{a} {b}': an adjective where a noun went"  # "they had bad sex the first time" -> "had bad the"
+        if (b in _PREP or (b in _PUNCT and b != ",")) and _article_before(out_t, i):  # "a smart, small X" is fine
+            return f"'a {a} {b}': an adjective where a noun went"  # "being a complete bitch to" -> "a complete bad to"
     return _lost_subject(src_w, out_w)
 
 
