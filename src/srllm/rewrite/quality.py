@@ -190,12 +190,27 @@ def _article_before(tokens: list[str], i: int) -> bool:
     return j >= 0 and tokens[j] in {"a", "an"}
 
 
-def _after_punctuation(text: str) -> bool:
+def _after_punctuation(tokens: list[str]) -> bool:
     """Whether the last word follows a punctuation mark ("I'm hot, yo!": an interjection, not a possessive)."""
-    toks = _tokens(text)
-    while toks and toks[-1] in _PUNCT:
-        toks.pop()
-    return len(toks) > 1 and toks[-2] in _PUNCT
+    end = len(tokens)
+    while end and tokens[end - 1] in _PUNCT:
+        end -= 1
+    return end > 1 and tokens[end - 2] in _PUNCT
+
+
+def _misplaced_adjective(tokens: list[str], i: int) -> str | None:
+    """Why the plain adjective tokens[i] stands where the insult it replaced was a noun or a comparative, or None."""
+    a, b = tokens[i], tokens[i + 1]
+    if a not in _PLAIN_ADJECTIVE:
+        return None
+    before = tokens[i - 1] if i else None
+    if b == "than" and before not in _DEGREE:
+        return f"'{a} than' is no comparative"  # "nuttier than" replaced by "bad than"
+    if b in _DETERMINER and before not in {"how", "so", "too", "as"}:  # "how bad the X is" is whole
+        return f"'{a} {b}': an adjective where a noun went"  # "they had bad sex the first time" -> "had bad the"
+    if (b in _PREP or (b in _PUNCT and b != ",")) and _article_before(tokens, i):  # "a smart, small X" is whole
+        return f"'a {a} {b}': an adjective where a noun went"  # "being a complete bitch to" -> "a complete bad to"
+    return None
 
 
 def fragment(source: str, output: str) -> str | None:
@@ -210,25 +225,22 @@ def fragment(source: str, output: str) -> str | None:
         if why:
             return why
     last = out_w[-1]
+    out_t, src_t = _tokens(output), _tokens(source)
     if last != (src_w[-1] if src_w else None) and (
-            (last in DANGLING_END and not (last == "yo" and _after_punctuation(output)))
+            (last in DANGLING_END and not (last == "yo" and _after_punctuation(out_t)))
             or (last == "no" and len(out_w) > 1 and out_w[-2] in _DANGLING_NO)
             or (last in _COPULA and _lost_complement(src_w, out_w))
             or (last == "you" and _dangling_vocative(source, output))):
         return f"ends on a dangling '{last}'"
-    out_t, src_t = _tokens(output), _tokens(source)
     src_pairs = set(zip(src_t, src_t[1:], strict=False))
     for i, (a, b) in enumerate(zip(out_t, out_t[1:], strict=False)):
-        if _bad_pair(a, b) and (a, b) not in src_pairs:
-            return f"'{a} {b}' left dangling"
-        if (a, b) in src_pairs or a not in _PLAIN_ADJECTIVE:
+        if (a, b) in src_pairs:  # the writer's own words
             continue
-        if b == "than" and (i == 0 or out_t[i - 1] not in _DEGREE):
-            return f"'{a} than' is no comparative"  # "nuttier than" replaced by "bad than"
-        if b in _DETERMINER and (i == 0 or out_t[i - 1] not in {"how", "so", "too", "as"}):  # "how bad the X is"
-            return f"'{a} {b}': an adjective where a noun went"  # "they had bad sex the first time" -> "had bad the"
-        if (b in _PREP or (b in _PUNCT and b != ",")) and _article_before(out_t, i):  # "a smart, small X" is fine
-            return f"'a {a} {b}': an adjective where a noun went"  # "being a complete bitch to" -> "a complete bad to"
+        if _bad_pair(a, b):
+            return f"'{a} {b}' left dangling"
+        why = _misplaced_adjective(out_t, i)
+        if why:
+            return why
     return _lost_subject(src_w, out_w)
 
 
