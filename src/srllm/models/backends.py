@@ -17,6 +17,8 @@ from srllm.errors import SrllmModelError
 __all__ = ["GenerationConfig", "GenerationBackend", "TransformersBackend", "OpenAIBackend", "make_backend",
            "Messages", "SSE_DONE", "parse_sse_line", "delta_text", "ENGINES", "choose_engine"]
 
+logger = logging.getLogger("srllm.models")  # notices: stderr on the command line, JSON in srllm serve
+
 ENGINES = ("auto", "transformers", "ctranslate2")
 
 Messages = list[dict[str, str]]
@@ -244,7 +246,7 @@ class OpenAIBackend(GenerationBackend):
 
         cfg = config or GenerationConfig()
         with ThreadPoolExecutor(max_workers=self.max_concurrency) as pool:
-            return list(pool.map(lambda ic: self._one(ic[1], cfg, ic[0]), enumerate(conversations)))
+            return list(pool.map(lambda c, i: self._one(c, cfg, i), conversations, range(len(conversations))))
 
 
 def choose_engine(engine: str, *, model_dir: str, adapter: str | None) -> str:
@@ -286,6 +288,6 @@ def make_backend(*, model: str | None = None, adapter: str | None = "default", b
             return CTranslate2Backend(model_name=model, adapter=adapter)
         except Exception as e:  # noqa: BLE001 - any failure of the optional engine falls back to transformers
             reason = str(e).splitlines()[0] if str(e) else type(e).__name__
-            logging.getLogger("srllm.models").warning(
+            logger.warning(
                 f"srllm: warning: the ctranslate2 engine is unavailable ({reason}); using transformers")
     return TransformersBackend(model_name=model, adapter=adapter)

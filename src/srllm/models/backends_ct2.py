@@ -24,6 +24,8 @@ from srllm.models.backends import GenerationBackend, GenerationConfig, Messages,
 
 __all__ = ["CTranslate2Backend", "ct2_cache_key", "convert_to_ct2", "ct2_available"]
 
+logger = logging.getLogger("srllm.models")  # notices: stderr on the command line, JSON in srllm serve
+
 COMPUTE_TYPE = "int8"
 
 
@@ -112,7 +114,7 @@ class CTranslate2Backend(GenerationBackend):
                 raise SrllmModelError(f"the ctranslate2 engine needs a local adapter folder; '{adapter}' is not one")
             ct2_dir = cache_dir() / "ct2" / ct2_cache_key(base, adapter, compute_type)
             if not (Path(ct2_dir) / "model.bin").is_file():
-                logging.getLogger("srllm.models").warning(
+                logger.warning(
                     f"srllm: converting {base.name}{' + adapter' if adapter else ''} to CTranslate2 {compute_type} "
                     f"in {ct2_dir}; once, under a minute")
                 convert_to_ct2(base, adapter, ct2_dir, compute_type)

