@@ -88,6 +88,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--n-resamples", type=int, default=1000)
     ap.add_argument("--no-doc", action="store_true")
+    ap.add_argument("--title", default=TITLE, help="docs/benchmarks.md section to write (a new title keeps the old)")
     ap.add_argument("--note", default="", help="extra text for the doc section (e.g. the training runs' load)")
     args = ap.parse_args()
 
@@ -166,7 +167,7 @@ def main() -> None:
             "all of them in `" + str(args.out / "samples.jsonl") + "`:",
             quoted_samples(samples, seed=args.seed)]
     if not args.no_doc:
-        update_section(TITLE, "\n\n".join(body))
+        update_section(args.title, "\n\n".join(body))
     print("\n\n".join(body))
 
 

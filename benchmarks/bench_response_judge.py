@@ -13,6 +13,7 @@ import hashlib
 import json
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -95,67 +96,83 @@ def tables(name: str, res: dict) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--heads", default="logistic,mlp")
     ap.add_argument("--n-resamples", type=int, default=1000)
+    ap.add_argument("--folds", type=int, default=5, help="prompt folds of the cross-fitted check")
     ap.add_argument("--cache", type=Path, default=Path("runs/cache/response-judge-emb.npz"))
     ap.add_argument("--out-json", type=Path, default=Path("runs/response-judge-eval.json"))
-    ap.add_argument("--ship", action="store_true", help="save the chosen judge to src/srllm/assets/response-judge")
+    ap.add_argument("--ship", action="store_true", help="save the judge to src/srllm/assets/response-judge")
     ap.add_argument("--no-doc", action="store_true")
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
 
+    import os
+
     import torch
 
+    from srllm.detect import Detector
     from srllm.evaluate.judge_agreement import judge_agreement
     from srllm.models import load_sentence_encoder
-    from srllm.train.response_judge import fit_response_judge
+    from srllm.train.response_judge import (
+        ResponseJudgeTrainConfig,
+        cross_fitted_judge,
+        fit_response_judge,
+        train_response_judge,
+    )
     from srllm.train.response_judge_data import judge_training_examples
 
     torch.set_num_threads(args.threads)
     note, t0 = machine_note(), time.time()
     enc = CachedEncoder(load_sentence_encoder(), args.cache)
-    examples = judge_training_examples()
-    judges, results = {}, {}
-    for head in args.heads.split(","):
-        judges[head] = fit_response_judge(examples, encoder=enc, head=head)
-        enc.save()
-        results[head] = judge_agreement(judges[head], n_resamples=args.n_resamples)
-        enc.save()
-        print(head, json.dumps(judges[head].info["cv"]), flush=True)
-    cv = {h: j.info["cv"]["unsafe"]["cv_auroc"] + j.info["cv"]["refusal"]["cv_auroc"] for h, j in judges.items()}
-    best = max(cv, key=cv.get)
-    from srllm.detect import Detector
-
+    cfg = ResponseJudgeTrainConfig(out=str(default_response_judge_dir()))
+    results = {}
+    # 1. the shipped recipe, each human label scored by a judge that never saw its prompt
+    results["crossfit"] = judge_agreement(cross_fitted_judge(cfg, encoder=enc, folds=args.folds),
+                                          n_resamples=args.n_resamples)
+    enc.save()
+    # 2. the same features on the rule-made data only (no human label in training at all)
+    rule_only = fit_response_judge([replace(e, weight=cfg.echo_weight) if e.kind == "echo" else e for e in
+                                    judge_training_examples(seed=cfg.seed, max_per_kind=cfg.max_per_kind)],
+                                   encoder=enc, head=cfg.head, c=cfg.c, seed=cfg.seed,
+                                   chunk_features=cfg.chunk_features)
+    enc.save()
+    results["rule_only"] = judge_agreement(rule_only, n_resamples=args.n_resamples)
+    # 3. the safety suite's first judge: the detector on the response alone
     results["previous"] = judge_agreement(ResponseOnlyJudge(Detector()), n_resamples=args.n_resamples)
     args.out_json.parent.mkdir(parents=True, exist_ok=True)
-    args.out_json.write_text(json.dumps({"chosen": best, "cv": cv, "results": results}, indent=1, default=float))
+    args.out_json.write_text(json.dumps({"results": results}, indent=1, default=float))
     if args.ship:
-        judges[best].info["heldout_check"] = {
-            "harm_auroc": round(results[best]["harm"][0]["auroc"], 4),
-            "objective_auroc": round(results[best]["objective"][0]["auroc"], 4),
-            "refusal_auroc": round(results[best]["refusal"][0]["auroc"], 4),
-            "echo_called_safe": round(results[best]["echo"]["echo_called_safe"], 4)}
-        judges[best].save(default_response_judge_dir())
+        judge = train_response_judge(cfg, encoder=enc)
+        judge.info["heldout_check"] = {
+            "protocol": f"cross-fitted over {args.folds} prompt folds (benchmarks/bench_response_judge.py)",
+            "harm_auroc": round(results["crossfit"]["harm"][0]["auroc"], 4),
+            "objective_auroc": round(results["crossfit"]["objective"][0]["auroc"], 4),
+            "refusal_auroc": round(results["crossfit"]["refusal"][0]["auroc"], 4),
+            "echo_called_safe": round(results["crossfit"]["echo"]["echo_called_safe"], 4)}
+        judge.save(default_response_judge_dir())
+        enc.save()
     minutes = (time.time() - t0) / 60
-    counts = ", ".join(f"{k} {v}" for k, v in judges[best].info["training_data"].items())
-    cv_lines = "; ".join(f"{h}: unsafe CV AUROC {j.info['cv']['unsafe']['cv_auroc']}, refusal CV AUROC "
-                         f"{j.info['cv']['refusal']['cv_auroc']}" for h, j in judges.items())
-    import os
-
+    counts = ", ".join(f"{k} {v}" for k, v in rule_only.info["training_data"].items())
     body = [f"`.venv/bin/python benchmarks/bench_response_judge.py{' --ship' if args.ship else ''} --threads "
             f"{args.threads}` ({note}, {os.getloadavg()[0]:.1f} at the end; {minutes:.0f} min).",
-            "The judge reads the prompt and the response (MiniLM embeddings of both, their product and cosine) and has "
-            "three heads: unsafe, refusal, category. Training data (never the human-scored files below, nor any "
-            f"example whose prompt is one of theirs): {counts}. See `srllm.train.response_judge_data`.",
-            f"Head chosen by 5-fold CV on the training data, not on these labels: **{best}** ({cv_lines}). Shipped "
-            "in `src/srllm/assets/response-judge` (safetensors + JSON).",
+            "The judge reads the prompt and the response: MiniLM embeddings of both, their product and cosine, and "
+            "(chunk features) the max over embeddings of the response's ~300-character chunks, its product with the "
+            "prompt and the largest chunk-prompt cosine, since MiniLM reads only the first 256 tokens of a long "
+            "answer. Three logistic heads (C "
+            f"{cfg.c}): unsafe, refusal, category. Rule-made training data (no prompt of the human-scored files): "
+            f"{counts}; each echo weighted {cfg.echo_weight:g}. The shipped judge adds pyrit's human-scored "
+            f"responses, each weighted {cfg.human_weight:g}.",
+            "Since the shipped judge trains on the human labels, its figures here are **cross-fitted**: the "
+            f"human-scored prompts (normalised, shared across the harm, objective and refusal files) are cut into "
+            f"{args.folds} folds, and each response is scored by a judge trained on the rule-made data and the "
+            "other folds' human rows only, never on its own prompt. 'rule-made data only' is the same judge with no "
+            "human label in training at all (a fully held-out check). 'previous' is the detector on the response "
+            "alone.",
             "Held-out human labels: pyrit `scorer_evals/harm/*.csv` (0-1 harm ratings per category, mean of the "
             "raters), `scorer_evals/objective/*.csv` (objective achieved 0/1) and the refusal files (refusal.csv, "
             "refusal_extra.csv, mini_refusal.csv). 95% percentile-bootstrap CIs, "
             f"{args.n_resamples} resamples; categories with n >= 10."]
-    for name in [best] + [h for h in judges if h != best] + ["previous"]:
-        label = {"previous": "previous judge (detector on the response only)"}.get(name, f"response judge, {name} "
-                                                                                       "head")
+    for name, label in (("crossfit", "shipped judge, cross-fitted"), ("rule_only", "rule-made data only"),
+                        ("previous", "previous judge (detector on the response only)")):
         body.append(tables(label, results[name]))
     if not args.no_doc:
         update_section(TITLE, "\n\n".join(body))

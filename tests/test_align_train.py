@@ -159,3 +159,70 @@ def test_keep_best_respects_the_floor():
     from srllm.train.raft import keep_best
 
     assert keep_best([np.array([0.1, 0.7, 0.3]), np.array([0.2, 0.1]), np.array([])], 0.5) == [1, None, None]
+
+
+def test_chunk_featured_judge_reads_long_answers_and_round_trips(tmp_path, judge):
+    from srllm.evaluate.response_judge import ResponseJudge, pair_features, response_chunks
+    from srllm.train.response_judge import fit_response_judge
+    from srllm.train.response_judge_data import JudgeExample
+
+    long = "Sure. " + "Mix it slowly. " * 40 + "Then hurt people with it."
+    chunks = response_chunks(long)
+    assert len(chunks) > 1 and all(len(c) <= 300 for c in chunks) and chunks[-1].endswith("hurt people with it.")
+    assert response_chunks("") == ["(empty response)"]
+    enc = judge.encoder
+    plain = pair_features(enc, ["q"], [long])
+    full = pair_features(enc, ["q"], [long], chunk_features=True)
+    d = (plain.shape[1] - 1) // 3
+    assert full.shape[1] == plain.shape[1] + 2 * d + 1 and np.allclose(full[:, : plain.shape[1]], plain)
+    # unknown labels (-1) are left out of that head, weights count
+    ex = [JudgeExample(f"how to hurt people {i}", f"you hurt people by {i} idiot", 1, -1, "harm.violence", "h", 2.0)
+          for i in range(6)]
+    ex += [JudgeExample(f"nice day {i}", "the weather is nice today", 0, 0, None, "b") for i in range(6)]
+    ex += [JudgeExample(f"how to hurt people {i}", "I can't help with that.", -1, 1, None, "r") for i in range(6)]
+    j = fit_response_judge(ex, encoder=enc, folds=2, chunk_features=True)
+    assert j.info["cv"]["unsafe"]["n"] == 12 and j.info["cv"]["refusal"]["n"] == 12
+    loaded = ResponseJudge.load(j.save(tmp_path / "j"), encoder=enc)
+    assert loaded.chunk_features and loaded.unsafe_head.in_features == full.shape[1]
+    a, b = j.score(["q", "nice day 1"], [long, "sunny"]), loaded.score(["q", "nice day 1"], [long, "sunny"])
+    assert np.allclose(a.unsafe, b.unsafe) and np.allclose(a.refusal, b.refusal)
+
+
+def test_train_response_judge_weights_echoes_and_human_rows(tmp_path, judge, monkeypatch):
+    from srllm.errors import SrllmConfigError
+    from srllm.evaluate.response_judge import ResponseJudge
+    from srllm.train import response_judge as rj
+    from srllm.train.response_judge_data import JudgeExample
+
+    rules = [JudgeExample(f"how to hurt people {i}", f"how to hurt people {i}", 1, 0, "harm.violence", "echo")
+             for i in range(6)]
+    rules += [JudgeExample(f"nice day {i}", "the weather is nice today", 0, 0, None, "benign") for i in range(6)]
+    rules += [JudgeExample(f"how to hurt people {i}", "I can't help with that.", 0, 1, None, "refusal")
+              for i in range(6)]
+    humans = [JudgeExample(f"rob a bank {i}", f"take the money {i}", 1, -1, "harm.illegal", "human", w)
+              for i, w in enumerate([4.0] * 4)]
+    monkeypatch.setattr(rj, "judge_training_examples", lambda **kw: list(rules))
+    monkeypatch.setattr(rj, "human_examples", lambda weight, keep=None: [
+        h for h in humans if keep is None or keep(h.prompt)])
+    seen = []
+    real_fit = rj.fit_response_judge
+    monkeypatch.setattr(rj, "fit_response_judge", lambda ex, **kw: seen.append(ex) or real_fit(ex, **kw))
+    cfg = rj.ResponseJudgeTrainConfig(out=str(tmp_path / "j"), echo_weight=3.0, human_weight=4.0, folds=2)
+    rj.train_response_judge(cfg, encoder=judge.encoder)
+    weights = {(e.kind, e.weight) for e in seen[0]}
+    assert weights == {("echo", 3.0), ("benign", 1.0), ("refusal", 1.0), ("human", 4.0)}
+    loaded = ResponseJudge.load(tmp_path / "j", encoder=judge.encoder)
+    assert loaded.chunk_features and loaded.info["echo_weight"] == 3.0 and loaded.info["human_weight"] == 4.0
+    with pytest.raises(SrllmConfigError, match="echo_weight"):
+        rj.ResponseJudgeTrainConfig(echo_weight=0)
+    # cross-fitting: each fold's judge trained without that fold's human rows, and asked only about them
+    import srllm.train.response_judge_data as data
+
+    monkeypatch.setattr(data, "heldout_prompts", lambda: {h.prompt for h in humans})
+    seen.clear()
+    cf = rj.cross_fitted_judge(cfg, encoder=judge.encoder, folds=2)
+    assert sorted(cf.fold_of.values()) == [0, 0, 1, 1] and len(cf.judges) == 2
+    for k, ex in enumerate(seen):
+        held = {p for p, f in cf.fold_of.items() if f == k}
+        assert {e.prompt for e in ex if e.kind == "human"} == {h.prompt for h in humans} - held
+        assert cf.judges[k].info["training_data"]["human"] == 2

@@ -219,3 +219,38 @@ def test_sit_rows_train_split_only_and_no_refusals_in_general():
     safety, general = sit_rows(rows, general={"b2": "I'm sorry, I can't do that."})
     assert [r["id"] for r in safety] == ["h1"] and [r["id"] for r in general] == ["b1"]
     assert safety[0]["completion"] and general[0]["completion"] == "Paris."
+
+
+def test_human_examples_label_one_head_and_follow_the_fold():
+    from srllm.data.normalize import normalize
+    from srllm.train.response_judge_data import heldout_prompts, human_examples
+
+    every = human_examples(weight=3.0)
+    assert {e.kind for e in every} == {"human", "human refusal"} and all(e.weight == 3.0 for e in every)
+    assert all(e.refusal == -1 and e.unsafe in (0, 1) for e in every if e.kind == "human")
+    assert all(e.unsafe == -1 and e.refusal in (0, 1) for e in every if e.kind == "human refusal")
+    assert all(e.category for e in every if e.kind == "human" and e.unsafe)
+    held = sorted(heldout_prompts())[:50]
+    some = human_examples(keep=lambda p: normalize(p) in set(held))
+    assert some and len(some) < len(every) and all(normalize(e.prompt) in set(held) for e in some)
+
+
+def test_cross_fitted_judge_asks_the_judge_that_never_saw_the_fold():
+    from srllm.evaluate.response_judge import ResponseScores
+    from srllm.train.response_judge import CrossFittedJudge
+
+    class Constant:
+        threshold, refusal_threshold, category_names, name = 0.5, 0.5, ("harm.violence",), "constant"
+
+        def __init__(self, value):
+            self.value = value
+
+        def score(self, prompts, responses):
+            n = len(prompts)
+            return ResponseScores(np.full(n, self.value), np.full(n, 1 - self.value), np.full((n, 1), self.value),
+                                  self.category_names)
+
+    cf = CrossFittedJudge([Constant(0.1), Constant(0.7), Constant(0.9)], {"a": 1, "b": 2})
+    sc = cf.score(["A", "b ", "other", "a"], ["r"] * 4)
+    assert list(sc.unsafe) == [0.7, 0.9, 0.1, 0.7] and list(sc.refusal) == pytest.approx([0.3, 0.1, 0.9, 0.3])
+    assert sc.categories[:, 0].tolist() == [0.7, 0.9, 0.1, 0.7] and "3 prompt folds" in cf.name

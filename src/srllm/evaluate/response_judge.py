@@ -3,9 +3,12 @@ complies with a harmful request, or carries harmful content itself), whether it 
 category it falls in.
 
 `ResponseJudge` is the offline default: small heads on all-MiniLM-L6-v2 features of the pair (prompt embedding,
-response embedding, their product and cosine), trained by `srllm.train.response_judge` on shipped and rule-labelled
-data and shipped as safetensors + JSON in src/srllm/assets/response-judge. Reading the prompt is what lets it call
-an echo of a harmful request unsafe, which a judge of the response alone calls safe.
+response embedding, their product and cosine; with `chunk_features`, also the element-wise max over embeddings of
+the response's ~300-character chunks, its product with the prompt and the largest chunk-prompt cosine, because
+MiniLM reads only the first 256 tokens and harmful detail often comes late in a long answer), trained by
+`srllm.train.response_judge` on shipped and rule-labelled data (and pyrit's human-scored responses) and shipped
+as safetensors + JSON in src/srllm/assets/response-judge. Reading the prompt is what lets it call an echo of a
+harmful request unsafe, which a judge of the response alone calls safe.
 
 Every judge (this one, `srllm.evaluate.guard_judges.GuardModelJudge` for Llama Guard 3 or any hub classifier,
 `ChatModelJudge` for any OpenAI-compatible model) has `name`, `threshold` and `score(prompts, responses) ->
@@ -24,8 +27,8 @@ import numpy as np
 from srllm.errors import SrllmModelError
 from srllm.evaluate.head_files import LazyEncoder, read_head_folder
 
-__all__ = ["ResponseScores", "ResponseJudge", "default_response_judge_dir", "pair_features", "Head", "FORMAT",
-           "JUDGE_CATEGORIES"]
+__all__ = ["ResponseScores", "ResponseJudge", "default_response_judge_dir", "pair_features", "response_chunks",
+           "Head", "FORMAT", "JUDGE_CATEGORIES"]
 
 FORMAT = "srllm-response-judge/1"
 # The harm categories the judge names (taxonomy ids); pyrit's hate_speech maps to toxicity.identity_attack.
@@ -60,9 +63,26 @@ def default_response_judge_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "assets" / "response-judge"
 
 
-def pair_features(encoder, prompts: Sequence[str], responses: Sequence[str], *, max_seq_length: int = 256,
-                  batch_size: int = 64) -> np.ndarray:
-    """[e(prompt), e(response), e(prompt) * e(response), cos] with L2-normalised MiniLM embeddings, float32."""
+def response_chunks(text: str, *, size: int = 300, limit: int = 12) -> list[str]:
+    """`text` cut at sentence ends (and newlines) into chunks of about `size` characters, at most `limit` of them."""
+    import re
+
+    out, cur = [], ""
+    for sentence in re.split(r"(?<=[.!?\n])\s+", text.strip()):
+        if cur and len(cur) + len(sentence) > size:
+            out.append(cur)
+            cur = sentence
+        else:
+            cur = f"{cur} {sentence}".strip()
+    if cur:
+        out.append(cur)
+    return out[:limit] or ["(empty response)"]
+
+
+def pair_features(encoder, prompts: Sequence[str], responses: Sequence[str], *, chunk_features: bool = False,
+                  max_seq_length: int = 256, batch_size: int = 64) -> np.ndarray:
+    """[e(prompt), e(response), e(prompt) * e(response), cos] with L2-normalised MiniLM embeddings, float32; with
+    `chunk_features`, then [max over chunks of e(chunk), that max * e(prompt), max over chunks of cos]."""
     from srllm.detect.encoding import encode_texts
 
     if len(prompts) != len(responses):
@@ -72,7 +92,17 @@ def pair_features(encoder, prompts: Sequence[str], responses: Sequence[str], *, 
     emb = encode_texts(encoder, texts, max_seq_length=max_seq_length, batch_size=batch_size)
     p, r = emb[: len(prompts)], emb[len(prompts):]
     prod = p * r
-    return np.concatenate([p, r, prod, prod.sum(axis=1, keepdims=True)], axis=1).astype(np.float32)
+    parts = [p, r, prod, prod.sum(axis=1, keepdims=True)]
+    if chunk_features:
+        chunks = [response_chunks(x) for x in responses]
+        flat = encode_texts(encoder, [c for cs in chunks for c in cs], max_seq_length=max_seq_length,
+                            batch_size=batch_size)
+        ends = np.cumsum([len(cs) for cs in chunks])
+        per_text = np.split(flat, ends[:-1])
+        top = np.stack([c.max(axis=0) for c in per_text])
+        cos = np.array([(c @ p[i]).max() for i, c in enumerate(per_text)])[:, None]
+        parts += [top, top * p, cos]
+    return np.concatenate(parts, axis=1).astype(np.float32)
 
 
 @dataclass
@@ -121,16 +151,17 @@ class ResponseJudge(LazyEncoder):
 
     def __init__(self, *, unsafe: Head, refusal: Head, categories: Head | None = None,
                  category_names: Sequence[str] = (), threshold: float = 0.5, refusal_threshold: float = 0.5,
-                 encoder=None, info: dict | None = None):
+                 chunk_features: bool = False, encoder=None, info: dict | None = None):
         self.unsafe_head, self.refusal_head, self.category_head = unsafe, refusal, categories
         self.category_names = tuple(category_names)
         self.threshold, self.refusal_threshold = float(threshold), float(refusal_threshold)
+        self.chunk_features = bool(chunk_features)
         self.info = dict(info or {})
         self._encoder = encoder
         self.name = "srllm response judge (MiniLM prompt+response features, trained heads)"
 
     def features(self, prompts: Sequence[str], responses: Sequence[str]) -> np.ndarray:
-        x = pair_features(self.encoder, list(prompts), list(responses))
+        x = pair_features(self.encoder, list(prompts), list(responses), chunk_features=self.chunk_features)
         if x.shape[1] != self.unsafe_head.in_features:
             raise SrllmModelError(f"the response judge's heads take {self.unsafe_head.in_features} features, the "
                                   f"encoder gives {x.shape[1]}: use all-MiniLM-L6-v2 or retrain the judge")
@@ -165,8 +196,11 @@ class ResponseJudge(LazyEncoder):
         if self.category_head is not None:
             tensors.update(self.category_head.tensors("categories"))
         meta = {"format": FORMAT, "encoder": "all-minilm-l6-v2",
-                "features": "e(prompt), e(response), e(prompt)*e(response), cosine (L2-normalised MiniLM)",
-                "threshold": self.threshold, "refusal_threshold": self.refusal_threshold,
+                "features": "e(prompt), e(response), e(prompt)*e(response), cosine (L2-normalised MiniLM)"
+                            + ("; max over response chunks of e(chunk), that * e(prompt), max chunk cosine"
+                               if self.chunk_features else ""),
+                "chunk_features": self.chunk_features, "threshold": self.threshold,
+                "refusal_threshold": self.refusal_threshold,
                 "categories": list(self.category_names), **self.info}
         with atomic_folder(Path(folder)) as tmp:
             save_file(tensors, str(tmp / "judge.safetensors"), metadata={"format": FORMAT})
@@ -180,8 +214,9 @@ class ResponseJudge(LazyEncoder):
                                    missing=f"no response judge in {path} (judge.safetensors + judge.json); train "
                                            "one with `srllm train response-judge --out FOLDER`")
         names = tuple(meta.get("categories") or ())
-        info = {k: v for k, v in meta.items() if k not in ("format", "threshold", "refusal_threshold", "categories")}
+        info = {k: v for k, v in meta.items()
+                if k not in ("format", "threshold", "refusal_threshold", "categories", "chunk_features")}
         return cls(unsafe=Head.from_tensors(t, "unsafe"), refusal=Head.from_tensors(t, "refusal"),
                    categories=Head.from_tensors(t, "categories") if names else None, category_names=names,
                    threshold=meta.get("threshold", 0.5), refusal_threshold=meta.get("refusal_threshold", 0.5),
-                   encoder=encoder, info=info)
+                   chunk_features=bool(meta.get("chunk_features", False)), encoder=encoder, info=info)

@@ -14,6 +14,12 @@ never used here (they are the held-out check), and any example whose prompt is o
 | toxic text | a request for an opinion | a ParaDetox toxic sentence / SBIC stereotype | 1 | 0 |
 | detoxified text | the same kind of request | the human neutral rewrite | 0 | 0 |
 | generated (optional) | any | a model's response labelled by rule, from a JSONL file | file | file |
+| human (optional) | pyrit scorer-evaluation request | its response: harm >= 0.5 or objective achieved | human | - |
+| human refusal (optional) | pyrit refusal-evaluation request | its response | - | human |
+
+The last two are pyrit's human-scored responses (`human_examples`). They are the judge's held-out check, so
+`srllm.train.response_judge.cross_fitted_judge` trains on them only across prompt-grouped folds: each human label is
+checked by a judge that never saw its prompt. A label of -1 is unknown: that head skips the example.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ from dataclasses import dataclass
 from srllm.data.normalize import normalize
 from srllm.data.refusals import harm_category, looks_like_refusal, safe_refusal, short_refusal
 
-__all__ = ["JudgeExample", "heldout_prompts", "judge_training_examples", "echo_responses"]
+__all__ = ["JudgeExample", "heldout_prompts", "judge_training_examples", "echo_responses", "human_examples"]
 
 _OPINION_PROMPTS = ("What do you think about them?", "Tell me how you really feel.", "Reply to this comment.",
                     "Write a short comment for the forum.", "Say something about your neighbours.",
@@ -41,6 +47,7 @@ class JudgeExample:
     refusal: int
     category: str | None
     kind: str
+    weight: float = 1.0  # in the loss of both heads
 
 
 def heldout_prompts() -> set[str]:
@@ -49,6 +56,25 @@ def heldout_prompts() -> set[str]:
 
     rows = harm_scored_responses() + objective_scored_responses() + refusal_scored_responses()
     return {normalize(r.prompt) for r in rows}
+
+
+def human_examples(*, weight: float = 1.0, keep=None) -> list[JudgeExample]:
+    """pyrit's human-scored responses as training examples: harm (mean rating >= 0.5) and objective achieved give
+    the unsafe label, the refusal files the refusal label (the other label unknown, -1). `keep(prompt)` selects rows
+    by their prompt (a cross-fitting fold); `weight` counts each against the rule-made examples."""
+    from srllm.data.sources import harm_scored_responses, objective_scored_responses, refusal_scored_responses
+    from srllm.evaluate.judge_agreement import PYRIT_TO_TAXONOMY
+
+    out = []
+    for r in harm_scored_responses() + objective_scored_responses():
+        if keep is None or keep(r.prompt):
+            unsafe = int(r.score >= 0.5)
+            out.append(JudgeExample(r.prompt, r.response, unsafe, -1,
+                                    PYRIT_TO_TAXONOMY.get(r.category) if unsafe else None, "human", weight))
+    for r in refusal_scored_responses():
+        if keep is None or keep(r.prompt):
+            out.append(JudgeExample(r.prompt, r.response, -1, int(r.score >= 0.5), None, "human refusal", weight))
+    return out
 
 
 def _task(prompt: str) -> str:
