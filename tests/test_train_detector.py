@@ -29,6 +29,9 @@ def test_config_checks_and_yaml(tmp_path):
         DetectorTrainConfig(head="svm")
     with pytest.raises(SrllmConfigError, match="val_fraction"):
         DetectorTrainConfig(val_fraction=0.7)
+    with pytest.raises(SrllmConfigError, match="group_rule_heads"):
+        DetectorTrainConfig(group_rule_heads=("toxicity",))
+    assert DetectorTrainConfig(group_rule_heads=[]).group_rule_heads == ()
     cfg_file = tmp_path / "c.yaml"
     cfg_file.write_text("head: logreg\nseed: 3\n")
     cfg = load_config(DetectorTrainConfig, cfg_file, seed=5)
@@ -176,14 +179,15 @@ def test_training_path_on_a_small_subset(shared_data, tmp_path):
     assert HeadSet.load(out).encoder_adapter == str(out / "encoder-adapter")
     assert saved["seconds"]["tune_encoder"] >= 0 and "tuned with LoRA" in card
     assert len(det.predict(["you are an idiot", "hello"])) == 2
-    assert "bias" in HeadSet.load(out).requires_group  # bias_requires_group, the default
+    assert HeadSet.load(out).requires_group == ("bias", "stereotyping")  # group_rule_heads, the default
     # heads refitted on a given adapter: no tuning, the adapter's weights carried over unchanged
     import shutil
 
     shutil.copytree(out / "encoder-adapter", tmp_path / "adapter")
     again = train_detector(dataclasses.replace(cfg, out=tmp_path / "heads2", encoder_adapter=tmp_path / "adapter",
-                                               bias_requires_group=False))
-    assert again["seconds"]["tune_encoder"] < 1.0 and HeadSet.load(tmp_path / "heads2").requires_group == ()
+                                               group_rule_heads=("stereotyping",)))
+    assert again["seconds"]["tune_encoder"] < 1.0
+    assert HeadSet.load(tmp_path / "heads2").requires_group == ("stereotyping",)
     assert ((tmp_path / "heads2" / "encoder-adapter" / "adapter_model.safetensors").read_bytes()
             == (out / "encoder-adapter" / "adapter_model.safetensors").read_bytes())
     with pytest.raises(SrllmDataError, match="not a PEFT adapter folder"):

@@ -1,6 +1,6 @@
 """Does a text name a group of people? The detector's bias and stereotyping heads only count for texts that do
-(when the heads were trained with `bias_requires_group`): a generalisation is a claim about a group, and a text
-that names none ("Security might have something to say as you carry a big ladder", "People are bad sometimes")
+(the heads that `group_rule_heads` named when they were trained): a generalisation is a claim about a group, and a
+text that names none ("Security might have something to say as you carry a big ladder", "People are bad sometimes")
 is not bias whatever its embedding resembles. On development data 18 of 1264 stereotype statements name no group
 it reads (docs/benchmarks.md, "Detector fairness and stereotypes: counter-speech frames and the group rule").
 

@@ -71,9 +71,10 @@ class DetectorTrainConfig:
         "{paradetox: 0.015} (the default, the shipped recipe): ParaDetox's neutral rewrites are not toxic but some "
         "still generalise about a group.",
         default_factory=lambda: {"paradetox": 0.015})
-    bias_requires_group: bool = _help("The bias and stereotyping heads (and their sub-categories) score 0 for a "
-                                      "text that names no group of people (srllm.detect.groups); thresholds are "
-                                      "declared, and the heads evaluated, with that rule.", default=True)
+    group_rule_heads: tuple[str, ...] = _help(
+        "Heads (with their sub-categories) that score 0 for a text naming no group of people (srllm.detect.groups); "
+        "thresholds are declared, and the heads evaluated, with that rule. Any of bias, stereotyping; empty: none.",
+        default=("bias", "stereotyping"))
     toxic_negative_for_bias: bool = _help("Use ParaDetox toxic texts as negatives of the bias and stereotyping heads "
                                           "(otherwise they are not labelled for those heads).", default=False)
     srllm_toxicity_labels: bool = _help("Label SR_LLM biased texts whose dimension or aspect says toxicity as "
@@ -109,6 +110,9 @@ class DetectorTrainConfig:
 
     def __post_init__(self):
         self.sources = tuple(self.sources)
+        self.group_rule_heads = tuple(self.group_rule_heads)
+        if not set(self.group_rule_heads) <= {"bias", "stereotyping"}:
+            raise SrllmConfigError(f"group_rule_heads may name bias and stereotyping, got {self.group_rule_heads}")
         self.c_grid = tuple(float(c) for c in self.c_grid)
         unknown = [s for s in self.sources if s not in SOURCES]
         if unknown:

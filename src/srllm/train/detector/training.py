@@ -62,12 +62,9 @@ def _fp16(layers):
     return [(w.astype(np.float16).astype(np.float32), b.astype(np.float16).astype(np.float32)) for w, b in layers]
 
 
-GROUP_HEADS = ("bias", "stereotyping")  # the heads `bias_requires_group` applies to (with their sub-categories)
-
-
 def _names_group(examples: list[Example], cfg: DetectorTrainConfig) -> np.ndarray:
-    """Per example: does the group rule let its bias heads count (always True without `bias_requires_group`)."""
-    if not cfg.bias_requires_group:
+    """Per example: does the group rule let its heads count (always True when `group_rule_heads` is empty)."""
+    if not cfg.group_rule_heads:
         return np.ones(len(examples), dtype=bool)
     from srllm.detect.groups import group_pattern
     from srllm.taxonomy import default_taxonomy
@@ -78,7 +75,7 @@ def _names_group(examples: list[Example], cfg: DetectorTrainConfig) -> np.ndarra
 
 def fit_heads(examples: list[Example], emb: np.ndarray, cfg: DetectorTrainConfig, console=None) -> list[Head]:
     """Fit every head on the train split; choose C / the epoch and declare thresholds on the val split (for the
-    bias heads, with the group rule applied when `bias_requires_group`)."""
+    heads of `group_rule_heads`, with the group rule applied)."""
     heads: list[Head] = []
     named = _names_group(examples, cfg)
     for cid in TOP_HEADS:
@@ -99,7 +96,7 @@ def fit_heads(examples: list[Example], emb: np.ndarray, cfg: DetectorTrainConfig
         layers = _fp16(fit.layers)
         groups = _sources(examples, "val", pick)
         pv = predict(layers, xv)
-        if cid in GROUP_HEADS:
+        if cid in cfg.group_rule_heads:
             pv = pv * _xy(examples, named, "val", pick, label)[0]
         t = choose_threshold(yv, pv, max_fpr=cfg.max_val_fpr, groups=groups)
         if cid in ("bias", "stereotyping"):
@@ -111,7 +108,8 @@ def fit_heads(examples: list[Example], emb: np.ndarray, cfg: DetectorTrainConfig
             "val_negatives": int(len(yv) - yv.sum())}))
         _log(console, f"head {cid}: {fit.kind} C={fit.c} val AUPRC {fit.val_auprc:.3f} threshold {t:.3f}")
     for parent in [h for h in heads if h.id in CHILD_PARENTS]:
-        heads += _fit_children(parent, examples, emb, cfg, console, named if parent.id in GROUP_HEADS else None)
+        gated = named if parent.id in cfg.group_rule_heads else None
+        heads += _fit_children(parent, examples, emb, cfg, console, gated)
     return heads
 
 
@@ -257,8 +255,7 @@ def train_detector(config: DetectorTrainConfig | None = None, *, console=None, c
     fit_seconds = time.time() - t_fit
     head_set = HeadSet(heads=heads, encoder=cfg.encoder or EMBEDDED_ENCODER, max_seq_length=cfg.max_seq_length,
                        encoder_adapter=str(adapter) if adapter else None,
-                       requires_group=tuple(h.id for h in heads if h.id in GROUP_HEADS) if cfg.bias_requires_group
-                       else ())
+                       requires_group=tuple(h.id for h in heads if h.id in cfg.group_rule_heads))
     scorer = Scorer(head_set)
     metrics = {
         "command": command or "srllm train detector",
