@@ -194,3 +194,46 @@ def test_an_adverb_that_ends_an_ordinary_sentence_is_kept():
     cands = reframe_candidates("Women should not be taken seriously.")
     assert cands and all("taken seriously" in c for c in cands if "taken" in c)
     assert not any("seriously" in c for c in reframe_candidates("Immigrants are lazy, seriously."))
+
+
+@pytest.mark.parametrize("text, group, singular", [
+    ("Women who like basic things are bad.", "women who like basic things", "woman who likes basic things"),
+    ("Women with kids are stupid.", "women with kids", "woman with kids"),
+    ("Men who cry are weak.", "men who cry", "man who cries"),
+])
+def test_a_group_narrowed_by_a_clause_keeps_the_clause(text, group, singular):
+    [(_i, claim)] = claim_sentences(text)
+    assert claim["group"].lower() == group and claim["group_sg"].lower() == singular
+    cands = reframe_candidates(text)
+    assert cands and all(fragment(text, c) is None for c in cands)
+    assert reframe_candidates("The women who live next door are loud.") == []  # particular women
+    # a clause that runs on past its first verb is not split there (found on ParaDetox)
+    assert reframe_candidates("girls who don 't let their boyfriends have girl friends are dicks") == []
+
+
+@pytest.mark.parametrize("text, claim_text", [
+    ("It's in their blood: boomers are weak.", ("boomers", "are weak")),
+    ("Like all Nigerians, he turned out to be too sensitive.", ("Nigerians", "are too sensitive")),
+])
+def test_vouching_lead_ins_and_like_all_shapes_restate_the_claim(text, claim_text):
+    [(_i, claim)] = claim_sentences(text)
+    assert (claim["group"], claim["pred"]) == claim_text
+
+
+@pytest.mark.parametrize("text", [
+    "Women who dress in revealing clothes are asking for it.", "Women who enjoy sex are damaged goods.",
+    "women who get raped deserved it", "Immigrants who come here illegally should be deported.",
+])
+def test_victim_blaming_and_violence_get_no_frame_even_behind_a_clause(text):
+    assert reframe_candidates(text) == []
+
+
+@pytest.mark.parametrize("text", ["Transgender men are not real men.", "Trans women are still just men.",
+                                  "Women aren't real engineers."])
+def test_a_denied_identity_is_named_as_unfair_never_left_open(text):
+    cands = reframe_candidates(text)
+    assert cands and not any("whether" in c.lower() or "depends on the person" in c for c in cands)
+
+
+def test_dehumanising_claims_get_no_frame():
+    assert reframe_candidates("Women aren't people.") == reframe_candidates("Trans people are not people.") == []

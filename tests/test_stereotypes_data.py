@@ -11,7 +11,11 @@ from srllm.rewrite.groups import parse_claim
 @pytest.mark.parametrize("pred, sg", [("are lazy", "is lazy"), ("steal our jobs", "steals our jobs"),
                                       ("don't respect women", "doesn't respect women"),
                                       ("only care about themselves", "only cares about themselves"),
-                                      ("can't be trusted", "can't be trusted"), ("are bad drivers", None)])
+                                      ("can't be trusted", "can't be trusted"), ("are bad drivers", None),
+                                      ("are terrorist people", None), ("are still just men", None),
+                                      ("are complete without children", "is complete without children"),
+                                      ("are harsh towards other people", "is harsh towards other people"),
+                                      ("are in bad marriages", None), ("are like appliances", None)])
 def test_singular_predicate(pred, sg):
     assert singular_predicate(pred) == sg
 
@@ -19,6 +23,9 @@ def test_singular_predicate(pred, sg):
 def test_noun_predicates_and_negations():
     assert singular_noun_predicate("are bad drivers") == "is a bad driver"
     assert singular_noun_predicate("are thieves") == "is a thief"
+    assert singular_noun_predicate("are terrorist people") == "is a terrorist person"
+    assert singular_noun_predicate("are still just men") is None  # no article fits before the adverb
+    assert singular_noun_predicate("are sexist against men") is None  # an adjective phrase
     assert positive_predicate("can't do math") == "can do math"
     assert positive_predicate("never shut up") is None
 

@@ -6,9 +6,11 @@ immigrants for it is unfair."), or naming the claim as a stereotype.
 
 Sentence shapes: a claim with the group as subject (srllm.rewrite.groups.parse_claim), after lead-ins and tails that
 only vouch for it are dropped ("It's a fact that ...", "..., everyone knows that"); "Typical X: Y"; "I've never met
-an X who wasn't Y"; "Every X I have met was Y"; "X are seen as Y"; and a "they" clause after the one group a
-sentence names ("You can't trust X; they're all Y.", "The problem with X is that they ..."). A right denied ("X
-don't deserve ...") or a prescription is named as unfair, never restated as an open question about individuals.
+an X who wasn't Y"; "Every X I have met was Y"; "Like all X, he turned out to be Y"; "X are seen as Y"; a group
+narrowed by a clause ("X who Z are Y", "X with Z are Y": the clause stays in the group); and a "they" clause after
+the one group a sentence names ("You can't trust X; they're all Y.", "The problem with X is that they ..."). A right
+denied ("X don't deserve ..."), a denied identity ("X are not real men") or a prescription is named as unfair, never
+restated as an open question about individuals.
 
 The frames are those of the stereotype training pairs (`srllm.data.stereotypes.targets`). Their order is a hash of
 the sentence with its group masked, so the same sentence about any group gets the same pattern (the counterfactual
@@ -21,7 +23,7 @@ from __future__ import annotations
 
 import re
 
-from srllm.data.stereotypes.targets import claim_targets
+from srllm.data.stereotypes.targets import claim_targets, singular_predicate
 from srllm.rewrite.groups import LEAD, QUANT, groups_before, mask_group_phrases, parse_claim
 
 __all__ = ["reframe_candidates", "claim_sentences", "plain_claims"]
@@ -43,13 +45,17 @@ _LEADS = re.compile(
     r"(?i)^\s*(?:it'?s a fact that|it is a fact that|the truth is,? (?:that )?|face it,?|let'?s face it,?|trust me,?|"
     r"(?:my|our) (?:dad|mom|father|mother|grandpa|grandma|grandfather|grandmother|uncle|aunt|boss|friends?) "
     r"(?:always |once |)(?:said|says|told me)(?: that)?|i(?:'ve| have)? always (?:said|thought|known|believed)"
-    r"(?: that)?|(?:everyone|everybody|people|they) say(?:s)?(?: that)?|i(?:'m| am) sure(?: that)?)\s+")
+    r"(?: that)?|(?:everyone|everybody|people|they) say(?:s)?(?: that)?|i(?:'m| am) sure(?: that)?|"
+    r"it'?s in (?:their|the) (?:blood|nature|genes|dna)\s*[:,\u2014-])\s+")
 # Sentence shapes that state a plain claim in other words: restated as "<group> <predicate>." before parsing.
 _RESTATE = [
     (re.compile(r"(?i)^\s*typical\s+(.+?)\s*:\s*(.+?)(?:,?\s*as (?:usual|always))?\s*[.!]*\s*$"), r"\1 are \2."),
     (re.compile(r"(?i)^\s*i(?:'ve| have) never (?:met|seen|known) (?:one of the|an?|any)\s+(.+?)\s+who "
                 r"(?:wasn't|isn't|weren't|aren't|was not|is not)\s+(.+?)\s*[.!]*\s*$"), r"\1 are \2."),
     (re.compile(r"(?i)^\s*(.+?)\s+can'?t help it,?\s+(?:they|they're|they are)\s+(.+?)\s*[.!]*\s*$"), r"\1 \2."),
+    # "Like all Nigerians, he turned out to be too sensitive." -> "Nigerians are too sensitive."
+    (re.compile(r"(?i)^\s*like (?:all|most|so many|many|other|every other)\s+(.+?),\s+(?:he|she|they|this one)\s+"
+                r"(?:turned out to be|proved to be|was|is|seemed|seems)\s+(.+?)\s*[.!]*\s*$"), r"\1 are \2."),
     # "Every Muslim I have ever met was cheap." -> "Every Muslim is cheap."
     (re.compile(r"(?i)^\s*(every|each|any)\s+(.+?)\s+(?:i|we)(?:'ve| have)?\s+(?:ever\s+)?(?:met|known|seen|"
                 r"worked with|dealt with)\s+(?:was|is|has been)\s+(.+?)\s*[.!]*\s*$"), r"\1 \2 is \3."),
@@ -64,6 +70,11 @@ _SEEN_AS = re.compile(r"(?i)\b(are|is)\s+(?:often\s+|usually\s+|always\s+)?(?:th
 # they Z.", "I don't like X because they Z."): the claim is "X <the clause's predicate>".
 _THEY_CLAUSE = re.compile(r"(?i)(?:[,;:\u2014-]|\bis that|\bbecause|\bsince|\bcause|\bas)\s+(?:and\s+)?(?:all\s+)?"
                           r"they(?:('re|\s+are|'ve|\s+have|\s+were))?\s+(.+?)\s*[.!]*\s*$")
+# A group with a relative clause or a "with" phrase ("Women who sleep around can't ...", "Women with kids are ..."):
+# the claim is about that narrower group, restated with the phrase kept.
+_MODIFIED_GROUP = re.compile(r"(?i)^(.+?)\s+((?:who|that|with|without)\s+[^,;:]{2,60}?)\s+((?:are|were|should|"
+                             r"shouldn't|can't|cannot|can|will|won't|don't|do|deserve|need|must|never|always|all|"
+                             r"only|have|get|make)\b.*)$")
 _REASON = re.compile(r"(?i)(?:,\s*|\s)(?:because|since|cause|'cause)\s+(.+)$")
 _THEY_AUX = {"'re": "are", "are": "are", "'ve": "have", "have": "have", "were": "were"}
 # Insults in front of the group ("Lazy teenagers are ..."): the claim is about the group; the insult goes.
@@ -102,6 +113,8 @@ def _parse(sentence: str) -> dict | None:
         if without_insults != clean:
             claim = parse_claim(without_insults)
     if claim is None:
+        claim = _modified_group_claim(clean)
+    if claim is None:
         claim = _they_claim(clean)
     if claim is None:  # "It's hard to tell because Chinese people are so shifty.": the claim is the reason given
         m = _REASON.search(clean)
@@ -109,6 +122,26 @@ def _parse(sentence: str) -> dict | None:
             claim = parse_claim(m.group(1)[:1].upper() + m.group(1)[1:])
             if claim is not None and not re.match(r"(?i)(?:are|were)\b", claim["pred"]):
                 claim = None  # only a trait given as the reason ("are so shifty"), not an event ("came up with it")
+    return claim
+
+
+def _modified_group_claim(sentence: str) -> dict | None:
+    """The claim about a group narrowed by a relative clause or a "with" phrase ("Women who like basic things are
+    bad."), with the phrase kept in the group ("women who like basic things"; singular "woman who likes basic
+    things"), or None."""
+    m = _MODIFIED_GROUP.match(sentence)
+    if not m or len(m.group(2).split()) > 7 or re.search(r"(?i)\s(?:are|were)\s", m.group(3)[3:]):
+        return None  # a later "are" means the clause ran on ("girls who don't let them have friends are ...")
+    claim = parse_claim(f"{m.group(1)} {m.group(3)}")
+    if claim is None or not m.group(1).lower().endswith(claim["surface"].lower()):
+        return None
+    word, rest = m.group(2).split(None, 1)
+    rest_sg = rest if word.lower() in ("with", "without") else singular_predicate(rest)
+    if not rest_sg:
+        return None
+    claim["group"] = f"{claim['group']} {word.lower()} {rest}"
+    claim["group_sg"] = f"{claim['group_sg']} {word.lower()} {rest_sg}"
+    claim["surface"] = f"{claim['surface']} {m.group(2)}"
     return claim
 
 

@@ -126,6 +126,10 @@ _IRREG = {"thieves": "thief", "wives": "wife", "women": "woman", "men": "man", "
           "people": "person", "parasites": "parasite", "lives": "life"}
 
 
+_PREPOSITIONS = {"in", "at", "of", "with", "without", "for", "to", "about", "on", "by", "from", "than", "against",
+                 "like", "over", "under", "toward", "towards", "among"}
+
+
 def singular_noun_predicate(pred: str) -> str | None:
     """'are bad drivers' -> 'is a bad driver' (short noun-phrase predicates only), else None."""
     m = re.fullmatch(r"(?i)(are|aren't|are not)\s+((?:[a-z-]+\s+){0,2})([a-z-]+)", pred.strip())
@@ -134,7 +138,9 @@ def singular_noun_predicate(pred: str) -> str | None:
     aux, mods, noun = m.group(1).lower(), m.group(2), m.group(3)
     if mods.strip().lower() in ("all", "all the", "nothing but", "just", "only"):
         return None
-    if set(mods.lower().split()) & {"in", "at", "of", "with", "for", "to", "about", "on", "by", "from", "than"}:
+    if set(mods.lower().split()) & (_ADVERBS | {"such", "so", "still", "just", "only", "also", "even", "truly"}):
+        return None  # "are still just men", "are such greedy people": no article fits before the adverb
+    if set(mods.lower().split()) & _PREPOSITIONS:
         return None  # "are capable in finances": an adjective phrase, not a noun phrase
     low = noun.lower()
     if low in _IRREG:
@@ -162,9 +168,12 @@ def singular_predicate(pred: str) -> str | None:
     w = words[i].lower().strip(",")
     if w in ("are", "aren't", "were", "weren't"):
         rest = [x.lower().strip(",.") for x in words[i + 1:i + 4]]
+        stop = next((k for k, x in enumerate(rest) if x in _PREPOSITIONS), len(rest))
+        if stop > 0:  # "are complete without children": a noun after the adjective's preposition is no predicate
+            rest = rest[:stop]  # noun; "are in bad marriages", "are like appliances" keep theirs (no singular)
         progressive = bool(rest) and rest[0].endswith("ing") and len(rest[0]) > 4
-        plural_noun = [re.search(r"[^su]s$", x) and not re.search(r"(ous|less|ness|always|is|was|has|this|its)$", x)
-                       and x not in _SINGULAR_ICS
+        plural_noun = [(re.search(r"[^su]s$", x) and not re.search(r"(ous|less|ness|always|is|was|has|this|its)$", x)
+                        and x not in _SINGULAR_ICS) or x in ("men", "women", "children", "people")
                        for x in rest]
         if (not progressive and any(plural_noun)) or "all the same" in pred.lower():
             return None  # a plural noun predicate ("are bad drivers"): no safe singular
@@ -230,7 +239,10 @@ HATEFUL = re.compile(r"\b(rape|raped|kill|killed|murder|beaten|beat|slaves?|obje
                      r"cockroaches|rats|gassed|exterminat\w*|deport\w*|hang|shot|shoot|"
                      r"hit|punch\w*|abus\w*\b(?!\s+(?:the\s+|our\s+)?(?:system|welfare|benefits?|privileges?))|"
                      r"dead|sexually|raping|tools?|toys?|possessions?|pets?|harm\w*|hurt\w*|"
-                     r"tortur\w*|slapped|enslav\w*)\b", re.I)
+                     r"tortur\w*|slapped|enslav\w*|asking for it|damaged goods|used goods|hoes?|(?:are|is) ruined|"
+                     r"suffocat\w*|strangl\w*|stab(?:bed|bing|s)?|lynch\w*|burn(?:ed|t)? (?:alive|to death)|drowned|"
+                     r"executed|hanged|blowjobs?|handjobs?|(?:are|is) for sex|"
+                     r"(?:aren't|are not|not) (?:even |real |really )?(?:people|humans?|persons))\b", re.I)
 # Sex is a topic a stereotype may be about ("Women are too uptight about sex."); with children or crime it is an
 # accusation of abuse that no frame restates ("Men have sex with their own children.").
 _SEXUAL_HARM = re.compile(r"(?i)\bsex(?:ual(?:ly)?)?\b.*\b(?:child\w*|kids?|minors?|crimes?|criminal|assault\w*|"
@@ -239,6 +251,10 @@ _COLLECTIVE = re.compile(r"(?i)^(?:are|were)\s+(?:all\s+)?(?:the same\b|alike\b|
                          r"\b(?:people|race|society|nation|culture|group|bunch|lot|tribe|breed|community|country)\b)")
 _CIRCUMSTANCE = re.compile(r"(?i)\b(?:poor|poorer|starving|starve|malnourished|hungry|homeless|impoverished|"
                            r"unemployed|jobless|broke|in poverty|refugees?|sick|ill|diseased)\b")
+# A denied identity ("are not real men", "are still just men"): "whether one of them is a real man depends on the
+# person" would leave it open; only the frames that name the claim as unfair are left.
+_IDENTITY_DENIAL = re.compile(r"(?i)(?:\bnot|n't|\bnever)\s+(?:even\s+|really\s+|actually\s+)?"
+                              r"(?:real|true|actual|proper)\s+\w+|\bjust\s+(?:men|women|boys|girls|a man|a woman)\b")
 _BE_PLURAL = re.compile(r"(?i)\b(be|become|make)\s+((?:[a-z-]+\s+)?)([a-z-]+?)(ies|ses|s)\b")
 
 
@@ -263,9 +279,9 @@ def claim_targets(parse: dict, key: str, k: int) -> list[tuple[str, str]]:
     """k (frame, target) pairs for a parsed claim (`srllm.rewrite.groups.parse_claim`), chosen by `key` (the
     statement with its groups masked, so every group gets the same frame), or [] when no frame fits."""
     group, group_sg, kind, pred = parse["group"], parse["group_sg"], parse["kind"], parse["pred"]
-    if HATEFUL.search(pred) or _SEXUAL_HARM.search(pred):
-        return []
     claim = f"{group} {pred}"
+    if HATEFUL.search(claim) or _SEXUAL_HARM.search(claim):  # the group may carry a clause ("women who get raped")
+        return []
     ability = None
     m = re.match(r"(?i)(?:can't|cannot|can not|are (?:unable|incapable of) (?:to )?|have no business (?:trying to )?)"
                  r"\s*(.+)", pred)
@@ -273,7 +289,7 @@ def claim_targets(parse: dict, key: str, k: int) -> list[tuple[str, str]]:
         ability = m.group(1)
     pos = positive_predicate(pred)
     pred_sg = (singular_predicate(pos) or singular_noun_predicate(pos)) if pos else None
-    if _COLLECTIVE.match(pred) or _CIRCUMSTANCE.search(pred):
+    if _COLLECTIVE.match(pred) or _CIRCUMSTANCE.search(pred) or _IDENTITY_DENIAL.search(pred):
         # "are a dirty people": a claim about the whole group, no individual restates it; "are poor", "are always
         # starving": a hardship, which "depends on the person" would blame on the person
         pred_sg = None
