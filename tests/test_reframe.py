@@ -229,7 +229,8 @@ def test_victim_blaming_and_violence_get_no_frame_even_behind_a_clause(text):
 
 
 @pytest.mark.parametrize("text", ["Transgender men are not real men.", "Trans women are still just men.",
-                                  "Women aren't real engineers."])
+                                  "Women aren't real engineers.", "Trans men are not really part of their gender.",
+                                  "Women are lower than men.", "Women are the weaker sex."])
 def test_a_denied_identity_is_named_as_unfair_never_left_open(text):
     cands = reframe_candidates(text)
     assert cands and not any("whether" in c.lower() or "depends on the person" in c for c in cands)
@@ -237,3 +238,8 @@ def test_a_denied_identity_is_named_as_unfair_never_left_open(text):
 
 def test_dehumanising_claims_get_no_frame():
     assert reframe_candidates("Women aren't people.") == reframe_candidates("Trans people are not people.") == []
+
+
+def test_someone_elses_money_is_no_claim_about_being_careful_with_money():
+    assert not any("careful with money" in c for c in reframe_candidates("Women are only interested in a man's money."))
+    assert any("careful with money" in c for c in reframe_candidates("Women are bad tippers."))

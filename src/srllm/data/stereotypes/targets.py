@@ -39,7 +39,8 @@ CONCERNS = [
      "How public money is spent is a fair question"),
     (r"\bdrive\b|\bdrivers?\b|\blicen[cs]es?\b", "Dangerous driving is a real problem"),
     (r"\bdiseases?\b", "Public health is a real concern"),
-    (r"\bmoney\b|\bdebts?\b|\btippers?\b", "Being careful with money matters"),
+    # not someone else's money ("only interested in a man's money" is no claim about being careless with money)
+    (r"(?<!'s )\bmoney\b|\bdebts?\b|\btippers?\b", "Being careful with money matters"),
     (r"\bdecisions\b|\bresponsib", "Good judgement matters"),
 ]
 
@@ -251,10 +252,14 @@ _COLLECTIVE = re.compile(r"(?i)^(?:are|were)\s+(?:all\s+)?(?:the same\b|alike\b|
                          r"\b(?:people|race|society|nation|culture|group|bunch|lot|tribe|breed|community|country)\b)")
 _CIRCUMSTANCE = re.compile(r"(?i)\b(?:poor|poorer|starving|starve|malnourished|hungry|homeless|impoverished|"
                            r"unemployed|jobless|broke|in poverty|refugees?|sick|ill|diseased)\b")
-# A denied identity ("are not real men", "are still just men"): "whether one of them is a real man depends on the
-# person" would leave it open; only the frames that name the claim as unfair are left.
+# A denied identity ("are not real men", "are still just men") or a rank ("are lower than men"): "whether one of them
+# is a real man depends on the person" would leave it open; only the frames that name the claim as unfair are left.
 _IDENTITY_DENIAL = re.compile(r"(?i)(?:\bnot|n't|\bnever)\s+(?:even\s+|really\s+|actually\s+)?"
-                              r"(?:real|true|actual|proper)\s+\w+|\bjust\s+(?:men|women|boys|girls|a man|a woman)\b")
+                              r"(?:(?:real|true|actual|proper)\s+\w+|(?:a\s+)?part of)|"
+                              r"\bjust\s+(?:men|women|boys|girls|a man|a woman)\b|"
+                              # a rank among people ("are lower than men", "are the weaker sex"), not a trait
+                              r"\b(?:are|is|were) (?:lower|less) than (?:men|women|others|everyone|humans?)\b|"
+                              r"\bbeneath\b|\bthe weaker sex\b|\bsecond[- ]class\b")
 _BE_PLURAL = re.compile(r"(?i)\b(be|become|make)\s+((?:[a-z-]+\s+)?)([a-z-]+?)(ies|ses|s)\b")
 
 
