@@ -243,3 +243,9 @@ def test_dehumanising_claims_get_no_frame():
 def test_someone_elses_money_is_no_claim_about_being_careful_with_money():
     assert not any("careful with money" in c for c in reframe_candidates("Women are only interested in a man's money."))
     assert any("careful with money" in c for c in reframe_candidates("Women are bad tippers."))
+
+
+def test_a_denied_right_to_equal_pay_is_framed_and_a_denied_right_to_live_is_not():
+    cands = reframe_candidates("Women don't deserve to be paid as much as men.")
+    assert cands and not any("whether" in c.lower() for c in cands)
+    assert reframe_candidates("Women don't deserve to live.") == reframe_candidates("Women deserve to suffer.") == []

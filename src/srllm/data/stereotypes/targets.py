@@ -235,7 +235,8 @@ def frames(claim: str, group: str, group_sg: str, kind: str, pred: str, pred_sg:
 # Claims no frame restates well (violence, dehumanisation, sex): left to a stronger model or blocked. "Abuse the
 # system" (benefit fraud) is not abuse of people: it is restated like any other trait.
 HATEFUL = re.compile(r"\b(rape|raped|kill|killed|murder|beaten|beat|slaves?|objects?|property|animals?|inferior|exist|"
-                     r"value|die|deserve to|vaginas?|whores?|sluts?|breed|fetish\w*|vermin|subhuman|body parts|"
+                     r"value|die|(?<!n't )(?<!not )deserve to|deserve to (?:live|be alive)|vaginas?|whores?|"
+                     r"sluts?|breed|fetish\w*|vermin|subhuman|body parts|"
                      r"harass\w*|coerc\w*|forced|"
                      r"cockroaches|rats|gassed|exterminat\w*|deport\w*|hang|shot|shoot|"
                      r"hit|punch\w*|abus\w*\b(?!\s+(?:the\s+|our\s+)?(?:system|welfare|benefits?|privileges?))|"
