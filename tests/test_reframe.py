@@ -249,3 +249,17 @@ def test_a_denied_right_to_equal_pay_is_framed_and_a_denied_right_to_live_is_not
     cands = reframe_candidates("Women don't deserve to be paid as much as men.")
     assert cands and not any("whether" in c.lower() for c in cands)
     assert reframe_candidates("Women don't deserve to live.") == reframe_candidates("Women deserve to suffer.") == []
+
+
+def test_a_narrowed_group_gets_the_same_frames_whatever_the_group():
+    a = reframe_candidates("Women with kids are stupid.")
+    b = reframe_candidates("Immigrants with kids are stupid.")
+    import re
+
+    def masked(c, *forms):  # the group's words and the frame's dimension word ("their gender") masked
+        for f in forms:
+            c = re.sub(f, "G", c)
+        return re.sub(r"their \w+\.$", "their D.", c)
+
+    assert a and [masked(x, "[Ww]omen", "a woman") for x in a] == [
+        masked(y, "[Ii]mmigrants", "an immigrant") for y in b]

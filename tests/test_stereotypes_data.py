@@ -15,7 +15,9 @@ from srllm.rewrite.groups import parse_claim
                                       ("are terrorist people", None), ("are still just men", None),
                                       ("are complete without children", "is complete without children"),
                                       ("are harsh towards other people", "is harsh towards other people"),
-                                      ("are in bad marriages", None), ("are like appliances", None)])
+                                      ("are in bad marriages", None), ("are like appliances", None),
+                                      ("should lose their licenses", "should lose their license"),
+                                      ("are bad at their jobs", "is bad at their job")])
 def test_singular_predicate(pred, sg):
     assert singular_predicate(pred) == sg
 

@@ -84,8 +84,10 @@ _MODALS = {"can", "can't", "cannot", "could", "couldn't", "should", "shouldn't",
            "wouldn't", "must", "mustn't", "may", "might", "shall", "ought"}
 _ADVERBS = {"always", "never", "only", "just", "all", "usually", "often", "really", "generally", "naturally",
             "simply", "mostly", "constantly", "also", "still", "rarely", "seldom", "tend"}
+# Objects that one person has one of ("should lose their licenses" -> "should lose their license").
 _OBJ_PLURAL = [(r"\bthemselves\b", "themselves"), (r"\blike maniacs\b", "like a maniac"),
-               (r"\blike rabbits\b", "like rabbits")]
+               (r"\blike rabbits\b", "like rabbits"), (r"\btheir (licen[cs]e|job|car|house|home)s\b", r"their \1"),
+               (r"\btheir lives\b", "their life")]
 _NOT_VERB = re.compile(r"^(?:a|an|the|too|so|very|not|more|less|better|worse|\w+ly)$", re.I)
 _CONJ_STOP = {"the", "a", "an", "their", "our", "your", "my", "his", "her", "its", "then", "now", "that", "this",
               "these", "those", "it", "they", "we", "you", "he", "she", "i", "there", "everything", "everyone",
