@@ -2,6 +2,8 @@
 (issue 13: stereotypes rewritten into whole, benign sentences that keep the topic, the same pattern whatever the
 group)."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -254,7 +256,6 @@ def test_a_denied_right_to_equal_pay_is_framed_and_a_denied_right_to_live_is_not
 def test_a_narrowed_group_gets_the_same_frames_whatever_the_group():
     a = reframe_candidates("Women with kids are stupid.")
     b = reframe_candidates("Immigrants with kids are stupid.")
-    import re
 
     def masked(c, *forms):  # the group's words and the frame's dimension word ("their gender") masked
         for f in forms:

@@ -130,7 +130,8 @@ def _modified_group_claim(sentence: str) -> dict | None:
     bad."), with the phrase kept in the group ("women who like basic things"; singular "woman who likes basic
     things"), or None."""
     m = _MODIFIED_GROUP.match(sentence)
-    if not m or len(m.group(2).split()) > 7 or re.search(r"(?i)\s(?:are|were)\s", m.group(3)[3:]):
+    after_verb = m.group(3).partition(" ")[2] if m else ""
+    if not m or len(m.group(2).split()) > 7 or re.search(r"(?i)(?:^|\s)(?:are|were)\s", after_verb):
         return None  # a later "are" means the clause ran on ("girls who don't let them have friends are ...")
     claim = parse_claim(f"{m.group(1)} {m.group(3)}")
     if claim is None or not m.group(1).lower().endswith(claim["surface"].lower()):

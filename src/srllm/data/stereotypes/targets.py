@@ -129,6 +129,7 @@ _IRREG = {"thieves": "thief", "wives": "wife", "women": "woman", "men": "man", "
           "people": "person", "parasites": "parasite", "lives": "life"}
 
 
+_NO_ARTICLE_BEFORE = _ADVERBS | {"such", "so", "even", "truly"}  # "is a still just man" is no sentence
 _PREPOSITIONS = {"in", "at", "of", "with", "without", "for", "to", "about", "on", "by", "from", "than", "against",
                  "like", "over", "under", "toward", "towards", "among"}
 
@@ -141,7 +142,7 @@ def singular_noun_predicate(pred: str) -> str | None:
     aux, mods, noun = m.group(1).lower(), m.group(2), m.group(3)
     if mods.strip().lower() in ("all", "all the", "nothing but", "just", "only"):
         return None
-    if set(mods.lower().split()) & (_ADVERBS | {"such", "so", "still", "just", "only", "also", "even", "truly"}):
+    if set(mods.lower().split()) & _NO_ARTICLE_BEFORE:
         return None  # "are still just men", "are such greedy people": no article fits before the adverb
     if set(mods.lower().split()) & _PREPOSITIONS:
         return None  # "are capable in finances": an adjective phrase, not a noun phrase
@@ -171,9 +172,11 @@ def singular_predicate(pred: str) -> str | None:
     w = words[i].lower().strip(",")
     if w in ("are", "aren't", "were", "weren't"):
         rest = [x.lower().strip(",.") for x in words[i + 1:i + 4]]
+        # A noun after an adjective's preposition is no predicate noun ("are complete without children"); a predicate
+        # that starts with its preposition keeps its noun ("are in bad marriages", "are like appliances": no singular).
         stop = next((k for k, x in enumerate(rest) if x in _PREPOSITIONS), len(rest))
-        if stop > 0:  # "are complete without children": a noun after the adjective's preposition is no predicate
-            rest = rest[:stop]  # noun; "are in bad marriages", "are like appliances" keep theirs (no singular)
+        if stop > 0:
+            rest = rest[:stop]
         progressive = bool(rest) and rest[0].endswith("ing") and len(rest[0]) > 4
         plural_noun = [(re.search(r"[^su]s$", x) and not re.search(r"(ous|less|ness|always|is|was|has|this|its)$", x)
                         and x not in _SINGULAR_ICS) or x in ("men", "women", "children", "people")
