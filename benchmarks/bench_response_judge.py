@@ -99,6 +99,9 @@ def main() -> None:
     ap.add_argument("--n-resamples", type=int, default=1000)
     ap.add_argument("--folds", type=int, default=5, help="prompt folds of the cross-fitted check")
     ap.add_argument("--cache", type=Path, default=Path("runs/cache/response-judge-emb.npz"))
+    ap.add_argument("--llm-cache", type=Path, default=Path("runs/cache/response-judge-llm.npz"),
+                    help="LLM features of the pairs (when the recipe reads them: --llm-layer)")
+    ap.add_argument("--llm-layer", type=int, default=None, help="override the recipe's llm_layer (0: MiniLM only)")
     ap.add_argument("--out-json", type=Path, default=Path("runs/response-judge-eval.json"))
     ap.add_argument("--ship", action="store_true", help="save the judge to src/srllm/assets/response-judge")
     ap.add_argument("--no-doc", action="store_true")
@@ -124,16 +127,23 @@ def main() -> None:
     note, t0 = machine_note(), time.time()
     enc = CachedEncoder(load_sentence_encoder(), args.cache)
     cfg = ResponseJudgeTrainConfig(out=str(default_response_judge_dir()))
+    if args.llm_layer is not None:
+        cfg = replace(cfg, llm_layer=args.llm_layer)
+    llm = cfg.llm_encoder()
+    if llm is not None:
+        llm.load_cache(args.llm_cache)
     results = {}
     # 1. the shipped recipe, each human label scored by a judge that never saw its prompt
-    results["crossfit"] = judge_agreement(cross_fitted_judge(cfg, encoder=enc, folds=args.folds),
+    results["crossfit"] = judge_agreement(cross_fitted_judge(cfg, encoder=enc, llm_encoder=llm, folds=args.folds),
                                           n_resamples=args.n_resamples)
     enc.save()
+    if llm is not None:
+        llm.save_cache(args.llm_cache)
     # 2. the same features on the rule-made data only (no human label in training at all)
     rule_only = fit_response_judge([replace(e, weight=cfg.echo_weight) if e.kind == "echo" else e for e in
                                     judge_training_examples(seed=cfg.seed, max_per_kind=cfg.max_per_kind)],
                                    encoder=enc, head=cfg.head, c=cfg.c, seed=cfg.seed,
-                                   chunk_features=cfg.chunk_features)
+                                   chunk_features=cfg.chunk_features, llm_encoder=llm, llm_weight=cfg.llm_weight)
     enc.save()
     results["rule_only"] = judge_agreement(rule_only, n_resamples=args.n_resamples)
     # 3. the safety suite's first judge: the detector on the response alone
@@ -141,7 +151,7 @@ def main() -> None:
     args.out_json.parent.mkdir(parents=True, exist_ok=True)
     args.out_json.write_text(json.dumps({"results": results}, indent=1, default=float))
     if args.ship:
-        judge = train_response_judge(cfg, encoder=enc)
+        judge = train_response_judge(cfg, encoder=enc, llm_encoder=llm)
         judge.info["heldout_check"] = {
             "protocol": f"cross-fitted over {args.folds} prompt folds (benchmarks/bench_response_judge.py)",
             "harm_auroc": round(results["crossfit"]["harm"][0]["auroc"], 4),
@@ -157,8 +167,13 @@ def main() -> None:
             "The judge reads the prompt and the response: MiniLM embeddings of both, their product and cosine, and "
             "(chunk features) the max over embeddings of the response's ~300-character chunks, its product with the "
             "prompt and the largest chunk-prompt cosine, since MiniLM reads only the first 256 tokens of a long "
-            "answer. Three logistic heads (C "
-            f"{cfg.c}): unsafe, refusal, category. Rule-made training data (no prompt of the human-scored files): "
+            "answer"
+            + (f"; and the mean over tokens of layer {cfg.llm_layer}'s hidden states of "
+               f"{cfg.llm_model or 'the embedded SmolLM2-135M-Instruct'} reading the chat-formatted exchange "
+               f"(first {cfg.llm_max_length} tokens), standardised on the training data and scaled by "
+               f"{cfg.llm_weight:g} against the MiniLM block" if cfg.llm_layer else "")
+            + f". Three logistic heads (C {cfg.c}): unsafe, refusal, category. Rule-made training data (no prompt "
+            "of the human-scored files): "
             f"{counts}; each echo weighted {cfg.echo_weight:g}. The shipped judge adds pyrit's human-scored "
             f"responses, each weighted {cfg.human_weight:g}.",
             "Since the shipped judge trains on the human labels, its figures here are **cross-fitted**: the "

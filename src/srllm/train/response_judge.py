@@ -48,6 +48,13 @@ class ResponseJudgeTrainConfig:
     chunk_features: bool = _f(True, "Add features of the response's chunks (max-pooled), which read past MiniLM's "
                                     "256 tokens.")
     hidden: int = _f(64, "Hidden units of the mlp head.")
+    llm_layer: int = _f(15, "Also read the pair with a causal LM: the mean of this layer's hidden states over the "
+                           "chat-formatted exchange (srllm.evaluate.llm_features); 0: MiniLM features only.")
+    llm_model: str | None = _f(None, "The causal LM of --llm-layer: a hub id or local folder (default: the embedded "
+                                     "SmolLM2-135M-Instruct).")
+    llm_weight: float = _f(0.1, "Scale of the standardised LLM features against the MiniLM ones (the heads' L2 "
+                                "penalty is shared, so this sets how much the LLM block can say).")
+    llm_max_length: int = _f(384, "Tokens of the chat-formatted pair the LLM reads.")
     max_per_kind: int = _f(600, "Cap on the rule-made examples of each kind (refusals, echoes, ...).")
     folds: int = _f(5, "Stratified CV folds for the training-data check.")
     seed: int = _f(0, "Seed of sampling, templates and CV.")
@@ -58,9 +65,17 @@ class ResponseJudgeTrainConfig:
         if self.head not in HEADS:
             raise SrllmConfigError(f"head '{self.head}' is not one of {', '.join(HEADS)}")
         if (self.c <= 0 or self.hidden < 1 or self.human_weight < 0 or self.echo_weight <= 0 or self.folds < 2
-                or self.max_per_kind < 10):
-            raise SrllmConfigError("c must be > 0, hidden >= 1, human_weight >= 0, echo_weight > 0, folds >= 2 and "
-                                   "max_per_kind >= 10")
+                or self.max_per_kind < 10 or self.llm_layer < 0 or self.llm_weight <= 0):
+            raise SrllmConfigError("c must be > 0, hidden >= 1, human_weight >= 0, echo_weight > 0, folds >= 2, "
+                                   "max_per_kind >= 10, llm_layer >= 0 and llm_weight > 0")
+
+    def llm_encoder(self):
+        """The LLMPairEncoder of `llm_layer`, or None when the judge reads MiniLM features only."""
+        if not self.llm_layer:
+            return None
+        from srllm.evaluate.llm_features import LLMPairEncoder
+
+        return LLMPairEncoder(self.llm_model, layer=self.llm_layer, max_length=self.llm_max_length)
 
 
 def _model(kind: str, *, c: float, hidden: int, seed: int):
@@ -124,15 +139,26 @@ def _category_head(x: np.ndarray, cats: Sequence[str | None], c: float,
 
 
 def fit_response_judge(examples: Sequence[JudgeExample], *, encoder=None, head: str = "logistic", c: float = 1.0,
-                       hidden: int = 64, seed: int = 0, folds: int = 5,
-                       chunk_features: bool = False) -> ResponseJudge:
-    """A ResponseJudge fit on `examples`; CV figures (folds > 0) and data counts go into its info."""
+                       hidden: int = 64, seed: int = 0, folds: int = 5, chunk_features: bool = False,
+                       llm_encoder=None, llm_weight: float = 1.0) -> ResponseJudge:
+    """A ResponseJudge fit on `examples`; CV figures (folds > 0) and data counts go into its info. With
+    `llm_encoder` (an LLMPairEncoder) its features join MiniLM's, standardised on `examples` and scaled by
+    `llm_weight`."""
     if encoder is None:
         from srllm.models import load_sentence_encoder
 
         encoder = load_sentence_encoder()
-    x = pair_features(encoder, [e.prompt for e in examples], [e.response for e in examples],
-                      chunk_features=chunk_features)
+    prompts, responses = [e.prompt for e in examples], [e.response for e in examples]
+    x = pair_features(encoder, prompts, responses, chunk_features=chunk_features)
+    llm = {}
+    if llm_encoder is not None:
+        h = llm_encoder.encode_pairs(prompts, responses)
+        mean, scale = h.mean(axis=0), (h.std(axis=0) + 1e-6) / llm_weight
+        x = np.concatenate([x, (h - mean) / scale], axis=1).astype(np.float32)
+        llm = {"llm": {"model": llm_encoder.model_spec, "layer": llm_encoder.layer,
+                       "max_length": llm_encoder.max_length, "weight": llm_weight},
+               "llm_mean": mean.astype(np.float32), "llm_scale": scale.astype(np.float32),
+               "llm_encoder": llm_encoder}
     w = np.array([e.weight for e in examples], dtype=float)
     kw = dict(kind=head, c=c, hidden=hidden, seed=seed, folds=folds, weight=w)
     unsafe, u_info = fit_head(x, np.array([e.unsafe for e in examples]), **kw)
@@ -142,7 +168,7 @@ def fit_response_judge(examples: Sequence[JudgeExample], *, encoder=None, head: 
             "training_data": dict(sorted(Counter(e.kind for e in examples).items())),
             "cv": {"unsafe": u_info, "refusal": r_info}}
     return ResponseJudge(unsafe=unsafe, refusal=refusal, categories=cats, category_names=names, encoder=encoder,
-                         chunk_features=chunk_features, info=info)
+                         chunk_features=chunk_features, info=info, **llm)
 
 
 def _examples(cfg: ResponseJudgeTrainConfig, keep_human=None) -> list[JudgeExample]:
@@ -158,10 +184,16 @@ def _examples(cfg: ResponseJudgeTrainConfig, keep_human=None) -> list[JudgeExamp
     return examples
 
 
-def train_response_judge(cfg: ResponseJudgeTrainConfig, *, encoder=None) -> ResponseJudge:
-    """Build the training data, fit the judge and save it to `cfg.out`."""
-    judge = fit_response_judge(_examples(cfg), encoder=encoder, head=cfg.head, c=cfg.c, hidden=cfg.hidden,
-                               seed=cfg.seed, folds=cfg.folds, chunk_features=cfg.chunk_features)
+def _fit(cfg: ResponseJudgeTrainConfig, examples, *, encoder, llm_encoder, folds: int) -> ResponseJudge:
+    return fit_response_judge(examples, encoder=encoder, head=cfg.head, c=cfg.c, hidden=cfg.hidden, seed=cfg.seed,
+                              folds=folds, chunk_features=cfg.chunk_features, llm_encoder=llm_encoder,
+                              llm_weight=cfg.llm_weight)
+
+
+def train_response_judge(cfg: ResponseJudgeTrainConfig, *, encoder=None, llm_encoder=None) -> ResponseJudge:
+    """Build the training data, fit the judge and save it to `cfg.out`. `llm_encoder`: an LLMPairEncoder to use
+    (its feature cache too) instead of a new one, when `cfg.llm_layer` is set."""
+    judge = _fit(cfg, _examples(cfg), encoder=encoder, llm_encoder=llm_encoder or cfg.llm_encoder(), folds=cfg.folds)
     judge.info.update(human_weight=cfg.human_weight, echo_weight=cfg.echo_weight)
     judge.save(cfg.out)
     return judge
@@ -196,9 +228,11 @@ class CrossFittedJudge:
         return ResponseScores(unsafe, refusal, cats, self.category_names)
 
 
-def cross_fitted_judge(cfg: ResponseJudgeTrainConfig, *, encoder=None, folds: int = 5) -> CrossFittedJudge:
+def cross_fitted_judge(cfg: ResponseJudgeTrainConfig, *, encoder=None, llm_encoder=None,
+                       folds: int = 5) -> CrossFittedJudge:
     """Judges trained as `cfg` says, each without the human-scored rows of one of `folds` folds of prompts
-    (normalised prompts shared by the harm, objective and refusal files fall in one fold)."""
+    (normalised prompts shared by the harm, objective and refusal files fall in one fold). They share one
+    LLMPairEncoder (`llm_encoder`, or a new one when `cfg.llm_layer` is set), so each pair is read once."""
     import random
 
     from srllm.data.normalize import normalize
@@ -207,9 +241,9 @@ def cross_fitted_judge(cfg: ResponseJudgeTrainConfig, *, encoder=None, folds: in
     prompts = sorted(heldout_prompts())
     random.Random(cfg.seed).shuffle(prompts)
     fold_of = {p: i % folds for i, p in enumerate(prompts)}
+    llm_encoder = llm_encoder or cfg.llm_encoder()
     judges = []
     for k in range(folds):
         examples = _examples(cfg, keep_human=lambda p, k=k: fold_of.get(normalize(p)) != k)
-        judges.append(fit_response_judge(examples, encoder=encoder, head=cfg.head, c=cfg.c, hidden=cfg.hidden,
-                                         seed=cfg.seed, folds=0, chunk_features=cfg.chunk_features))
+        judges.append(_fit(cfg, examples, encoder=encoder, llm_encoder=llm_encoder, folds=0))
     return CrossFittedJudge(judges, fold_of)
