@@ -1,4 +1,5 @@
-"""Train the response judge (`srllm.evaluate.response_judge.ResponseJudge`): heads on MiniLM pair features, fit on
+"""Train the response judge (`srllm.evaluate.response_judge.ResponseJudge`): heads on MiniLM pair features (and, by
+default, the embedded LLM's hidden states of the pair: `llm_layer`), fit on
 `srllm.train.response_judge_data` examples, checked by stratified k-fold CV on that data; the held-out human
 labels are scored separately (`srllm.evaluate.judge_agreement`).
 
@@ -186,8 +187,8 @@ def _examples(cfg: ResponseJudgeTrainConfig, keep_human=None) -> list[JudgeExamp
 
 def _fit(cfg: ResponseJudgeTrainConfig, examples, *, encoder, llm_encoder, folds: int) -> ResponseJudge:
     return fit_response_judge(examples, encoder=encoder, head=cfg.head, c=cfg.c, hidden=cfg.hidden, seed=cfg.seed,
-                              folds=folds, chunk_features=cfg.chunk_features, llm_encoder=llm_encoder,
-                              llm_weight=cfg.llm_weight)
+                              folds=folds, chunk_features=cfg.chunk_features,
+                              llm_encoder=llm_encoder if cfg.llm_layer else None, llm_weight=cfg.llm_weight)
 
 
 def train_response_judge(cfg: ResponseJudgeTrainConfig, *, encoder=None, llm_encoder=None) -> ResponseJudge:
