@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from srllm.errors import SrllmModelError
+from srllm.errors import SrllmConfigError, SrllmModelError
 
 __all__ = ["LLMPairEncoder"]
 
@@ -29,7 +29,7 @@ class LLMPairEncoder:
 
     def __init__(self, model: str | None = None, *, layer: int = 15, max_length: int = 384, batch_size: int = 8):
         if layer < 0 or max_length < 8 or batch_size < 1:
-            raise SrllmModelError("layer must be >= 0, max_length >= 8 and batch_size >= 1")
+            raise SrllmConfigError("layer must be >= 0, max_length >= 8 and batch_size >= 1")
         self.model_spec, self.layer, self.max_length, self.batch_size = model, layer, max_length, batch_size
         self._model = self._tokenizer = None
         self.cache: dict[str, np.ndarray] = {}
@@ -38,11 +38,12 @@ class LLMPairEncoder:
         if self._model is None:
             from srllm.models.loading import load_causal_lm
 
-            self._model, self._tokenizer = load_causal_lm(self.model_spec)
-            self._tokenizer.padding_side = "right"  # the mean is over the mask, so any side works; right is simplest
-            layers = self._model.config.num_hidden_layers
+            model, tokenizer = load_causal_lm(self.model_spec)
+            layers = model.config.num_hidden_layers
             if self.layer > layers:
                 raise SrllmModelError(f"layer {self.layer} asked of a model with {layers} layers")
+            tokenizer.padding_side = "right"  # the mean is over the mask, so any side works; right is simplest
+            self._model, self._tokenizer = model, tokenizer
         return self._model, self._tokenizer
 
     def _key(self, prompt: str, response: str) -> str:
