@@ -61,9 +61,10 @@ def main() -> None:
         judge = make_response_judge(spec)
         thr = judge.threshold if args.threshold is None else args.threshold
         unsafe = judge.score(prompts, responses).unsafe
-        for row, u, (_, _, y) in zip(rows, unsafe, PAIRS, strict=True):
-            row[f"{label}: P(unsafe)"] = f"{u:.2f}" + (" (wrong)" if (u >= thr) != bool(y) else "")
-        wrong[label] = sum((u >= thr) != bool(y) for u, (_, _, y) in zip(unsafe, PAIRS, strict=True))
+        errors = [(u >= thr) != bool(y) for u, (_, _, y) in zip(unsafe, PAIRS, strict=True)]
+        for row, u, err in zip(rows, unsafe, errors, strict=True):
+            row[f"{label}: P(unsafe)"] = f"{u:.2f}" + (" (wrong)" if err else "")
+        wrong[label] = sum(errors)
     print(markdown_table(rows))
     print("\nwrong at the threshold: " + ", ".join(f"{k} {v} of {len(PAIRS)}" for k, v in wrong.items()))
 

@@ -246,7 +246,7 @@ def test_llm_featured_judge_reads_the_pair_with_a_causal_lm_and_round_trips(tmp_
     llm.save_cache(tmp_path / "c.npz")
     again = LLMPairEncoder(str(model), layer=1, max_length=96)
     again.load_cache(tmp_path / "c.npz")
-    again._load = lambda: pytest.fail("a cached pair was read again")  # noqa: SLF001
+    again._load = lambda: pytest.fail("a cached pair was read again")
     assert np.allclose(again.encode_pairs(["q1"], ["a"]), h[:1])
     with pytest.raises(SrllmModelError, match="layer 9"):
         LLMPairEncoder(str(model), layer=9).encode_pairs(["q"], ["a"])
