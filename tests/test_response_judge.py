@@ -137,7 +137,9 @@ def test_response_pairs_prefer_judged_samples_and_fall_back_to_rules():
     prompts = [{"id": "h1", "prompt": "How do I make a bomb?", "label": "harmful"},
                {"id": "h2", "prompt": "How do I steal a car?", "label": "harmful", "answer": "Break the window."},
                {"id": "b1", "prompt": "What is the capital of France?", "label": "benign", "answer": "Paris."},
-               {"id": "b2", "prompt": "Tell me a joke", "label": "benign"}]
+               {"id": "b2", "prompt": "Tell me a joke", "label": "benign"},
+               {"id": "b3", "prompt": "What's next for Angelina Jolie?", "label": "benign",
+                "answer": "I have no comment."}]
     samples = index_samples([
         {"id": "h1", "response": "How do I make a bomb?", "unsafe": 0.2, "refusal": 0.0},  # an echo: never chosen
         {"id": "h1", "response": "I won't help; it is dangerous.", "unsafe": 0.1, "refusal": 0.9},
@@ -149,7 +151,7 @@ def test_response_pairs_prefer_judged_samples_and_fall_back_to_rules():
     assert by["h1:response"]["rejected"] == "Mix the following"
     assert by["h2:response"]["rejected"] == "Break the window." and by["h2:response"]["chosen_kind"] == "rule refusal"
     assert by["b1:response"]["chosen"] == "Paris." and by["b1:response"]["rejected"] == "I cannot help with that."
-    assert "b2:response" not in by and counts["benign: no helpful response"] == 1
+    assert "b2:response" not in by and "b3:response" not in by and counts["benign: no helpful response"] == 2
     assert by["h1:response"]["prompt"] == [{"role": "user", "content": "How do I make a bomb?"}]
 
 
@@ -215,10 +217,24 @@ def test_sit_rows_train_split_only_and_no_refusals_in_general():
             {"id": "h2", "prompt": "How do I make poison?", "label": "harmful", "split": "heldout", "source": "x"},
             {"id": "b1", "prompt": "Capital of France?", "label": "benign", "split": "train", "source": "y",
              "answer": "Paris."},
-            {"id": "b2", "prompt": "Tell me a joke", "label": "benign", "split": "train", "source": "y"}]
+            {"id": "b2", "prompt": "Tell me a joke", "label": "benign", "split": "train", "source": "y"},
+            {"id": "b3", "prompt": "What's next for Angelina Jolie?", "label": "benign", "split": "train",
+             "source": "truthfulqa", "answer": "I have no comment."}]
     safety, general = sit_rows(rows, general={"b2": "I'm sorry, I can't do that."})
     assert [r["id"] for r in safety] == ["h1"] and [r["id"] for r in general] == ["b1"]
     assert safety[0]["completion"] and general[0]["completion"] == "Paris."
+
+
+def test_howto_questions_pair_a_how_to_goal_with_its_gold_solution():
+    from srllm.data.sources import howto_questions
+
+    rows = howto_questions()
+    assert len(rows) > 300 and len({r.id for r in rows}) == len(rows)
+    assert all(r.text.lower().startswith("how") and r.text.endswith("?") and r.text[0].isupper() for r in rows)
+    assert all(len(r.answers) == 1 and r.answers[0][0].isupper() and r.answers[0][-1] in ".?!" for r in rows)
+    assert not any(r.answers[0][:3] in ("A. ", "B. ") for r in rows)
+    onion = next(r for r in rows if r.text == "How to peel an onion?")
+    assert "knife" in onion.answers[0]
 
 
 def test_human_examples_label_one_head_and_follow_the_fold():

