@@ -90,6 +90,22 @@ def test_adapter_changes_the_key_and_the_replies(tiny_dir, tiny_adapter, cache):
     assert a.generate(_convs(), cfg) != b.generate(_convs(), cfg)
 
 
+def test_reference_perplexity_on_ct2_scores_the_base_model_like_transformers(tiny_dir, tiny_adapter, cache):
+    import numpy as np
+
+    from srllm.models.backends_ct2 import CTranslate2Backend
+    from srllm.rewrite.quality import ReferencePerplexity
+
+    texts = ["You are wrong.", "This plan of yours is not a good one, and you know it.", ""]
+    hf = TransformersBackend(model_name=str(tiny_dir), adapter=tiny_adapter)
+    expected = ReferencePerplexity(hf)(texts)  # the backend's model with its adapter switched off
+    for adapter in (None, tiny_adapter):
+        ct2 = CTranslate2Backend(model_name=str(tiny_dir), adapter=adapter, compute_type="float32")
+        got = ReferencePerplexity(ct2)(texts)
+        np.testing.assert_allclose(got[:2], expected[:2], rtol=1e-3)
+        assert np.isinf(got[2]) and np.isinf(expected[2])  # an empty output is not fluent text
+
+
 def test_int8_conversion_is_cached_and_reused(tiny_dir, cache, monkeypatch):
     import srllm.models.backends_ct2 as mod
 

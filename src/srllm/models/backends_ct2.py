@@ -132,6 +132,7 @@ class CTranslate2Backend(GenerationBackend):
         eos = meta.get("eos_token_id")
         ends = {self.tokenizer.eos_token_id} | set(eos if isinstance(eos, list) else [eos] if eos is not None else [])
         self.end_ids = sorted(i for i in ends if i is not None)
+        self.model_name, self.adapter = model_name, adapter
         self.name = f"ctranslate2-{compute_type}:{model_name or 'embedded'}" + (f"+{adapter}" if adapter else "")
 
     def _load(self):
@@ -169,3 +170,22 @@ class CTranslate2Backend(GenerationBackend):
             kwargs.update(sampling_topk=1)
         results = generator.generate_batch(prompts, **kwargs)
         return [tok.decode(r.sequences_ids[0], skip_special_tokens=True) for r in results]
+
+    def sequence_logprobs(self, texts: list[str], *, max_length: int = 256, batch_size: int = 16):
+        """(sum of token log-probabilities, number of scored tokens) per text under this model, each text
+        conditioned on a document-start token: srllm.models.lm_scoring.sequence_logprobs on the int8 engine."""
+        import numpy as np
+
+        from srllm.models.lm_scoring import prefix_token_id
+
+        tok, prefix = self.tokenizer, prefix_token_id(self.tokenizer)
+        seqs = []
+        for t in texts:
+            ids = tok(t, add_special_tokens=False)["input_ids"][:max_length]
+            seqs.append(tok.convert_ids_to_tokens(([prefix] if prefix is not None else []) + list(ids)))
+        sums, counts = np.zeros(len(texts)), np.zeros(len(texts), dtype=int)
+        todo = [i for i, s in enumerate(seqs) if len(s) > 1]  # one token: nothing to score
+        results = self.generator.score_batch([seqs[i] for i in todo], max_batch_size=batch_size)
+        for i, r in zip(todo, results, strict=True):
+            sums[i], counts[i] = float(sum(r.log_probs)), len(r.log_probs)
+        return sums, counts

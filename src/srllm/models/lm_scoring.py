@@ -9,13 +9,23 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["sequence_logprobs", "PerplexityScorer", "fl_scorer", "orthographic_form", "REFERENCE_LM_NAME"]
+__all__ = ["sequence_logprobs", "perplexity", "PerplexityScorer", "fl_scorer", "orthographic_form",
+           "REFERENCE_LM_NAME"]
 
 REFERENCE_LM_NAME = "SmolLM2-135M-Instruct (embedded, no adapter)"
 _DOC_START_TOKENS = ("<|endoftext|>", "</s>", "<s>")
 
 
-def _prefix_token_id(tokenizer) -> int | None:
+def perplexity(sums: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """exp(-mean token log-probability) per text; inf for a text with no scored token (an empty output is not
+    fluent text)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ppl = np.exp(-np.asarray(sums, dtype=float) / np.maximum(counts, 1))
+    ppl[np.asarray(counts) == 0] = np.inf
+    return ppl
+
+
+def prefix_token_id(tokenizer) -> int | None:
     """A document-start token to condition on, so the first word of the text is scored too.
 
     SmolLM2's bos is `<|im_start|>` (a chat-turn marker), so a document separator is preferred when the vocabulary
@@ -36,7 +46,7 @@ def sequence_logprobs(model, tokenizer, texts: Sequence[str], *, batch_size: int
     document-start token. Texts are truncated to `max_length` tokens."""
     import torch
 
-    prefix = _prefix_token_id(tokenizer)
+    prefix = prefix_token_id(tokenizer)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else (prefix or 0)
     sums = np.zeros(len(texts), dtype=float)
     counts = np.zeros(len(texts), dtype=int)
@@ -101,11 +111,7 @@ class PerplexityScorer:
             return np.zeros(0)
         if self.orthographic:
             texts = [orthographic_form(t) if t.strip() else t for t in texts]
-        sums, counts = sequence_logprobs(self.model, self.tokenizer, texts, batch_size=self.batch_size)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ppl = np.exp(-sums / np.maximum(counts, 1))
-        ppl[counts == 0] = np.inf  # an empty output is not fluent text
-        return ppl
+        return perplexity(*sequence_logprobs(self.model, self.tokenizer, texts, batch_size=self.batch_size))
 
 
 def fl_scorer(**kwargs) -> PerplexityScorer:

@@ -355,17 +355,17 @@ QUALITY_CHECKS = {"fragment": fragment, "flip": flip, "generalisation": still_ge
 
 class ReferencePerplexity:
     """texts -> perplexity under a reference LM, for the fluency ratio. With a local transformers backend it reuses
-    the backend's model with its adapter switched off (no second copy in memory); otherwise (a remote backend, or
-    none) it loads the embedded SmolLM2 on first use."""
+    the backend's model with its adapter switched off (no second copy in memory); with a CTranslate2 backend it
+    scores on CTranslate2 too (the backend itself when it has no adapter, else an int8 copy of the base model,
+    about 4x faster than the fp32 model); otherwise (a remote backend, or none) it loads the embedded SmolLM2 on
+    first use."""
 
     def __init__(self, backend=None):
         self.backend = backend
         self._scorer = None
 
     def __call__(self, texts):
-        import numpy as np
-
-        from srllm.models.lm_scoring import orthographic_form, sequence_logprobs
+        from srllm.models.lm_scoring import orthographic_form, perplexity, sequence_logprobs
 
         # Scored as written, like the FL judge: tokenised spacing ("you are wrong .") would otherwise dominate the
         # perplexity of a short text (2754 vs 215 for "You are wrong.") and reject good short rewrites.
@@ -375,15 +375,23 @@ class ReferencePerplexity:
         if model is not None and tokenizer is not None and not isinstance(model, str):
             if hasattr(model, "disable_adapter"):
                 with model.disable_adapter():
-                    sums, counts = sequence_logprobs(model, tokenizer, list(texts))
-            else:
-                sums, counts = sequence_logprobs(model, tokenizer, list(texts))
-            with np.errstate(divide="ignore", invalid="ignore"):
-                ppl = np.exp(-sums / np.maximum(counts, 1))
-            ppl[counts == 0] = np.inf
-            return ppl
+                    return perplexity(*sequence_logprobs(model, tokenizer, list(texts)))
+            return perplexity(*sequence_logprobs(model, tokenizer, list(texts)))
         if self._scorer is None:
-            from srllm.models.lm_scoring import PerplexityScorer
-
-            self._scorer = PerplexityScorer()
+            self._scorer = self._make_scorer()
         return self._scorer(list(texts))
+
+    def _make_scorer(self):
+        from srllm.models.backends_ct2 import CTranslate2Backend
+
+        if isinstance(self.backend, CTranslate2Backend):
+            ct2 = self.backend
+            if ct2.adapter:
+                ct2 = CTranslate2Backend(model_name=ct2.model_name, compute_type=ct2.compute_type,
+                                         threads=ct2.threads)
+            from srllm.models.lm_scoring import perplexity
+
+            return lambda texts: perplexity(*ct2.sequence_logprobs(texts))
+        from srllm.models.lm_scoring import PerplexityScorer
+
+        return PerplexityScorer()
