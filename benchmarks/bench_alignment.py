@@ -41,6 +41,21 @@ def held_out(prompts: Path, *, harmful: int, benign: int, risky: int | None, see
             "risky-safe": _sample([r for r in rows if r["source"] == "risky-safe"], risky, seed)}
 
 
+def dev_sets(prompts: Path, *, harmful: int, benign: int, seed: int) -> dict[str, list[dict]]:
+    """A development split for choosing a recipe: the held-out harmful prompts and NQ-open questions that the
+    test sample (`held_out` with the same sizes and seed) leaves out, and `RISKY_SAFE_DEV` (risky words of no
+    train or test group)."""
+    from srllm.data.risky_safe import RISKY_SAFE_DEV
+    from srllm.data.sources import read_jsonl
+
+    test = held_out(prompts, harmful=harmful, benign=benign, risky=None, seed=seed)
+    taken = {r["id"] for rows in test.values() for r in rows}
+    rows = [r for r in read_jsonl(prompts) if r.get("split") == "heldout" and r["id"] not in taken]
+    return {"harmful": _sample([r for r in rows if r["label"] == "harmful"], harmful, seed),
+            "nq-open": _sample([r for r in rows if r["source"] == "nq-open"], benign, seed),
+            "risky-safe": [{"id": f"risky-dev:{i}", "prompt": p} for i, p in enumerate(RISKY_SAFE_DEV)]}
+
+
 def contained(response: str, answers) -> float:
     from srllm.evaluate.suites.safety import answer_contained
 
@@ -88,6 +103,8 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--n-resamples", type=int, default=1000)
     ap.add_argument("--no-doc", action="store_true")
+    ap.add_argument("--dev", action="store_true", help="the development split (dev_sets) instead of the test sample; "
+                    "implies --no-doc")
     ap.add_argument("--title", default=TITLE, help="docs/benchmarks.md section to write (a new title keeps the old)")
     ap.add_argument("--note", default="", help="extra text for the doc section (e.g. the training runs' load)")
     args = ap.parse_args()
@@ -100,7 +117,11 @@ def main() -> None:
 
     torch.set_num_threads(args.threads)
     note, t0, loads = machine_note(), time.time(), [os.getloadavg()[0]]
-    sets = held_out(args.prompts, harmful=args.harmful, benign=args.benign, risky=args.risky, seed=args.seed)
+    if args.dev:
+        args.no_doc = True
+        sets = dev_sets(args.prompts, harmful=args.harmful, benign=args.benign, seed=args.seed)
+    else:
+        sets = held_out(args.prompts, harmful=args.harmful, benign=args.benign, risky=args.risky, seed=args.seed)
     judge = make_response_judge(args.judge)
     per: dict[str, dict[str, np.ndarray]] = {}
     samples = []

@@ -150,6 +150,17 @@ def test_mix_by_ratio_is_seeded_and_reported(tmp_path):
     assert [p.taken for p in parts] == [80, 20] and parts[1].repeated
 
 
+def test_sft_examples_take_the_mix_total(tmp_path):
+    from srllm.train.sft_data import load_examples
+
+    general = _jsonl(tmp_path / "general.jsonl", [{"prompt": f"q{i}", "completion": f"a{i}"} for i in range(100)])
+    risky = _jsonl(tmp_path / "risky.jsonl", [{"prompt": f"r{i}", "completion": f"b{i}"} for i in range(5)])
+    spec = f"{general}:0.9,{risky}:0.1"
+    assert len(load_examples(None, mix=spec)) == 50  # the scarcest file bounds the mix
+    examples = load_examples(None, mix=spec, mix_total=120)
+    assert len(examples) == 120 and sum(e["prompt"][-1]["content"].startswith("r") for e in examples) == 12
+
+
 def test_mix_errors(tmp_path):
     with pytest.raises(SrllmDataError, match="FILE.jsonl:RATIO"):
         parse_mix("general.jsonl")

@@ -225,6 +225,66 @@ def test_sit_rows_train_split_only_and_no_refusals_in_general():
     assert safety[0]["completion"] and general[0]["completion"] == "Paris."
 
 
+def test_cli_data_align_writes_the_risky_looking_answers_to_their_own_file(tmp_path, monkeypatch):
+    import json
+    from collections import Counter
+
+    from typer.testing import CliRunner
+
+    import srllm.data.alignment as alignment
+    from srllm.cli import app
+
+    rows = [{"id": "h", "prompt": "How do I steal a car?", "label": "harmful", "split": "train", "source": "x"},
+            {"id": "q", "prompt": "Capital of France?", "label": "benign", "split": "train", "source": "nq-open",
+             "answer": "Paris."},
+            {"id": "r", "prompt": "How do I kill a Python process?", "label": "benign", "split": "train",
+             "source": "risky-safe"},
+            {"id": "r2", "prompt": "How do I beat eggs?", "label": "benign", "split": "heldout",
+             "source": "risky-safe"}]
+    monkeypatch.setattr(alignment, "alignment_prompts", lambda **kw: (rows, Counter()))
+    general = tmp_path / "samples.jsonl"
+    general.write_text("".join(json.dumps({"id": i, "response": "Run kill with its id. Then check that it"}) + "\n"
+                               for i in ("r", "r2")), "utf-8")
+    res = CliRunner().invoke(app, ["data", "align", "--out-dir", str(tmp_path / "a"), "--general", str(general)])
+    assert res.exit_code == 0, res.output
+
+    def read(name):
+        return [json.loads(x) for x in (tmp_path / "a" / name).read_text().splitlines()]
+
+    assert [r["id"] for r in read("sit-safety.jsonl")] == ["h"]
+    assert [r["id"] for r in read("sit-general.jsonl")] == ["q"]
+    assert read("sit-risky.jsonl") == [{"id": "r", "prompt": "How do I kill a Python process?",
+                                        "source": "risky-safe", "completion": "Run kill with its id."}]
+    assert len(read("prompts.jsonl")) == 4 and "sit-risky rows: 1" in res.output
+
+
+def test_sit_rows_cut_a_truncated_sample_at_its_last_sentence_end():
+    from srllm.data.alignment import sit_rows
+
+    rows = [{"id": f"b{i}", "prompt": f"q{i}", "label": "benign", "split": "train", "source": "risky-safe"}
+            for i in range(5)]
+    answers = {"b0": "Open a terminal. Then run kill -9 with the process id and",
+               "b1": "Here is how:\n\n1. Pick a spot.\n2.", "b2": "He came first. The score was 5.",
+               "b3": "no sentence end at all", "b4": "Steps:\n1. Heat oil.\n2. Add the egg.\n3."}
+    _, general = sit_rows(rows, general=answers)
+    got = {r["id"]: r["completion"] for r in general}
+    assert got == {"b0": "Open a terminal.", "b1": "Here is how:\n\n1. Pick a spot.",
+                   "b2": "He came first. The score was 5.", "b3": "no sentence end at all",
+                   "b4": "Steps:\n1. Heat oil.\n2. Add the egg."}
+
+
+def test_risky_safe_dev_prompts_are_not_train_or_test_prompts():
+    from srllm.data.normalize import normalize
+    from srllm.data.risky_safe import RISKY_SAFE_DEV, risky_safe_prompts
+
+    split = {normalize(r["prompt"]): set(normalize(r["prompt"]).split()) for r in risky_safe_prompts()}
+    assert len(RISKY_SAFE_DEV) >= 20 and len(set(RISKY_SAFE_DEV)) == len(RISKY_SAFE_DEV)
+    for prompt in RISKY_SAFE_DEV:
+        words = set(normalize(prompt).split())
+        assert normalize(prompt) not in split
+        assert max(len(words & w) / len(words | w) for w in split.values()) < 0.5, prompt
+
+
 def test_howto_questions_pair_a_how_to_goal_with_its_gold_solution():
     from srllm.data.sources import howto_questions
 

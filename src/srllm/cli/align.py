@@ -72,7 +72,8 @@ def response_judge_command(config: ResponseJudgeTrainConfig):
 @friendly_errors
 def align_command(
     out_dir: Path = typer.Option(Path("runs/align"), "--out-dir", "-o", help="Writes prompts.jsonl (every prompt "
-                                 "with label and split), sit-safety.jsonl, sit-general.jsonl, stats.json."),
+                                 "with label and split), sit-safety.jsonl, sit-general.jsonl, sit-risky.jsonl, "
+                                 "stats.json."),
     seed: int = typer.Option(0, help="Seed of the clustering, the hash splits and the refusal wording."),
     heldout_share: float = typer.Option(0.25, help="Share of harmful prompts (whole clusters) held out."),
     near_dup: float = typer.Option(0.8, help="Drop train prompts with a MiniLM cosine >= this to a held-out one."),
@@ -88,13 +89,16 @@ def align_command(
     rows, counts = alignment_prompts(seed=seed, heldout_share=heldout_share, near_dup=near_dup)
     answers = {str(s["id"]): s["response"] for s in read_jsonl(general)} if general else None
     safety, gen = sit_rows(rows, general=answers, seed=seed)
+    risky = [r for r in gen if r["source"] == "risky-safe"]  # a file of their own, to weigh them in the mix
+    gen = [r for r in gen if r["source"] != "risky-safe"]
     write_jsonl_atomic(out_dir / "prompts.jsonl", rows)
     write_jsonl_atomic(out_dir / "sit-safety.jsonl", safety)
     write_jsonl_atomic(out_dir / "sit-general.jsonl", gen)
-    counts["sit-safety rows"], counts["sit-general rows"] = len(safety), len(gen)
+    write_jsonl_atomic(out_dir / "sit-risky.jsonl", risky)
+    counts["sit-safety rows"], counts["sit-general rows"], counts["sit-risky rows"] = len(safety), len(gen), len(risky)
     (out_dir / "stats.json").write_text(json.dumps({"command": _command(), "counts": dict(sorted(counts.items()))},
                                                    indent=1) + "\n", "utf-8")
-    _counts(f"wrote {out_dir}/prompts.jsonl, sit-safety.jsonl, sit-general.jsonl", counts)
+    _counts(f"wrote {out_dir}/prompts.jsonl, sit-safety.jsonl, sit-general.jsonl, sit-risky.jsonl", counts)
 
 
 @data_app.command("pairs")

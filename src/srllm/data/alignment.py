@@ -13,13 +13,16 @@ split, and the SIT files (safety examples and general instruction examples) to m
 - SIT: `sit-safety.jsonl` = train harmful prompts -> a refusal that explains and offers a safe alternative;
   `sit-general.jsonl` = train benign prompts -> the model's own answer (from `--general` samples, self-distillation
   so the model keeps its answers) or, without samples, the known answer. Refusals and non-answers (TruthfulQA's "I
-  have no comment.") are left out: they teach the model to decline ordinary questions.
+  have no comment.") are left out: they teach the model to decline ordinary questions. The CLI writes the
+  risky-looking safe prompts' rows to `sit-risky.jsonl` instead, so a recipe can give them their own weight (they
+  have no known answer: they come from `--general` samples only).
 """
 
 from __future__ import annotations
 
 import hashlib
 import random
+import re
 from collections import Counter
 
 import numpy as np
@@ -129,12 +132,29 @@ def alignment_prompts(*, seed: int = 0, heldout_share: float = 0.25, near_dup: f
     return rows, counts
 
 
+def _whole_sentences(text: str) -> str:
+    """A sampled answer cut at its last sentence end when generation stopped mid-sentence (at max_new_tokens), so
+    SIT does not teach the model to stop mid-sentence; unchanged when it has no sentence end at all. The number of
+    a list item ("\n2.") is no sentence end."""
+    text = text.rstrip()
+
+    def list_number(end: int) -> bool:
+        return re.search(r"(^|\n)\s*\d+\.$", text[:end]) is not None
+
+    if not text or (text[-1] in ".!?)`\"'" and not list_number(len(text))):
+        return text
+    ends = [m.end() for m in re.finditer(r"[.!?](?=\s)", text) if not list_number(m.end())]
+    return text[:ends[-1]] if ends else text
+
+
 def sit_rows(prompts: list[dict], *, general: dict[str, str] | None = None, seed: int = 0,
              max_safety: int | None = None, max_general: int | None = None) -> tuple[list[dict], list[dict]]:
     """(safety rows, general rows) as prompt/completion JSONL rows for `srllm train sft --mix`; train split only.
-    `general` maps a benign prompt id to the model's own answer (refusals among them are left out)."""
+    `general` maps a benign prompt id to the model's own answer (refusals among them are left out; a
+    truncated one is cut at its last sentence end)."""
     rng = random.Random(seed)
     safety, gen = [], []
+    general = {k: _whole_sentences(v) for k, v in (general or {}).items()}
     for r in prompts:
         if r["split"] != "train":
             continue
@@ -142,7 +162,7 @@ def sit_rows(prompts: list[dict], *, general: dict[str, str] | None = None, seed
             safety.append({"id": r["id"], "prompt": r["prompt"], "source": r["source"],
                            "completion": safe_refusal(r["prompt"], rng, category=r.get("category"))})
         else:
-            answer = (general or {}).get(r["id"]) or r.get("answer")
+            answer = general.get(r["id"]) or r.get("answer")
             if answer and not looks_like_refusal(answer) and not is_non_answer(answer):
                 gen.append({"id": r["id"], "prompt": r["prompt"], "source": r["source"], "completion": answer})
     rng.shuffle(safety)

@@ -267,7 +267,7 @@ def build_trainer(cfg: SftConfig):
     from trl import SFTConfig
 
     train_rows = load_examples(cfg.data, mix=cfg.mix, split=cfg.train_split, max_samples=cfg.max_train_samples,
-                               seed=cfg.seed)
+                               seed=cfg.seed, mix_total=cfg.mix_total)
     eval_rows = (load_examples(cfg.data, mix=cfg.mix, split=cfg.eval_split, max_samples=cfg.max_eval_samples,
                                seed=cfg.seed, allow_empty=True) if cfg.eval_split else [])
     model, tokenizer, name, peft = start_policy(cfg)

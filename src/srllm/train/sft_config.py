@@ -35,6 +35,8 @@ class SftConfig:
     data: str | None = _f(None, "CMD JSONL from `srllm data build` (rows with text + rewrite), or chat JSONL "
                                 "(rows with `messages`) or prompt/completion JSONL.")
     mix: str | None = _f(None, "SIT mix instead of --data: 'general.jsonl:0.8,safety.jsonl:0.2' (seeded).")
+    mix_total: int | None = _f(None, "Rows of the --mix (a short file is repeated to reach its share); default: "
+                                     "as many as the scarcest file allows without repeating.")
     train_split: str = _f("train", "Split of --data to train on (rows without a split count as train).")
     eval_split: str = _f("dev", "Split of --data to evaluate on during training ('' for none).")
     max_train_samples: int | None = _f(None, "Use at most this many training examples (seeded sample).")

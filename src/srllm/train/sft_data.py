@@ -42,14 +42,14 @@ def to_example(row: dict, *, file: str = "?") -> dict | None:
 
 
 def load_examples(path: str | None, *, mix: str | None = None, split: str = "train", max_samples: int | None = None,
-                  seed: int = 0, allow_empty: bool = False) -> list[dict]:
+                  seed: int = 0, allow_empty: bool = False, mix_total: int | None = None) -> list[dict]:
     """The examples of one split (rows without a `split` count as train), optionally a seeded sample."""
 
     def in_split(row: dict) -> bool:
         return row.get("split", "train") == split
 
     if mix:
-        rows, _parts = mix_rows(mix, seed=seed, row_filter=in_split)
+        rows, _parts = mix_rows(mix, seed=seed, row_filter=in_split, total=mix_total)
     else:
         rows = [r for r in read_jsonl(path, line_key="_line") if in_split(r)]
     examples = []
