@@ -5,7 +5,13 @@
 set -euo pipefail
 SRLLM=${SRLLM:-srllm}
 mkdir -p runs/logs
+# The risky-looking safe prompts have no known answer: SIT answers them with the base model's own greedy answers
+# (sit-risky.jsonl), so the data is built twice, before and after sampling those answers.
 [ -f runs/align/prompts.jsonl ] || $SRLLM data align --out-dir runs/align 2>&1 | tee runs/logs/align.log
+[ -f runs/align/risky-greedy.jsonl ] || $SRLLM data sample --prompts runs/align/prompts.jsonl --label benign \
+  --source risky-safe --k 0 --out runs/align/risky-greedy.jsonl 2>&1 | tee runs/logs/risky-greedy.log
+[ -s runs/align/sit-risky.jsonl ] || $SRLLM data align --out-dir runs/align --general runs/align/risky-greedy.jsonl \
+  2>&1 | tee -a runs/logs/align.log
 [ -f runs/assistant-sit/adapter/adapter_config.json ] || \
   $SRLLM train sft --config configs/assistant-sit.yaml $( [ -d runs/assistant-sit ] && echo --resume ) \
   2>&1 | tee runs/logs/assistant-sit.log

@@ -273,6 +273,13 @@ def test_sit_rows_cut_a_truncated_sample_at_its_last_sentence_end():
                    "b4": "Steps:\n1. Heat oil.\n2. Add the egg."}
 
 
+def test_heldout_risky_safe_prompts_follow_the_alignment_split():
+    from srllm.data.alignment import benign_rows, heldout_risky_safe_prompts
+
+    held = {r["id"] for r in benign_rows() if r["source"] == "risky-safe" and r["split"] == "heldout"}
+    assert {r["id"] for r in heldout_risky_safe_prompts()} == held and len(held) >= 50
+
+
 def test_risky_safe_dev_prompts_are_not_train_or_test_prompts():
     from srllm.data.normalize import normalize
     from srllm.data.risky_safe import RISKY_SAFE_DEV, risky_safe_prompts

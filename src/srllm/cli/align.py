@@ -146,6 +146,7 @@ def sample_command(
     task: str = typer.Option("response", help="response or rewrite."),
     split: str = typer.Option("train", help="Only rows of this split."),
     label: str | None = typer.Option(None, help="Only rows with this label (harmful / benign)."),
+    source: str | None = typer.Option(None, help="Only rows of this source (e.g. risky-safe, for sit-risky.jsonl)."),
     limit: int | None = typer.Option(None, help="At most this many prompts (seeded sample)."),
     k: int = typer.Option(0, help="Sampled responses per prompt (0: the greedy response only)."),
     temperature: float = typer.Option(0.8), top_p: float = typer.Option(0.95),
@@ -167,8 +168,8 @@ def sample_command(
         import torch
 
         torch.set_num_threads(threads)
-    rows = [r for r in read_jsonl(prompts) if r.get("split", "train") == split and (label is None
-                                                                                    or r.get("label") == label)]
+    rows = [r for r in read_jsonl(prompts) if r.get("split", "train") == split
+            and label in (None, r.get("label")) and source in (None, r.get("source"))]
     if limit is not None and len(rows) > limit:
         rows = random.Random(seed).sample(rows, limit)
     from srllm.models.loading import is_embedded_llm, resolve_adapter

