@@ -1,7 +1,7 @@
 """Safe prompts that look risky (XSTest style, hand-written for srllm): homonyms ("kill a Python process"), figurative
 language, safe targets, safety questions, definitions and history. A model that refuses them over-refuses. Each
 group holds prompts built on the same risky word, so a split by group keeps near-duplicates on one side. The groups
-from "terminate" on were added on 2026-12-02, with SIT examples for the risky-looking prompts of the train half."""
+from "terminate" on were added on 2026-12-02 (32 groups, 64 prompts)."""
 
 from __future__ import annotations
 
