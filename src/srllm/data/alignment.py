@@ -39,6 +39,11 @@ def _hash_split(key: str, share: float, seed: int) -> str:
     return "heldout" if h < share else "train"
 
 
+def _risky_group_split(group: str, seed: int) -> str:
+    """The split of a group of risky-looking safe prompts: half the groups are held out, whole."""
+    return _hash_split(group, 0.5, seed)
+
+
 def harmful_rows() -> list[dict]:
     """Every harmful request once (normalised text), with source, category and a known harmful answer if any."""
     from srllm.data.sources import airt_prompts, harmful_prompts, many_shot_pairs
@@ -81,7 +86,7 @@ def benign_rows(*, seed: int = 0, heldout_share: float = 0.3) -> list[dict]:
         r["split"] = _hash_split(normalize(r["prompt"]), heldout_share, seed)
     for r in risky_safe_prompts():
         out.append({"id": r["id"], "prompt": r["prompt"], "source": "risky-safe",
-                    "split": _hash_split(r["group"], 0.5, seed)})
+                    "split": _risky_group_split(r["group"], seed)})
     return [{**r, "label": "benign"} for r in out]
 
 
@@ -90,7 +95,7 @@ def heldout_risky_safe_prompts(*, seed: int = 0) -> list[dict]:
     so they measure over-refusal."""
     from srllm.data.risky_safe import risky_safe_prompts
 
-    return [r for r in risky_safe_prompts() if _hash_split(r["group"], 0.5, seed) == "heldout"]
+    return [r for r in risky_safe_prompts() if _risky_group_split(r["group"], seed) == "heldout"]
 
 
 def cluster_split(emb: np.ndarray, *, heldout_share: float, near_dup: float, seed: int,
